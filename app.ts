@@ -1,0 +1,47 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import sensible from '@fastify/sensible'
+import helmet from '@fastify/helmet'
+import cookie from '@fastify/cookie'
+import cors from '@fastify/cors'
+import rateLimit from '@fastify/rate-limit'
+import configPlugin, { type Config } from './plugins/config.js'
+import { loggingOptions } from './plugins/logging.js'
+import errors from './plugins/errors.js'
+import openapi from './plugins/openapi.js'
+import readiness from './plugins/readiness.js'
+import { sharedSchemas } from './schemas/index.js'
+import healthRoutes from './routes/health.js'
+import instanceConfigRoutes from './routes/instance-config.js'
+import openapiRoutes from './routes/openapi.js'
+
+export interface BuildOptions {
+  /** Where log lines go; tests capture them to prove no secret is written. */
+  logStream?: NodeJS.WritableStream
+}
+
+/** The whole service: third-party plugins, then ours in dependency order, then routes. */
+export async function buildApp (config: Config, { logStream }: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...loggingOptions({ config, stream: logStream }),
+    trustProxy: config.TRUST_PROXY,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(configPlugin, { config })
+  await app.register(sensible)
+  await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })
+  await app.register(cookie)
+  await app.register(cors, { origin: config.allowedOrigins, credentials: false, maxAge: 600 })
+  await app.register(rateLimit, { global: false })
+  for (const schema of sharedSchemas) app.addSchema(schema)
+  await app.register(openapi)
+  await app.register(errors)
+  await app.register(readiness)
+
+  await app.register(healthRoutes)
+  await app.register(instanceConfigRoutes)
+  await app.register(openapiRoutes)
+  return app
+}

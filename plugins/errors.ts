@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin'
+import type { FastifyError } from 'fastify'
+import { ErrorResponse, ref } from '../schemas/common.js'
+
+/**
+ * One shape for every non-FHIR error. A 5xx never carries the internal message (it may hold
+ * upstream bodies or paths); the log keeps it under the request id the client sees.
+ */
+export default fp(async (app) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+    if (statusCode >= 500) {
+      request.log.error({ err: error }, 'request failed')
+      return reply.code(statusCode).send({ statusCode, error: 'Internal Server Error', message: `Something went wrong on our side; quote request id ${request.id}` })
+    }
+    const message = error.validation ? `Invalid request: ${error.message}` : error.message
+    return reply.code(statusCode).send({ statusCode, error: reply.raw.statusMessage || 'Bad Request', message, ...(error.code && !error.code.startsWith('FST_') ? { code: error.code } : {}) })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` })
+  })
+  // Every route can answer 4xx/5xx through this handler, so every route documents that shape,
+  // unless it declares its own (the FHIR proxy answers OperationOutcome).
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide) return
+    const response = (route.schema.response ??= {}) as Record<string, unknown>
+    const declares = (range: string) => Object.keys(response).some((s) => s[0] === range[0])
+    if (!declares('4xx')) response['4xx'] = ref(ErrorResponse)
+    if (!declares('5xx')) response['5xx'] = ref(ErrorResponse)
+  })
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+}, { name: 'errors' })

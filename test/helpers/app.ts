@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../app.js'
+import { loadConfig, type Config } from '../../plugins/config.js'
+
+type Test = { teardown: (fn: () => unknown) => void }
+
+/** A free loopback port, so PUBLIC_URL (and the redirect URI) can be known before listening. */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export function tempDir (t: Test, prefix = 'healow-sync-test-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Collects every log line the app writes. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = []
+  override _write (chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean))
+    done()
+  }
+
+  get text (): string { return this.lines.join('\n') }
+}
+
+export interface TestGateway {
+  app: FastifyInstance
+  url: string
+  config: Config
+  logs: LogCapture
+  dataDir: string
+}
+
+/**
+ * Builds the gateway for one test from a complete environment (defaults below, overridden by
+ * `env`), listens on a loopback port and closes it in teardown.
+ */
+export async function startGateway (t: Test, env: Record<string, string | undefined> = {}): Promise<TestGateway> {
+  const port = await freePort()
+  const dataDir = env.DATA_DIR ?? tempDir(t)
+  const config = loadConfig({
+    HEALOW_CLIENT_ID: 'test-client',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    HEALOW_DIRECTORY_URL: path.join(dataDir, 'missing-directory.json'),
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    ...env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1'
+  })
+  const logs = new LogCapture()
+  const app = await buildApp(config, { logStream: logs })
+  t.teardown(() => app.close())
+  await app.listen({ port, host: '127.0.0.1' })
+  return { app, url: `http://127.0.0.1:${port}`, config, logs, dataDir }
+}

@@ -1,0 +1,77 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../../plugins/config.js'
+
+const base = { HEALOW_CLIENT_ID: 'abc', PUBLIC_URL: 'https://gw.example.org' }
+
+function problemsOf (env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+t.test('missing required variables are each named in plain words', async (t) => {
+  const problems = problemsOf({})
+  t.equal(problems.length, 2)
+  t.match(problems[0], /^HEALOW_CLIENT_ID is required/)
+  t.match(problems[1], /^PUBLIC_URL is required/)
+})
+
+t.test('mode is confidential exactly when a secret is set', async (t) => {
+  t.equal(loadConfig(base).mode, 'public')
+  t.equal(loadConfig({ ...base, HEALOW_CLIENT_SECRET: 's3cret-value' }).mode, 'confidential')
+  t.equal(loadConfig({ ...base, HEALOW_CLIENT_SECRET: '  ' }).mode, 'public', 'a blank secret is no secret')
+})
+
+t.test('defaults and derived values', async (t) => {
+  const config = loadConfig({ ...base, PUBLIC_URL: 'https://gw.example.org/sync/' })
+  t.equal(config.PORT, 3000)
+  t.equal(config.HOST, '127.0.0.1')
+  t.equal(config.PUBLIC_URL, 'https://gw.example.org/sync', 'trailing slash dropped')
+  t.equal(config.redirectUri, 'https://gw.example.org/sync/healow/callback')
+  t.equal(config.databaseUrl, 'sqlite:data/healow-sync.db')
+  t.match(config.HEALOW_AUTHORIZE_URL, /^https:\/\/oauthserver\.eclinicalworks\.com\//)
+  t.same(config.allowedOrigins, ['https://gw.example.org'])
+})
+
+t.test('bad values get one clear line each', async (t) => {
+  const problems = problemsOf({
+    ...base,
+    PUBLIC_URL: 'gw.example.org',
+    PORT: 'eighty',
+    LOG_LEVEL: 'loud',
+    VAULT_KEY: 'short',
+    ALLOWED_ORIGINS: 'https://ok.example.org, https://bad.example.org/path',
+    DATABASE_URL: 'mysql://x',
+    HEALOW_TOKEN_URL: 'ftp://x'
+  })
+  t.match(problems.join('\n'), /PUBLIC_URL must be an absolute http\(s\) URL/)
+  t.match(problems.join('\n'), /PORT /)
+  t.match(problems.join('\n'), /LOG_LEVEL /)
+  t.match(problems.join('\n'), /VAULT_KEY must be 32 bytes/)
+  t.match(problems.join('\n'), /ALLOWED_ORIGINS entries must be bare origins/)
+  t.match(problems.join('\n'), /DATABASE_URL must start with/)
+  t.match(problems.join('\n'), /HEALOW_TOKEN_URL must use http or https/)
+  t.equal(problems.length, 7)
+})
+
+t.test('PUBLIC_URL with a query or credentials is refused', async (t) => {
+  t.match(problemsOf({ ...base, PUBLIC_URL: 'https://u:p@gw.example.org' })[0], /must not carry/)
+  t.match(problemsOf({ ...base, PUBLIC_URL: 'https://gw.example.org/?x=1' })[0], /must not carry/)
+})
+
+t.test('plain http on a public host is allowed with a warning; loopback is not warned about', async (t) => {
+  const warnings: string[] = []
+  loadConfig({ ...base, PUBLIC_URL: 'http://gw.example.org' }, (w) => warnings.push(w))
+  loadConfig({ ...base, PUBLIC_URL: 'http://127.0.0.1:3000' }, (w) => warnings.push(w))
+  t.equal(warnings.length, 1)
+  t.match(warnings[0], /HTTPS/)
+})
+
+t.test('a valid VAULT_KEY in hex or base64 is accepted', async (t) => {
+  t.doesNotThrow(() => loadConfig({ ...base, VAULT_KEY: 'ab'.repeat(32) }))
+  t.doesNotThrow(() => loadConfig({ ...base, VAULT_KEY: Buffer.alloc(32, 7).toString('base64') }))
+})
