@@ -10,6 +10,7 @@ import { loggingOptions } from './plugins/logging.js'
 import errors from './plugins/errors.js'
 import openapi from './plugins/openapi.js'
 import readiness from './plugins/readiness.js'
+import store from './plugins/store.js'
 import { sharedSchemas } from './schemas/index.js'
 import healthRoutes from './routes/health.js'
 import instanceConfigRoutes from './routes/instance-config.js'
@@ -39,6 +40,7 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(openapi)
   await app.register(errors)
   await app.register(readiness)
+  await app.register(store)
 
   await app.register(healthRoutes)
   await app.register(instanceConfigRoutes)

@@ -1,0 +1,173 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { ConnectionRow, Store } from './types.js'
+
+// Versioned migrations: append only, never edit a released one.
+const MIGRATIONS: string[] = [
+  `CREATE TABLE connections (
+     id TEXT PRIMARY KEY,
+     practice_id TEXT NOT NULL,
+     fhir_base TEXT NOT NULL,
+     patient_id TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('active', 'reauth_required')),
+     key_hash TEXT,
+     tokens TEXT NOT NULL,
+     token_version INTEGER NOT NULL DEFAULT 1,
+     access_expires_at INTEGER NOT NULL,
+     refreshable INTEGER NOT NULL,
+     last_refresh_at INTEGER,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE handoffs (
+     code_hash TEXT PRIMARY KEY,
+     connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE TABLE pending_authorizations (
+     state_hash TEXT PRIMARY KEY,
+     practice_id TEXT NOT NULL,
+     return_to TEXT,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE TABLE refresh_leases (
+     connection_id TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE TABLE directory_snapshot (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     fetched_at TEXT NOT NULL,
+     source TEXT NOT NULL,
+     practices TEXT NOT NULL
+   );`
+]
+
+interface ConnectionRecord {
+  id: string; practice_id: string; fhir_base: string; patient_id: string; scope: string; status: ConnectionRow['status']
+  key_hash: string | null; tokens: string; token_version: number; access_expires_at: number; refreshable: number
+  last_refresh_at: number | null; last_error: string | null; created_at: number; updated_at: number
+}
+
+function toConnection (r: ConnectionRecord): ConnectionRow {
+  return {
+    id: r.id, practiceId: r.practice_id, fhirBase: r.fhir_base, patientId: r.patient_id, scope: r.scope, status: r.status,
+    keyHash: r.key_hash, tokens: r.tokens, tokenVersion: r.token_version, accessExpiresAt: r.access_expires_at,
+    refreshable: r.refreshable === 1, lastRefreshAt: r.last_refresh_at, lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at
+  }
+}
+
+function migrate (db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)')
+  const applied = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v
+  // IMMEDIATE: a second process opening the same file waits instead of migrating twice.
+  db.transaction(() => {
+    MIGRATIONS.forEach((sql, index) => {
+      const version = index + 1
+      if (version <= applied) return
+      if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(version)) return
+      db.exec(sql)
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now())
+    })
+  }).immediate()
+}
+
+/** SQLite through better-sqlite3: synchronous and fast; WAL so readers never wait for the writer. */
+export function openSqliteStore (file: string): Store {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  migrate(db)
+
+  const q = {
+    insert: db.prepare(`INSERT INTO connections (id, practice_id, fhir_base, patient_id, scope, status, key_hash, tokens, token_version,
+      access_expires_at, refreshable, created_at, updated_at) VALUES (@id, @practiceId, @fhirBase, @patientId, @scope, 'active', NULL,
+      @tokens, 1, @accessExpiresAt, @refreshable, @createdAt, @createdAt)`),
+    get: db.prepare('SELECT * FROM connections WHERE id = ?'),
+    setKeyHash: db.prepare('UPDATE connections SET key_hash = ?, updated_at = ? WHERE id = ?'),
+    saveTokens: db.prepare(`UPDATE connections SET tokens = @tokens, token_version = token_version + 1, access_expires_at = @accessExpiresAt,
+      refreshable = @refreshable, scope = COALESCE(@scope, scope), status = 'active', last_refresh_at = @at, last_error = NULL, updated_at = @at
+      WHERE id = @id AND token_version = @expectedVersion`),
+    setStatus: db.prepare('UPDATE connections SET status = ?, last_error = ?, updated_at = ? WHERE id = ?'),
+    recordError: db.prepare('UPDATE connections SET last_error = ?, updated_at = ? WHERE id = ?'),
+    delete: db.prepare('DELETE FROM connections WHERE id = ?'),
+    listStale: db.prepare(`SELECT id FROM connections WHERE status = 'active' AND refreshable = 1
+      AND COALESCE(last_refresh_at, created_at) < ? ORDER BY COALESCE(last_refresh_at, created_at) LIMIT ?`),
+    allTokens: db.prepare('SELECT id, tokens FROM connections'),
+    replaceTokens: db.prepare('UPDATE connections SET tokens = ? WHERE id = ?'),
+    createHandoff: db.prepare('INSERT INTO handoffs (code_hash, connection_id, expires_at) VALUES (?, ?, ?)'),
+    consumeHandoff: db.prepare('DELETE FROM handoffs WHERE code_hash = ? RETURNING connection_id, expires_at'),
+    createPending: db.prepare('INSERT INTO pending_authorizations (state_hash, practice_id, return_to, expires_at) VALUES (?, ?, ?, ?)'),
+    consumePending: db.prepare('DELETE FROM pending_authorizations WHERE state_hash = ? RETURNING practice_id, return_to, expires_at'),
+    acquireLease: db.prepare(`INSERT INTO refresh_leases (connection_id, owner, expires_at) VALUES (@id, @owner, @expiresAt)
+      ON CONFLICT (connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+      WHERE refresh_leases.expires_at < @now OR refresh_leases.owner = excluded.owner`),
+    releaseLease: db.prepare('DELETE FROM refresh_leases WHERE connection_id = ? AND owner = ?'),
+    loadSnapshot: db.prepare('SELECT fetched_at, source, practices FROM directory_snapshot WHERE id = 1'),
+    saveSnapshot: db.prepare(`INSERT INTO directory_snapshot (id, fetched_at, source, practices) VALUES (1, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET fetched_at = excluded.fetched_at, source = excluded.source, practices = excluded.practices`)
+  }
+  const sweep = db.transaction((now: number) => {
+    db.prepare('DELETE FROM handoffs WHERE expires_at < ?').run(now)
+    db.prepare('DELETE FROM pending_authorizations WHERE expires_at < ?').run(now)
+    db.prepare('DELETE FROM refresh_leases WHERE expires_at < ?').run(now)
+  })
+  const replaceAll = db.transaction((rows: Array<{ id: string, tokens: string }>) => {
+    for (const row of rows) q.replaceTokens.run(row.tokens, row.id)
+  })
+
+  return {
+    kind: 'sqlite',
+    connections: {
+      insert: async (row) => { q.insert.run({ ...row, refreshable: row.refreshable ? 1 : 0 }) },
+      get: async (id) => {
+        const r = q.get.get(id) as ConnectionRecord | undefined
+        return r ? toConnection(r) : null
+      },
+      setKeyHash: async (id, keyHash) => { q.setKeyHash.run(keyHash, Date.now(), id) },
+      saveTokens: async (id, expectedVersion, u) => q.saveTokens.run({
+        id, expectedVersion, tokens: u.tokens, accessExpiresAt: u.accessExpiresAt, refreshable: u.refreshable ? 1 : 0, scope: u.scope ?? null, at: u.at
+      }).changes === 1,
+      setStatus: async (id, status, lastError, at) => { q.setStatus.run(status, lastError, at, id) },
+      recordError: async (id, lastError, at) => { q.recordError.run(lastError, at, id) },
+      delete: async (id) => q.delete.run(id).changes === 1,
+      listStale: async (before, limit) => (q.listStale.all(before, limit) as Array<{ id: string }>).map((r) => r.id),
+      allTokens: async () => q.allTokens.all() as Array<{ id: string, tokens: string }>,
+      replaceTokens: async (rows) => { replaceAll(rows) }
+    },
+    handoffs: {
+      create: async (codeHash, connectionId, expiresAt) => { q.createHandoff.run(codeHash, connectionId, expiresAt) },
+      consume: async (codeHash, now) => {
+        const r = q.consumeHandoff.get(codeHash) as { connection_id: string, expires_at: number } | undefined
+        return r && r.expires_at >= now ? r.connection_id : null
+      }
+    },
+    pendingAuthorizations: {
+      create: async (stateHash, p) => { q.createPending.run(stateHash, p.practiceId, p.returnTo, p.expiresAt) },
+      consume: async (stateHash, now) => {
+        const r = q.consumePending.get(stateHash) as { practice_id: string, return_to: string | null, expires_at: number } | undefined
+        return r && r.expires_at >= now ? { practiceId: r.practice_id, returnTo: r.return_to, expiresAt: r.expires_at } : null
+      }
+    },
+    refreshLeases: {
+      acquire: async (id, owner, now, ttlMs) => q.acquireLease.run({ id, owner, now, expiresAt: now + ttlMs }).changes === 1,
+      release: async (id, owner) => { q.releaseLease.run(id, owner) }
+    },
+    directory: {
+      loadSnapshot: async () => {
+        const r = q.loadSnapshot.get() as { fetched_at: string, source: string, practices: string } | undefined
+        return r ? { fetchedAt: r.fetched_at, source: r.source, practices: JSON.parse(r.practices) as unknown[] } : null
+      },
+      saveSnapshot: async (s) => { q.saveSnapshot.run(s.fetchedAt, s.source, JSON.stringify(s.practices)) }
+    },
+    sweep: async (now) => { sweep(now) },
+    ping: async () => { db.prepare('SELECT 1').get() },
+    close: async () => { db.close() }
+  }
+}

@@ -1,0 +1,63 @@
+import t from 'tap'
+import { openTestStore, storesUnderTest } from '../helpers/stores.js'
+
+const connection = (id: string, now: number) => ({
+  id, practiceId: 'JAFJCD', fhirBase: 'https://fhir4.healow.com/fhir/r4/JAFJCD', patientId: 'p1', scope: 'openid',
+  tokens: 'ciphertext', accessExpiresAt: now + 3600_000, refreshable: true, createdAt: now
+})
+
+for (const under of storesUnderTest) {
+  t.test(`${under.name}: connections`, async (t) => {
+    const store = await openTestStore(t, under)
+    const now = Date.now()
+    await store.connections.insert(connection('c1', now))
+    const row = await store.connections.get('c1')
+    t.match(row, { id: 'c1', status: 'active', keyHash: null, tokenVersion: 1, refreshable: true, lastRefreshAt: null })
+    t.equal(await store.connections.get('nope'), null)
+
+    t.ok(await store.connections.saveTokens('c1', 1, { tokens: 'v2', accessExpiresAt: now + 1, refreshable: true, at: now }), 'first writer wins')
+    t.notOk(await store.connections.saveTokens('c1', 1, { tokens: 'v2b', accessExpiresAt: now + 1, refreshable: true, at: now }), 'a stale writer loses')
+    t.match(await store.connections.get('c1'), { tokens: 'v2', tokenVersion: 2, lastRefreshAt: now })
+
+    await store.connections.setStatus('c1', 'reauth_required', 'invalid_grant', now)
+    t.match(await store.connections.get('c1'), { status: 'reauth_required', lastError: 'invalid_grant' })
+    t.ok(await store.connections.delete('c1'))
+    t.notOk(await store.connections.delete('c1'))
+  })
+
+  t.test(`${under.name}: handoffs and pending authorizations are single use and expire`, async (t) => {
+    const store = await openTestStore(t, under)
+    const now = Date.now()
+    await store.connections.insert(connection('c2', now))
+    await store.handoffs.create('h1', 'c2', now + 1000)
+    await store.handoffs.create('h2', 'c2', now - 1)
+    const claims = await Promise.all([1, 2, 3].map(() => store.handoffs.consume('h1', now)))
+    t.same(claims.filter(Boolean), ['c2'], 'exactly one claim wins')
+    t.equal(await store.handoffs.consume('h2', now), null, 'expired')
+
+    await store.pendingAuthorizations.create('s1', { practiceId: 'JAFJCD', returnTo: null, expiresAt: now + 1000 })
+    t.same(await store.pendingAuthorizations.consume('s1', now), { practiceId: 'JAFJCD', returnTo: null, expiresAt: now + 1000 })
+    t.equal(await store.pendingAuthorizations.consume('s1', now), null, 'replay finds nothing')
+  })
+
+  t.test(`${under.name}: refresh leases exclude, expire and are released`, async (t) => {
+    const store = await openTestStore(t, under)
+    const now = Date.now()
+    t.ok(await store.refreshLeases.acquire('c', 'a', now, 1000))
+    t.notOk(await store.refreshLeases.acquire('c', 'b', now, 1000), 'held')
+    t.ok(await store.refreshLeases.acquire('c', 'b', now + 1001, 1000), 'a crashed holder expires')
+    await store.refreshLeases.release('c', 'a')
+    t.notOk(await store.refreshLeases.acquire('c', 'a', now + 1002, 1000), 'only the owner releases')
+    await store.refreshLeases.release('c', 'b')
+    t.ok(await store.refreshLeases.acquire('c', 'a', now + 1003, 1000))
+  })
+
+  t.test(`${under.name}: directory snapshot round-trips`, async (t) => {
+    const store = await openTestStore(t, under)
+    t.equal(await store.directory.loadSnapshot(), null)
+    const snapshot = { fetchedAt: new Date().toISOString(), source: 'x', practices: [{ id: 'A' }] }
+    await store.directory.saveSnapshot(snapshot)
+    await store.directory.saveSnapshot({ ...snapshot, source: 'y' })
+    t.same(await store.directory.loadSnapshot(), { ...snapshot, source: 'y' })
+  })
+}
