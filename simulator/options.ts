@@ -1,0 +1,98 @@
+import { DEFAULT_PRACTICES, type PracticeListing } from './practices.js'
+
+/** Healow's known oddities (facts/healow.md); each one can be switched off. Defaults: as Healow. */
+export interface Quirks {
+  /** Bundle links and `entry.fullUrl` point at another origin than the request (`aliasBase`). */
+  aliasHostLinks: boolean
+  /** `_count` on CarePlan, CareTeam and Observation searches answers 400. */
+  rejectCount: boolean
+  /** FHIR responses say `Content-Type: application/json+fhir`. */
+  legacyContentType: boolean
+  /** Load-balancer affinity cookies on FHIR and token responses. */
+  affinityCookies: boolean
+  /** Requests per calendar minute per practice (FHIR, /authorize, /token); null = off. Healow: 250. */
+  rateLimitPerMinute: number | null
+}
+
+/** Failures to switch on at run time. */
+export interface Faults {
+  /** Added before every FHIR response. */
+  latencyMs: number
+  /** Share (0..1) of FHIR requests answered 500 or 503. */
+  errorRate: number
+  /** FHIR responses announce their full length, send half, then drop the connection. */
+  resetMidBody: boolean
+  /** Added before every token endpoint response. */
+  tokenLatencyMs: number
+  /** The token endpoint answers 503. */
+  tokenDown: boolean
+  /** The next refresh_token grant answers invalid_grant (then the flag clears itself). */
+  invalidGrantOnNextRefresh: boolean
+}
+
+export interface SimulatorOptions {
+  /** 0 = ephemeral (default). */
+  port?: number
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Deterministic data: the same seed gives the same records. Default 1. */
+  seed?: number
+  practices?: PracticeListing[]
+  /** Size knob: Observations per patient; other types are a share of it. Default 30. */
+  resourcesPerType?: number
+  /** Entries per search page when the client sends no `_count`. Default 10. */
+  pageSize?: number
+  /** Approve the login at once for the practice's demo patient. Default true. */
+  autoLogin?: boolean
+  /** Exact redirect URIs; default: any-port loopback `http://127.0.0.1:{port}/healow/callback` and `http://localhost:{port}/healow/callback`. */
+  redirectUris?: string[]
+  /** Seconds, default 3600. */
+  accessTokenTtl?: number
+  /** Seconds, default 90 days. */
+  refreshTokenTtl?: number
+  /** Bytes of `Binary/large`, streamed; 0 (default) = no such Binary. */
+  largeBinaryBytes?: number
+  quirks?: Partial<Quirks>
+  faults?: Partial<Faults>
+}
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'quirks' | 'faults' | 'redirectUris'>> & {
+  redirectUris: string[] | undefined
+  quirks: Quirks
+  faults: Faults
+}
+
+export const HEALOW_QUIRKS: Quirks = {
+  aliasHostLinks: true,
+  rejectCount: true,
+  legacyContentType: true,
+  affinityCookies: true,
+  rateLimitPerMinute: 250
+}
+
+export const NO_FAULTS: Faults = {
+  latencyMs: 0,
+  errorRate: 0,
+  resetMidBody: false,
+  tokenLatencyMs: 0,
+  tokenDown: false,
+  invalidGrantOnNextRefresh: false
+}
+
+export function resolveOptions (options: SimulatorOptions): ResolvedOptions {
+  return {
+    port: options.port ?? 0,
+    host: options.host ?? '127.0.0.1',
+    seed: options.seed ?? 1,
+    practices: options.practices ?? DEFAULT_PRACTICES,
+    resourcesPerType: options.resourcesPerType ?? 30,
+    pageSize: options.pageSize ?? 10,
+    autoLogin: options.autoLogin ?? true,
+    redirectUris: options.redirectUris,
+    accessTokenTtl: options.accessTokenTtl ?? 3600,
+    refreshTokenTtl: options.refreshTokenTtl ?? 90 * 24 * 3600,
+    largeBinaryBytes: options.largeBinaryBytes ?? 0,
+    quirks: { ...HEALOW_QUIRKS, ...options.quirks },
+    faults: { ...NO_FAULTS, ...options.faults }
+  }
+}
