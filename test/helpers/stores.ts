@@ -2,6 +2,7 @@ import path from 'node:path'
 import { openStore } from '../../plugins/store.js'
 import type { Store } from '../../plugins/store/types.js'
 import { tempDir } from './app.js'
+import { freshPostgresDatabase } from './postgres.js'
 
 type Test = Parameters<typeof tempDir>[0]
 
@@ -13,7 +14,8 @@ export interface StoreUnderTest {
 
 /** Every store the storage-level suites run against. */
 export const storesUnderTest: StoreUnderTest[] = [
-  { name: 'sqlite', databaseUrl: async (t) => `sqlite:${path.join(tempDir(t), 'store.db')}` }
+  { name: 'sqlite', databaseUrl: async (t) => `sqlite:${path.join(tempDir(t), 'store.db')}` },
+  { name: 'postgres', databaseUrl: freshPostgresDatabase }
 ]
 
 export async function openTestStore (t: Test, under: StoreUnderTest): Promise<Store> {
