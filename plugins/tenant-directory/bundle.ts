@@ -1,0 +1,137 @@
+import { isSecureEnough, type AddressPolicy, type OAuthEndpoints, type Practice } from './practice.js'
+
+export const SKIP_REASONS = [
+  'not a resource',
+  'other resource type',
+  'no id',
+  'no address',
+  'not a URL',
+  'not https',
+  'not a FHIR base',
+  'endpoint not active',
+  'no endpoint',
+  'duplicate id',
+] as const
+export type SkipReason = typeof SKIP_REASONS[number]
+export type SkipCounts = Partial<Record<SkipReason, number>>
+
+export interface ParsedDirectory {
+  /** Sorted by id, so that the same entries in any order give the same array. */
+  practices: Practice[]
+  /** Entries left out, by reason. An Organization whose Endpoint was skipped is not counted twice. */
+  skipped: SkipCounts
+  entryCount: number
+}
+
+/** The document is not a FHIR Bundle at all: nothing in it can be trusted, so the whole load fails. */
+export class DirectoryFormatError extends Error {
+  override name = 'DirectoryFormatError'
+}
+
+type FhirBaseResult = { fhirBase: string } | { reason: SkipReason }
+
+// A practice's FHIR base is `{origin}/fhir/r4/{practiceCode}`: nothing before, nothing after (one trailing
+// slash is tolerated and dropped, because the base doubles as the OAuth `aud` which must not end in one).
+const FHIR_BASE_PATH = /^\/fhir\/r4\/([A-Za-z0-9]{1,64})\/?$/
+
+export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): FhirBaseResult {
+  if (typeof address !== 'string' || address.trim() === '') return { reason: 'no address' }
+  let url: URL
+  try {
+    url = new URL(address.trim())
+  } catch {
+    return { reason: 'not a URL' }
+  }
+  if (!isSecureEnough(url, policy)) return { reason: 'not https' }
+  const path = FHIR_BASE_PATH.exec(url.pathname)
+  if (path === null || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    return { reason: 'not a FHIR base' }
+  }
+  return { fhirBase: `${url.origin}/fhir/r4/${path[1]}` }
+}
+
+interface EndpointCandidate { fhirBase: string, name: string }
+
+function cleanName (name: unknown): string {
+  return typeof name === 'string' ? name.replace(/\s+/g, ' ').trim() : ''
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function compareStrings (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/**
+ * Turns Healow's directory Bundle (Endpoint + Organization per practice, same id, any order) into practices.
+ * Bad entries are skipped and counted; only a document that is not a Bundle throws.
+ */
+export function parseDirectoryBundle (
+  bundle: unknown,
+  oauth: OAuthEndpoints,
+  policy: AddressPolicy = {},
+): ParsedDirectory {
+  if (!isObject(bundle) || bundle.resourceType !== 'Bundle') {
+    throw new DirectoryFormatError('the directory is not a FHIR Bundle')
+  }
+  const entries = bundle.entry ?? []
+  if (!Array.isArray(entries)) throw new DirectoryFormatError('the directory Bundle has no entry array')
+
+  const skipped: SkipCounts = {}
+  const skip = (reason: SkipReason): void => { skipped[reason] = (skipped[reason] ?? 0) + 1 }
+  const endpoints = new Map<string, EndpointCandidate[]>()
+  const organizationNames = new Map<string, string[]>()
+  const endpointsSkipped = new Set<string>()
+
+  for (const entry of entries) {
+    const resource: unknown = isObject(entry) ? entry.resource : undefined
+    if (!isObject(resource)) { skip('not a resource'); continue }
+    if (resource.resourceType !== 'Endpoint' && resource.resourceType !== 'Organization') {
+      skip('other resource type'); continue
+    }
+    const id = typeof resource.id === 'string' ? resource.id.trim() : ''
+    if (id === '') { skip('no id'); continue }
+
+    if (resource.resourceType === 'Organization') {
+      const names = organizationNames.get(id) ?? []
+      names.push(cleanName(resource.name))
+      organizationNames.set(id, names)
+      continue
+    }
+    if (resource.status !== undefined && resource.status !== 'active') {
+      skip('endpoint not active'); endpointsSkipped.add(id); continue
+    }
+    const base = parseFhirBase(resource.address, policy)
+    if ('reason' in base) { skip(base.reason); endpointsSkipped.add(id); continue }
+    const candidates = endpoints.get(id) ?? []
+    candidates.push({ fhirBase: base.fhirBase, name: cleanName(resource.name) })
+    endpoints.set(id, candidates)
+  }
+
+  const practices: Practice[] = []
+  for (const [id, candidates] of endpoints) {
+    // Duplicates are resolved by content, not by position, so the entry order never matters.
+    candidates.sort((a, b) => compareStrings(a.fhirBase, b.fhirBase) || compareStrings(a.name, b.name))
+    for (let extra = 1; extra < candidates.length; extra++) skip('duplicate id')
+    const names = (organizationNames.get(id) ?? []).filter((name) => name !== '').sort(compareStrings)
+    const endpoint = candidates[0]
+    practices.push({
+      id,
+      name: names[0] || endpoint.name || id,
+      fhirBase: endpoint.fhirBase,
+      authorizeUrl: oauth.authorizeUrl,
+      tokenUrl: oauth.tokenUrl,
+    })
+  }
+  for (const [id, names] of organizationNames) {
+    if (!endpoints.has(id)) {
+      if (!endpointsSkipped.has(id)) for (const _ of names) skip('no endpoint')
+    } else {
+      for (let extra = 1; extra < names.length; extra++) skip('duplicate id')
+    }
+  }
+  practices.sort((a, b) => compareStrings(a.id, b.id))
+  return { practices, skipped, entryCount: entries.length }
+}

@@ -1,0 +1,251 @@
+import type { Practice } from './practice.js'
+import { foldText, searchWords } from './search-text.js'
+import { TypoIndex } from './typo-index.js'
+
+// Bounds that keep every query cheap: a real practice name has at most 14 words and under 100 letters.
+export const MAX_QUERY_LENGTH = 256
+export const MAX_QUERY_WORDS = 8
+
+/** A query outside the bounds above; its message is fit to show to the caller. */
+export class InvalidQueryError extends Error {
+  override name = 'InvalidQueryError'
+}
+
+export interface SearchPage {
+  practices: Practice[]
+  /** How many practices match in all. */
+  total: number
+}
+
+// How well one query word matches one word of a name: an exact word beats a prefix, which beats a typo.
+const EXACT = 4
+const PREFIX = 3
+const ONE_TYPO = 2
+const TWO_TYPOS = 1
+
+// Ranking key fields, packed into one number so that a typed-array sort orders the matches.
+const POSITION_SLOTS = 128
+const NAME_LENGTH_SLOTS = 1024
+
+/** How one query word is matched against the vocabulary: ids are positions in the sorted vocabulary. */
+interface WordMatcher {
+  exact: number
+  prefixFrom: number
+  prefixTo: number
+  typos: Map<number, number>
+  /** Number of (practice, word) postings this word reaches: the cheapest word generates the candidates. */
+  reach: number
+}
+
+function lowerBound (sorted: readonly string[], value: string): number {
+  let low = 0
+  let high = sorted.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (sorted[middle] < value) low = middle + 1
+    else high = middle
+  }
+  return low
+}
+
+/**
+ * The `wanted` smallest of `keys[0 .. count)`, in increasing order. A bounded max-heap: a short prefix such as
+ * "c" matches thousands of practices, of which a page needs fifty, so sorting them all would be wasted work.
+ */
+export function smallestKeys (keys: Float64Array, count: number, wanted: number): Float64Array {
+  if (wanted >= count) return keys.slice(0, count).sort()
+  const heap = keys.slice(0, wanted)
+  const siftDown = (from: number): void => {
+    let parent = from
+    for (;;) {
+      const left = 2 * parent + 1
+      if (left >= wanted) return
+      const child = left + 1 < wanted && heap[left + 1] > heap[left] ? left + 1 : left
+      if (heap[child] <= heap[parent]) return
+      ;[heap[child], heap[parent]] = [heap[parent], heap[child]]
+      parent = child
+    }
+  }
+  for (let i = (wanted >> 1) - 1; i >= 0; i--) siftDown(i)
+  for (let i = wanted; i < count; i++) {
+    if (keys[i] < heap[0]) { heap[0] = keys[i]; siftDown(0) }
+  }
+  return heap.sort()
+}
+
+/**
+ * An immutable search index over one directory: an inverted index from folded words to practices, a sorted
+ * vocabulary so that a prefix is a contiguous range, and a deletion index for typos.
+ */
+export class PracticeSearchIndex {
+  /** Practices in name order (folded name, then name, then id); a practice's position here is its ordinal. */
+  readonly practices: readonly Practice[]
+  private readonly orderKeys: string[]
+  private readonly ordinalById = new Map<string, number>()
+  private readonly vocabulary: string[]
+  private readonly typoIndex: TypoIndex
+  // Postings of vocabulary word w: postingOrdinals[postingStart[w] .. postingStart[w + 1]).
+  private readonly postingStart: Int32Array
+  private readonly postingOrdinals: Int32Array
+  // Words of practice p, in name order, as vocabulary ids: nameWords[nameWordStart[p] .. nameWordStart[p + 1]).
+  private readonly nameWordStart: Int32Array
+  private readonly nameWords: Int32Array
+  // Stamp per practice to collect candidates without allocating a set per query.
+  private readonly candidateStamp: Int32Array
+  private stamp = 0
+  // Ranking keys of the current query's matches (one per practice at most).
+  private readonly keyBuffer: Float64Array
+
+  constructor (practices: readonly Practice[]) {
+    const folded = practices.map((practice) => ({ practice, key: `${foldText(practice.name)}\u0000${practice.name}\u0000${practice.id}` }))
+    folded.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    this.practices = folded.map((entry) => entry.practice)
+    this.orderKeys = folded.map((entry) => entry.key)
+    this.practices.forEach((practice, ordinal) => {
+      const lowerId = practice.id.toLowerCase()
+      if (!this.ordinalById.has(lowerId)) this.ordinalById.set(lowerId, ordinal)
+    })
+
+    const wordsOfPractice = this.practices.map((practice) => searchWords(practice.name))
+    this.vocabulary = [...new Set(wordsOfPractice.flat())].sort()
+    const wordId = new Map(this.vocabulary.map((word, id) => [word, id]))
+    this.typoIndex = new TypoIndex(this.vocabulary)
+
+    this.nameWordStart = new Int32Array(this.practices.length + 1)
+    this.nameWords = new Int32Array(wordsOfPractice.reduce((sum, words) => sum + words.length, 0))
+    const postingCount = new Int32Array(this.vocabulary.length)
+    let next = 0
+    wordsOfPractice.forEach((words, ordinal) => {
+      this.nameWordStart[ordinal] = next
+      for (const word of words) this.nameWords[next++] = wordId.get(word)!
+      for (const word of new Set(words)) postingCount[wordId.get(word)!]++
+    })
+    this.nameWordStart[this.practices.length] = next
+
+    this.postingStart = new Int32Array(this.vocabulary.length + 1)
+    for (let id = 0; id < this.vocabulary.length; id++) this.postingStart[id + 1] = this.postingStart[id] + postingCount[id]
+    this.postingOrdinals = new Int32Array(this.postingStart[this.vocabulary.length])
+    const filled = this.postingStart.slice(0, this.vocabulary.length)
+    wordsOfPractice.forEach((words, ordinal) => {
+      for (const word of new Set(words)) this.postingOrdinals[filled[wordId.get(word)!]++] = ordinal
+    })
+    this.candidateStamp = new Int32Array(this.practices.length)
+    this.keyBuffer = new Float64Array(this.practices.length)
+  }
+
+  get size (): number {
+    return this.practices.length
+  }
+
+  /** Case-insensitive exact id lookup. */
+  get (id: string): Practice | undefined {
+    const ordinal = this.ordinalById.get(id.toLowerCase())
+    return ordinal === undefined ? undefined : this.practices[ordinal]
+  }
+
+  /** The ordering key of a practice in name order, for cursors that survive a refresh of the directory. */
+  orderKeyOf (ordinal: number): string {
+    return this.orderKeys[ordinal]
+  }
+
+  /** The first ordinal in name order that comes after `orderKey`. */
+  ordinalAfter (orderKey: string): number {
+    const position = lowerBound(this.orderKeys, orderKey)
+    return this.orderKeys[position] === orderKey ? position + 1 : position
+  }
+
+  /**
+   * Practices matching every word of the query, best first, from `offset`. An empty query lists by name.
+   * Throws InvalidQueryError when the query is out of bounds.
+   */
+  search (query: string, limit: number, offset = 0): SearchPage {
+    if (query.length > MAX_QUERY_LENGTH) {
+      throw new InvalidQueryError(`the query is longer than ${MAX_QUERY_LENGTH} characters`)
+    }
+    const words = [...new Set(searchWords(query))]
+    if (words.length > MAX_QUERY_WORDS) {
+      throw new InvalidQueryError(`the query has more than ${MAX_QUERY_WORDS} words`)
+    }
+    if (words.length === 0) {
+      return { practices: this.practices.slice(offset, offset + limit), total: this.practices.length }
+    }
+    const matchers = words.map((word) => this.matcherFor(word))
+    const { best, total } = this.rank(matchers, offset + limit + 1)
+    // A query that is exactly a practice's id puts that practice first, whether or not its name matches.
+    const idOrdinal = this.ordinalById.get(query.trim().toLowerCase())
+    if (idOrdinal === undefined) {
+      return { practices: best.slice(offset, offset + limit).map((ordinal) => this.practices[ordinal]), total }
+    }
+    const ordinals = [idOrdinal, ...best.filter((ordinal) => ordinal !== idOrdinal)]
+    return {
+      practices: ordinals.slice(offset, offset + limit).map((ordinal) => this.practices[ordinal]),
+      total: this.rankingKey(idOrdinal, matchers) >= 0 ? total : total + 1,
+    }
+  }
+
+  private matcherFor (word: string): WordMatcher {
+    const prefixFrom = lowerBound(this.vocabulary, word)
+    const prefixTo = lowerBound(this.vocabulary, `${word}\uffff`)
+    const typos = this.typoIndex.near(word)
+    let reach = this.postingStart[prefixTo] - this.postingStart[prefixFrom]
+    for (const id of typos.keys()) reach += this.postingStart[id + 1] - this.postingStart[id]
+    return {
+      exact: this.vocabulary[prefixFrom] === word ? prefixFrom : -1,
+      prefixFrom,
+      prefixTo,
+      typos,
+      reach,
+    }
+  }
+
+  /** The `wanted` best matching ordinals, best first, and how many practices match every word. */
+  private rank (matchers: WordMatcher[], wanted: number): { best: number[], total: number } {
+    const narrowest = matchers.reduce((best, matcher) => (matcher.reach < best.reach ? matcher : best))
+    const stamp = ++this.stamp
+    const keys = this.keyBuffer
+    const practiceCount = this.practices.length
+    let total = 0
+    const consider = (wordId: number): void => {
+      for (let posting = this.postingStart[wordId]; posting < this.postingStart[wordId + 1]; posting++) {
+        const ordinal = this.postingOrdinals[posting]
+        if (this.candidateStamp[ordinal] === stamp) continue
+        this.candidateStamp[ordinal] = stamp
+        const key = this.rankingKey(ordinal, matchers)
+        if (key >= 0) keys[total++] = key
+      }
+    }
+    for (let wordId = narrowest.prefixFrom; wordId < narrowest.prefixTo; wordId++) consider(wordId)
+    for (const wordId of narrowest.typos.keys()) consider(wordId)
+    return { best: Array.from(smallestKeys(keys, total, wanted), (key) => key % practiceCount), total }
+  }
+
+  /** A number that sorts better matches first, or -1 when some query word matches no word of the name. */
+  private rankingKey (ordinal: number, matchers: WordMatcher[]): number {
+    const from = this.nameWordStart[ordinal]
+    const to = this.nameWordStart[ordinal + 1]
+    let strength = 0
+    let positions = 0
+    for (const matcher of matchers) {
+      let best = 0
+      let bestPosition = 0
+      for (let at = from; at < to && best < EXACT; at++) {
+        const wordId = this.nameWords[at]
+        let match = 0
+        if (wordId === matcher.exact) match = EXACT
+        else if (wordId >= matcher.prefixFrom && wordId < matcher.prefixTo) match = PREFIX
+        else {
+          const distance = matcher.typos.get(wordId)
+          if (distance !== undefined) match = distance === 1 ? ONE_TYPO : TWO_TYPOS
+        }
+        if (match > best) { best = match; bestPosition = at - from }
+      }
+      if (best === 0) return -1
+      strength += best
+      positions += bestPosition
+    }
+    const weakness = EXACT * matchers.length - strength
+    const nameLength = Math.min(this.practices[ordinal].name.length, NAME_LENGTH_SLOTS - 1)
+    return ((weakness * POSITION_SLOTS + Math.min(positions, POSITION_SLOTS - 1)) * NAME_LENGTH_SLOTS + nameLength) *
+      this.practices.length + ordinal
+  }
+}
