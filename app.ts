@@ -11,10 +11,20 @@ import errors from './plugins/errors.js'
 import openapi from './plugins/openapi.js'
 import readiness from './plugins/readiness.js'
 import store from './plugins/store.js'
+import vault from './plugins/vault.js'
+import connections from './plugins/connections.js'
+import healowTokenClient from './plugins/healow-token-client.js'
+import tokenRefresher from './plugins/token-refresher.js'
+import oauth from './plugins/oauth.js'
+import tenantDirectory from './plugins/tenant-directory.js'
 import { sharedSchemas } from './schemas/index.js'
 import healthRoutes from './routes/health.js'
 import instanceConfigRoutes from './routes/instance-config.js'
 import openapiRoutes from './routes/openapi.js'
+import healowOAuthRoutes from './routes/healow-oauth.js'
+import connectionRoutes from './routes/connections.js'
+import tenantRoutes from './routes/tenants.js'
+import mereTenantRoutes from './routes/mere-tenants.js'
 
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
@@ -41,9 +51,19 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(errors)
   await app.register(readiness)
   await app.register(store)
+  await app.register(vault)
+  await app.register(connections)
+  await app.register(healowTokenClient)
+  await app.register(tokenRefresher)
+  await app.register(tenantDirectory)
+  await app.register(oauth)
 
   await app.register(healthRoutes)
   await app.register(instanceConfigRoutes)
   await app.register(openapiRoutes)
+  await app.register(healowOAuthRoutes)
+  await app.register(connectionRoutes)
+  await app.register(tenantRoutes)
+  await app.register(mereTenantRoutes)
   return app
 }

@@ -30,10 +30,17 @@ export const EnvSchema = Type.Object({
   LOG_FORMAT: Type.Union([Type.Literal('json'), Type.Literal('pretty'), Type.Literal('auto')], { description: 'json, pretty, or auto (pretty on a terminal)', default: 'auto' }),
   ALLOWED_ORIGINS: Text('Comma-separated origins (besides PUBLIC_URL) allowed as return_to targets and for CORS', { default: '' }),
   TRUST_PROXY: Flag('Trust X-Forwarded-* headers (set when running behind a reverse proxy)'),
+  ALLOW_LOOPBACK_HTTP: Flag('Accept plain-http practice URLs on loopback hosts: for the local simulator only, never for Healow'),
   HEALOW_AUTHORIZE_URL: Text("Healow's OAuth authorize endpoint", { default: HEALOW_DEFAULTS.authorizeUrl }),
   HEALOW_TOKEN_URL: Text("Healow's OAuth token endpoint", { default: HEALOW_DEFAULTS.tokenUrl }),
   HEALOW_DIRECTORY_URL: Text("URL or file path of Healow's practice directory (FHIR Bundle of Endpoint + Organization)", { default: HEALOW_DEFAULTS.directoryUrl }),
-  DIRECTORY_REFRESH_HOURS: Whole('How often the practice directory is re-fetched in the background', 1, 24 * 30, 24)
+  DIRECTORY_REFRESH_HOURS: Whole('How often the practice directory is re-fetched in the background', 1, 24 * 30, 24),
+  TOKEN_REFRESH_MARGIN_SECONDS: Whole('Refresh an access token this long before it expires', 0, 3000, 300),
+  TOKEN_REQUEST_TIMEOUT_MS: Whole("Timeout of one call to Healow's token endpoint", 1000, 120_000, 10_000),
+  REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
+  UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),
+  HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 100_000, 250),
+  FHIR_ALIAS_HOSTS: Text('Comma-separated origins that Healow also writes into Bundle links for the same practice; such links are rewritten to point back through the gateway', { default: 'http://fhir4.eclinicalworks.com,https://fhir4.eclinicalworks.com' })
 })
 export type Env = Static<typeof EnvSchema>
 

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { STATUS_CODES } from 'node:http'
 import type { FastifyError } from 'fastify'
 import { ErrorResponse, ref } from '../schemas/common.js'
 
@@ -9,12 +10,19 @@ import { ErrorResponse, ref } from '../schemas/common.js'
 export default fp(async (app) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
-    if (statusCode >= 500) {
+    // 502-504 are ours (upstream trouble, worded for the client); any other 5xx is a bug whose text stays in the log.
+    if (statusCode >= 500 && !(statusCode >= 502 && statusCode <= 504)) {
       request.log.error({ err: error }, 'request failed')
       return reply.code(statusCode).send({ statusCode, error: 'Internal Server Error', message: `Something went wrong on our side; quote request id ${request.id}` })
     }
+    if (statusCode >= 500) request.log.warn({ err: error.message }, 'upstream problem')
     const message = error.validation ? `Invalid request: ${error.message}` : error.message
-    return reply.code(statusCode).send({ statusCode, error: reply.raw.statusMessage || 'Bad Request', message, ...(error.code && !error.code.startsWith('FST_') ? { code: error.code } : {}) })
+    const code = error.code && !error.code.startsWith('FST_') ? error.code : undefined
+    const reconnectUrl = (error as { reconnectUrl?: unknown }).reconnectUrl
+    return reply.code(statusCode).send({
+      statusCode, error: code ?? STATUS_CODES[statusCode] ?? 'Error', message,
+      ...(code ? { code } : {}), ...(typeof reconnectUrl === 'string' ? { reconnectUrl } : {})
+    })
   })
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` })

@@ -10,7 +10,8 @@ export const ErrorResponse = Type.Object({
   statusCode: Type.Integer({ description: 'HTTP status code, repeated' }),
   error: Type.String({ description: 'HTTP status text, or a machine-readable error code' }),
   message: Type.String({ description: 'What is wrong, in words a developer can act on' }),
-  code: Type.Optional(Type.String({ description: 'Stable machine-readable code, when there is one' }))
+  code: Type.Optional(Type.String({ description: 'Stable machine-readable code, when there is one (e.g. reauth_required)' })),
+  reconnectUrl: Type.Optional(Type.String({ description: 'With reauth_required: where to send the patient to log in again' }))
 }, { $id: 'ErrorResponse', title: 'ErrorResponse', description: 'Every non-FHIR error answer', additionalProperties: false })
 
 /** The error statuses a route can answer, each pointing at the shared error schema. */

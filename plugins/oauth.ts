@@ -1,0 +1,161 @@
+import fp from 'fastify-plugin'
+import oauth2, { type OAuth2Namespace } from '@fastify/oauth2'
+import { randomBytes } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sha256 } from './connections.js'
+import { patientIdFrom, readIdToken } from './oauth/id-token.js'
+import { scopesFor } from './oauth/scopes.js'
+import type { PendingAuthorization } from './store/types.js'
+
+const STATE_COOKIE = 'healow-oauth-state'
+const VERIFIER_COOKIE = 'healow-oauth-verifier'
+const PENDING_TTL_MS = 10 * 60_000
+
+export type ConnectOutcome =
+  | { kind: 'connected', connectionId: string, handoff: string, practiceId: string, returnTo: string | null }
+  | { kind: 'declined', error: string, description: string, returnTo: string | null }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    healowOAuth2: OAuth2Namespace
+    healowConnect: HealowConnect
+  }
+  interface FastifyRequest {
+    /** What /healow/connect asked for, kept until the state is generated. */
+    pendingConnect?: PendingAuthorization
+    /** What the callback's state stood for, once checked. */
+    checkedPending?: PendingAuthorization
+  }
+}
+
+export interface HealowConnect {
+  /** The URL to send the patient's browser to, after checking the practice and return_to. */
+  start (request: FastifyRequest, reply: FastifyReply, tenant: string, returnTo: string | undefined): Promise<string>
+  finish (request: FastifyRequest, reply: FastifyReply): Promise<ConnectOutcome>
+  /** return_to must be on PUBLIC_URL's origin or one of ALLOWED_ORIGINS: no open redirect. */
+  isAllowedReturnTo (returnTo: string): boolean
+}
+
+/**
+ * The authorization-code flow through @fastify/oauth2: state and PKCE S256 in httpOnly cookies,
+ * `aud` added for Healow, and the state also recorded in the store (single use) together with the
+ * practice and return_to, so a callback can land on any instance and a state cannot be replayed.
+ */
+export default fp(async (app) => {
+  const { config } = app
+  const authorize = new URL(config.HEALOW_AUTHORIZE_URL)
+  const token = new URL(config.HEALOW_TOKEN_URL)
+  const secureCookies = config.PUBLIC_URL.startsWith('https:')
+
+  await app.register(oauth2, {
+    name: 'healowOAuth2',
+    scope: scopesFor(config.mode),
+    credentials: {
+      client: { id: config.HEALOW_CLIENT_ID, secret: config.HEALOW_CLIENT_SECRET ?? '' },
+      auth: { authorizeHost: authorize.origin, authorizePath: authorize.pathname, tokenHost: token.origin, tokenPath: token.pathname + token.search },
+      // Confidential: HTTP Basic ("Symmetric" at Healow). Public: client_id in the body, no secret.
+      options: { authorizationMethod: config.HEALOW_CLIENT_SECRET ? 'header' : 'body' }
+    },
+    callbackUri: config.redirectUri,
+    pkce: 'S256',
+    redirectStateCookieName: STATE_COOKIE,
+    verifierCookieName: VERIFIER_COOKIE,
+    cookie: { path: '/healow', secure: secureCookies, sameSite: 'lax', httpOnly: true, maxAge: PENDING_TTL_MS / 1000 },
+    userAgent: 'healow-sync',
+    generateStateFunction: async (request: FastifyRequest) => {
+      const pending = request.pendingConnect
+      if (!pending) throw new Error('state requested outside /healow/connect')
+      const state = randomBytes(32).toString('base64url')
+      await app.store.pendingAuthorizations.create(sha256(state), pending)
+      return state
+    },
+    // Both: the cookie proves the same browser started the flow; the store proves it is the first use.
+    checkStateFunction: async (request: FastifyRequest) => {
+      const state = (request.query as { state?: unknown }).state
+      if (typeof state !== 'string' || state.length > 200 || request.cookies[STATE_COOKIE] !== state) return false
+      const pending = await app.store.pendingAuthorizations.consume(sha256(state), Date.now())
+      if (!pending) return false
+      request.checkedPending = pending
+      return true
+    }
+  })
+
+  const isAllowedReturnTo = (returnTo: string): boolean => {
+    let url: URL
+    try { url = new URL(returnTo) } catch { return false }
+    return (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && config.allowedOrigins.includes(url.origin)
+  }
+
+  const service: HealowConnect = {
+    isAllowedReturnTo,
+
+    async start (request, reply, tenant, returnTo) {
+      const practice = app.tenantDirectory.get(tenant)
+      if (!practice) throw app.httpErrors.notFound(`Unknown practice "${tenant.slice(0, 64)}": look it up with GET /tenants?q=…`)
+      if (returnTo !== undefined && !isAllowedReturnTo(returnTo)) {
+        throw app.httpErrors.badRequest('return_to must be an absolute URL on PUBLIC_URL or one of ALLOWED_ORIGINS')
+      }
+      request.pendingConnect = { practiceId: practice.id, returnTo: returnTo ?? null, expiresAt: Date.now() + PENDING_TTL_MS }
+      const url = new URL(await app.healowOAuth2.generateAuthorizationUri(request, reply))
+      // Healow needs the practice's FHIR base as the audience of the token.
+      url.searchParams.set('aud', practice.fhirBase)
+      return url.toString()
+    },
+
+    async finish (request, reply) {
+      const query = request.query as Record<string, string | undefined>
+      if (query.error !== undefined) {
+        const state = query.state
+        const pending = typeof state === 'string' && request.cookies[STATE_COOKIE] === state
+          ? await app.store.pendingAuthorizations.consume(sha256(state), Date.now())
+          : null
+        if (!pending) throw app.httpErrors.badRequest('Healow returned an error for an authorization this browser did not start (unknown, expired or reused state)')
+        reply.clearCookie(STATE_COOKIE, { path: '/healow' }).clearCookie(VERIFIER_COOKIE, { path: '/healow' })
+        return { kind: 'declined', error: query.error.slice(0, 64), description: (query.error_description ?? '').slice(0, 300), returnTo: pending.returnTo }
+      }
+      if (typeof query.code !== 'string' || query.code.length === 0) throw app.httpErrors.badRequest('The callback needs either code and state, or error')
+
+      let response: Record<string, unknown>
+      try {
+        response = (await app.healowOAuth2.getAccessTokenFromAuthorizationCodeFlow(request, reply)).token as unknown as Record<string, unknown>
+      } catch (err) {
+        if ((err as Error).message === 'Invalid state') throw app.httpErrors.badRequest('Invalid OAuth state: this browser did not start the authorization, or it was already used or expired; start again at /healow/connect')
+        const payload = (err as { data?: { payload?: { error?: string } } }).data?.payload
+        if (payload?.error) throw app.httpErrors.badRequest(`Healow refused the authorization code (${payload.error}); start again at /healow/connect`)
+        request.log.warn({ err: (err as Error).message }, 'code exchange failed')
+        throw app.httpErrors.badGateway("Could not reach Healow's token endpoint to finish the connection; try again")
+      }
+      const pending = request.checkedPending!
+      const practice = app.tenantDirectory.get(pending.practiceId)
+      if (!practice) throw app.httpErrors.notFound('The practice is no longer in the directory')
+      if (typeof response.access_token !== 'string') throw app.httpErrors.badGateway('Healow answered without an access token')
+
+      let claims
+      try {
+        claims = typeof response.id_token === 'string' ? readIdToken(response.id_token, config.HEALOW_CLIENT_ID) : undefined
+      } catch (err) {
+        throw app.httpErrors.badGateway(`Healow's id_token is unusable: ${(err as Error).message}`)
+      }
+      const patientId = patientIdFrom(response, claims)
+      if (!patientId) throw app.httpErrors.badGateway('Healow did not say which patient logged in (no patient, no fhirUser)')
+
+      const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : 3600
+      const connectionId = await app.vault.create({
+        practiceId: practice.id,
+        fhirBase: practice.fhirBase,
+        patientId,
+        scope: typeof response.scope === 'string' ? response.scope : '',
+        tokens: {
+          accessToken: response.access_token,
+          refreshToken: typeof response.refresh_token === 'string' ? response.refresh_token : undefined,
+          idToken: typeof response.id_token === 'string' ? response.id_token : undefined
+        },
+        accessExpiresAt: Date.now() + expiresIn * 1000
+      })
+      const handoff = await app.connections.createHandoff(connectionId)
+      request.log.info({ connectionId, practiceId: practice.id }, 'patient connected')
+      return { kind: 'connected', connectionId, handoff, practiceId: practice.id, returnTo: pending.returnTo }
+    }
+  }
+  app.decorate('healowConnect', service)
+}, { name: 'oauth', dependencies: ['config', 'store', 'vault', 'connections', 'tenant-directory', '@fastify/sensible'] })

@@ -1,0 +1,13 @@
+import type { Mode } from '../config.js'
+
+// The resource types Mere asks Healow for (../shared/facts/healow.md, "Authorization").
+export const PATIENT_READ_RESOURCES = [
+  'AllergyIntolerance', 'CarePlan', 'CareTeam', 'Condition', 'Device', 'DiagnosticReport', 'DocumentReference', 'Binary',
+  'Encounter', 'Goal', 'Immunization', 'MedicationAdministration', 'MedicationRequest', 'Observation', 'Organization',
+  'Patient', 'Practitioner', 'PractitionerRole', 'Procedure', 'Provenance', 'Medication', 'Location'
+] as const
+
+/** Scopes by mode: only a confidential client may ask for offline_access (refresh tokens). */
+export function scopesFor (mode: Mode): string[] {
+  return ['openid', 'fhirUser', ...PATIENT_READ_RESOURCES.map((r) => `patient/${r}.read`), ...(mode === 'confidential' ? ['offline_access'] : [])]
+}

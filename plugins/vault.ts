@@ -1,0 +1,110 @@
+import fp from 'fastify-plugin'
+import { randomUUID } from 'node:crypto'
+import { TokenCipher } from './vault/cipher.js'
+import { loadVaultKey } from './vault/key-file.js'
+import type { ConnectionRow, Store } from './store/types.js'
+
+export interface TokenSet {
+  accessToken: string
+  refreshToken?: string
+  idToken?: string
+}
+
+export interface NewConnectionInput {
+  practiceId: string
+  fhirBase: string
+  patientId: string
+  scope: string
+  tokens: TokenSet
+  accessExpiresAt: number
+}
+
+/** A connection as read from the store, with its tokens opened. */
+export interface OpenConnection extends Omit<ConnectionRow, 'tokens'> {
+  tokens: TokenSet
+}
+
+/**
+ * Connections and their Healow tokens, sealed with AES-256-GCM and bound to the connection id.
+ * The only code that ever sees a token in clear goes through here.
+ */
+export class Vault {
+  constructor (private readonly store: Store, private cipher: TokenCipher) {}
+
+  get keyId (): string { return this.cipher.keyId }
+
+  private seal (connectionId: string, tokens: TokenSet): string {
+    return this.cipher.encrypt(JSON.stringify(tokens), `connection:${connectionId}`)
+  }
+
+  private open (row: ConnectionRow): OpenConnection {
+    const tokens = JSON.parse(this.cipher.decrypt(row.tokens, `connection:${row.id}`)) as TokenSet
+    return { ...row, tokens }
+  }
+
+  async create (input: NewConnectionInput, now = Date.now()): Promise<string> {
+    const id = randomUUID()
+    await this.store.connections.insert({
+      id,
+      practiceId: input.practiceId,
+      fhirBase: input.fhirBase,
+      patientId: input.patientId,
+      scope: input.scope,
+      tokens: this.seal(id, input.tokens),
+      accessExpiresAt: input.accessExpiresAt,
+      refreshable: Boolean(input.tokens.refreshToken),
+      createdAt: now
+    })
+    return id
+  }
+
+  /** The stored record without opening its tokens (status pages, key checks). */
+  async record (id: string): Promise<ConnectionRow | null> {
+    return await this.store.connections.get(id)
+  }
+
+  async read (id: string): Promise<OpenConnection | null> {
+    const row = await this.store.connections.get(id)
+    return row ? this.open(row) : null
+  }
+
+  /** Compare-and-set on tokenVersion: false when another writer got there first. */
+  async saveRefreshed (id: string, expectedVersion: number, tokens: TokenSet, accessExpiresAt: number, scope: string | undefined, now = Date.now()): Promise<boolean> {
+    return await this.store.connections.saveTokens(id, expectedVersion, {
+      tokens: this.seal(id, tokens), accessExpiresAt, refreshable: Boolean(tokens.refreshToken), scope, at: now
+    })
+  }
+
+  async markReauthRequired (id: string, reason: string, now = Date.now()): Promise<void> {
+    await this.store.connections.setStatus(id, 'reauth_required', reason, now)
+  }
+
+  async recordError (id: string, reason: string, now = Date.now()): Promise<void> {
+    await this.store.connections.recordError(id, reason, now)
+  }
+
+  /** Deleting the row destroys the only copy of the tokens. */
+  async destroy (id: string): Promise<boolean> {
+    return await this.store.connections.delete(id)
+  }
+
+  /** Re-encrypts every connection under `next`; the rows are replaced in one transaction. */
+  async rekey (next: TokenCipher): Promise<number> {
+    const rows = await this.store.connections.allTokens()
+    const resealed = rows.map(({ id, tokens }) => ({
+      id, tokens: next.encrypt(this.cipher.decrypt(tokens, `connection:${id}`), `connection:${id}`)
+    }))
+    await this.store.connections.replaceTokens(resealed)
+    this.cipher = next
+    return resealed.length
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { vault: Vault }
+}
+
+export default fp(async (app) => {
+  const key = loadVaultKey(app.config.VAULT_KEY, app.config.DATA_DIR, (message) => app.log.warn(message))
+  app.decorate('vault', new Vault(app.store, new TokenCipher(key)))
+}, { name: 'vault', dependencies: ['config', 'store'] })

@@ -1,0 +1,46 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+
+const FORMAT = 'v1'
+
+/** Parses VAULT_KEY: 64 hex characters or base64 of 32 bytes (config has already checked it). */
+export function parseVaultKey (text: string): Buffer {
+  const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64')
+  if (key.length !== 32) throw new Error('VAULT_KEY must be 32 bytes')
+  return key
+}
+
+export class VaultKeyMismatchError extends Error {}
+
+/**
+ * AES-256-GCM with a fresh 96-bit nonce per message. The associated data binds a ciphertext to
+ * the record it belongs to, so a row copied onto another connection fails to decrypt; the key id
+ * tells a wrong key from a tampered row.
+ */
+export class TokenCipher {
+  readonly keyId: string
+  readonly #key: Buffer
+
+  constructor (key: Buffer) {
+    if (key.length !== 32) throw new Error('AES-256 needs a 32-byte key')
+    this.#key = key
+    this.keyId = createHash('sha256').update('healow-sync vault key id').update(key).digest('base64url').slice(0, 8)
+  }
+
+  encrypt (plaintext: string, boundTo: string): string {
+    const iv = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv)
+    cipher.setAAD(Buffer.from(boundTo, 'utf8'))
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+    return [FORMAT, this.keyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.')
+  }
+
+  decrypt (sealed: string, boundTo: string): string {
+    const [format, keyId, iv, tag, body] = sealed.split('.')
+    if (format !== FORMAT || !iv || !tag || body === undefined) throw new Error('not a vault ciphertext')
+    if (keyId !== this.keyId) throw new VaultKeyMismatchError(`sealed under vault key ${keyId}, the configured key is ${this.keyId}`)
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'))
+    decipher.setAAD(Buffer.from(boundTo, 'utf8'))
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'))
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8')
+  }
+}

@@ -1,0 +1,62 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { PatientBrowser, isHealowCallback } from '../../simulator/browser.js'
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js'
+import { startGateway, type TestGateway } from './app.js'
+
+type Test = Parameters<typeof startGateway>[0]
+export type Mode = 'public' | 'confidential'
+
+export interface Stack {
+  sim: Simulator
+  gw: TestGateway
+  mode: Mode
+}
+
+/** The gateway wired to a fresh simulator, exactly as an operator would with three URLs. */
+export async function startStack (t: Test, { mode = 'confidential', simulator = {}, env = {} }: { mode?: Mode, simulator?: SimulatorOptions, env?: Record<string, string> } = {}): Promise<Stack> {
+  const sim = await startSimulator({ autoLogin: true, ...simulator })
+  t.teardown(() => sim.close())
+  const gw = await startGateway(t, {
+    HEALOW_CLIENT_ID: mode === 'confidential' ? sim.clients.confidential.clientId : sim.clients.public.clientId,
+    HEALOW_CLIENT_SECRET: mode === 'confidential' ? sim.clients.confidential.clientSecret : undefined,
+    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
+    HEALOW_TOKEN_URL: sim.tokenUrl,
+    HEALOW_DIRECTORY_URL: sim.directoryUrl,
+    ALLOW_LOOPBACK_HTTP: 'true',
+    ...env
+  })
+  for (let i = 0; i < 200 && !gw.app.tenantDirectory.status().ready; i++) await sleep(25)
+  if (!gw.app.tenantDirectory.status().ready) throw new Error(`directory not ready: ${gw.app.tenantDirectory.status().detail}`)
+  return { sim, gw, mode }
+}
+
+/** Walks the patient's browser from /healow/connect through Healow's login back to the callback. */
+export async function loginAtHealow (stack: Stack, { practiceId = stack.sim.practices[0].id, returnTo, browser = new PatientBrowser() }: { practiceId?: string, returnTo?: string, browser?: PatientBrowser } = {}) {
+  const query = new URLSearchParams({ tenant: practiceId, ...(returnTo ? { return_to: returnTo } : {}) })
+  const walk = await browser.followUntil(`${stack.gw.url}/healow/connect?${query}`, isHealowCallback)
+  if (!isHealowCallback(walk.finalUrl)) throw new Error(`login stopped at ${walk.finalUrl} (${walk.response?.status})`)
+  return { browser, callbackUrl: walk.finalUrl }
+}
+
+export interface Connected {
+  connectionId: string
+  key: string
+  claim: Record<string, unknown>
+}
+
+/** The whole flow: login, callback, claim. */
+export async function connectPatient (stack: Stack, options: { practiceId?: string } = {}): Promise<Connected> {
+  const { browser, callbackUrl } = await loginAtHealow(stack, options)
+  const page = await browser.get(callbackUrl)
+  const html = await page.text()
+  const handoff = /<code id="handoff">([^<]+)<\/code>/.exec(html)?.[1]
+  if (page.status !== 200 || !handoff) throw new Error(`callback answered ${page.status}: ${html.slice(0, 300)}`)
+  const claimed = await fetch(`${stack.gw.url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
+  const claim = await claimed.json() as { key: string, connection: { id: string } }
+  if (claimed.status !== 201) throw new Error(`claim answered ${claimed.status}: ${JSON.stringify(claim)}`)
+  return { connectionId: claim.connection.id, key: claim.key, claim }
+}
+
+export function bearer (key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}` }
+}
