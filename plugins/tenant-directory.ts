@@ -1,0 +1,39 @@
+import { STATUS_CODES } from 'node:http'
+import type { FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
+import { DirectoryRequestError, TenantDirectory } from './tenant-directory/directory.js'
+
+export { TenantDirectory } from './tenant-directory/directory.js'
+export type { Practice } from './tenant-directory/practice.js'
+
+declare module 'fastify' {
+  interface FastifyInstance { tenantDirectory: TenantDirectory }
+}
+
+const HOUR_MS = 60 * 60 * 1000
+
+/** Answers a directory error with its own status and message (the 503 says why the directory is not there). */
+export function sendDirectoryError (reply: FastifyReply, err: unknown): FastifyReply {
+  if (!(err instanceof DirectoryRequestError)) throw err
+  return reply.code(err.statusCode).send({ statusCode: err.statusCode, error: STATUS_CODES[err.statusCode]!, message: err.message })
+}
+
+export default fp(async (app) => {
+  const { config } = app
+  const directory = new TenantDirectory({
+    source: config.HEALOW_DIRECTORY_URL,
+    oauth: { authorizeUrl: config.HEALOW_AUTHORIZE_URL, tokenUrl: config.HEALOW_TOKEN_URL },
+    store: app.store.directory,
+    log: app.log.child({ part: 'tenant-directory' }),
+    refreshIntervalMs: config.DIRECTORY_REFRESH_HOURS * HOUR_MS,
+    addressPolicy: { allowLoopbackHttp: config.ALLOW_LOOPBACK_HTTP },
+  })
+  app.decorate('tenantDirectory', directory)
+  app.readiness.register('directory', () => {
+    const { ready, detail } = directory.status()
+    return { ok: ready, detail }
+  })
+  // Start-up waits for the stored copy only; Healow is fetched in the background.
+  await directory.start()
+  app.addHook('onClose', async () => directory.close())
+}, { name: 'tenant-directory', dependencies: ['config', 'readiness', 'store'] })

@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { sendDirectoryError } from '../plugins/tenant-directory.js'
+import { errorResponses, ref } from '../schemas/common.js'
+import { Tenant, TenantPage, TenantParams, TenantSearchQuery } from '../schemas/tenants.js'
+
+const tenants: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/tenants', {
+    schema: {
+      summary: 'Search the practice directory, or list it by name',
+      description: 'With `q`, the best matches first; without, every practice by name. Paged: follow `nextCursor`.',
+      operationId: 'listTenants',
+      tags: ['Tenants'],
+      security: [],
+      querystring: TenantSearchQuery,
+      response: { 200: ref(TenantPage), ...errorResponses(400, 503) },
+    },
+  }, async (request, reply) => {
+    const { q, limit, cursor } = request.query
+    try {
+      const page = q === undefined
+        ? app.tenantDirectory.list(cursor, limit)
+        : app.tenantDirectory.search(q, limit, cursor)
+      return { items: page.practices, total: page.total, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
+    } catch (err) {
+      return sendDirectoryError(reply, err)
+    }
+  })
+
+  app.get('/tenants/:id', {
+    schema: {
+      summary: 'One practice by id',
+      operationId: 'getTenant',
+      tags: ['Tenants'],
+      security: [],
+      params: TenantParams,
+      response: { 200: ref(Tenant), ...errorResponses(404, 503) },
+    },
+  }, async (request, reply) => {
+    let practice
+    try {
+      practice = app.tenantDirectory.get(request.params.id)
+    } catch (err) {
+      return sendDirectoryError(reply, err)
+    }
+    if (practice === undefined) {
+      return reply.notFound(`No practice with id "${request.params.id}" in the Healow directory; find ids with GET /tenants?q=`)
+    }
+    return practice
+  })
+}
+export default tenants
