@@ -57,8 +57,8 @@ export async function tokenRequest (sim: Simulator, kind: ClientKind, form: Reco
 }
 
 /** The whole connection: a token response for the practice's demo patient. */
-export async function connect (sim: Simulator, practice: Practice, kind: ClientKind) {
-  const { callback, verifier } = await authorize(sim, practice, kind)
+export async function connect (sim: Simulator, practice: Practice, kind: ClientKind, overrides: AuthorizeOverrides = {}) {
+  const { callback, verifier } = await authorize(sim, practice, kind, overrides)
   const code = callback.get('code')
   if (!code) throw new Error(`no code: ${callback}`)
   return tokenRequest(sim, kind, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier })
