@@ -1,0 +1,69 @@
+import t from 'tap'
+import { canonicalParameters, formatTarget, parseFhirTarget, parsePracticeBase, upstreamLocation } from '../../plugins/fhir-proxy/target.js'
+import { CRAFTED_PATHS } from '../helpers/fhir-proxy-attacks.js'
+
+const fill = (s: string) => s.replaceAll('{decoy}', '127.0.0.1:9').replaceAll('{other}', 'BHDGCD')
+
+t.test('every crafted path of the battery is refused by the normaliser', async (t) => {
+  const pathCases = CRAFTED_PATHS.filter((c) => (c.method ?? 'GET') === 'GET')
+  t.ok(pathCases.length >= 40, `${pathCases.length} GET cases`)
+  for (const c of pathCases) {
+    const result = parseFhirTarget(fill(c.rest), 'GET')
+    t.notOk(result.ok, `${c.name}: ${c.rest.slice(0, 80)}`)
+  }
+  // The POST cases that are about the path or the form (content type and method are the route's job).
+  t.notOk(parseFhirTarget('/Patient', 'POST').ok, 'POST create')
+  t.notOk(parseFhirTarget('/../oauth/oauth2/token/_search', 'POST').ok, 'POST search traversal')
+  t.equal(canonicalParameters('../x=1'), undefined, 'POST search with a bad parameter name')
+})
+
+t.test('refusals say why, with a status the client can act on', async (t) => {
+  t.match(parseFhirTarget('/%2e%2e/x', 'GET'), { ok: false, status: 400, code: 'forbidden_target' })
+  t.match(parseFhirTarget('/Foo', 'GET'), { ok: false, status: 404, code: 'not_found' })
+  t.match(parseFhirTarget('/Patient/_search', 'GET'), { ok: false, status: 405, allow: 'POST' })
+  t.match(parseFhirTarget('/Patient/1', 'POST'), { ok: false, status: 405, allow: 'GET, HEAD' })
+})
+
+t.test('FHIR paths a client uses are forwarded as they are', async (t) => {
+  const cases: Array<[string, string, 'bundle' | 'resource']> = [
+    ['', '', 'bundle'],
+    ['/', '', 'bundle'],
+    ['?_getpages=Observation.abc&_getpagesoffset=10&_count=10&_bundletype=searchset', '?_getpages=Observation.abc&_getpagesoffset=10&_count=10&_bundletype=searchset', 'bundle'],
+    ['/metadata', '/metadata', 'resource'],
+    ['/.well-known/smart-configuration', '/.well-known/smart-configuration', 'resource'],
+    ['/Observation?patient=abc&category=laboratory', '/Observation?patient=abc&category=laboratory', 'bundle'],
+    ['/Patient/abc-123.x', '/Patient/abc-123.x', 'resource'],
+    ['/Binary/large', '/Binary/large', 'resource'],
+    ['/Patient/1/_history', '/Patient/1/_history', 'bundle'],
+    ['/Patient/1/_history/2', '/Patient/1/_history/2', 'resource'],
+    ['/Patient/1/$everything', '/Patient/1/$everything', 'bundle'],
+    ['/Patient/1/%24everything', '/Patient/1/$everything', 'bundle'],
+    ['/DocumentReference/$docref?patient=1', '/DocumentReference/$docref?patient=1', 'bundle'],
+    ['/Patient/1/Observation', '/Patient/1/Observation', 'bundle'],
+    ['/Observation?code=http://loinc.org|1234-5', '/Observation?code=http%3A%2F%2Floinc.org%7C1234-5', 'bundle'],
+    ['/Observation?subject:Patient.name=Ann+Lee&date=ge2020', '/Observation?subject%3APatient.name=Ann%20Lee&date=ge2020', 'bundle']
+  ]
+  for (const [rest, expected, kind] of cases) {
+    const result = parseFhirTarget(rest, 'GET')
+    if (!result.ok) { t.fail(`${rest} refused: ${result.reason}`); continue }
+    t.equal(formatTarget(result.target), expected, rest || '(base)')
+    t.equal(result.target.kind, kind, `${rest} is a ${kind}`)
+  }
+  const post = parseFhirTarget('/Observation/_search', 'POST')
+  t.match(post, { ok: true, target: { postSearch: true, kind: 'bundle' } })
+})
+
+t.test('the upstream URL is built from the practice base and the validated segments only', async (t) => {
+  const base = parsePracticeBase('https://fhir4.healow.com/fhir/r4/JAFJCD/')
+  t.same(base, { origin: 'https://fhir4.healow.com', path: '/fhir/r4/JAFJCD' })
+  const parsed = parseFhirTarget('/Observation?patient=1', 'GET')
+  if (!parsed.ok) throw new Error('refused')
+  t.same(upstreamLocation(base, parsed.target), { origin: 'https://fhir4.healow.com', path: '/fhir/r4/JAFJCD/Observation', query: 'patient=1' })
+  const root = parseFhirTarget('', 'GET')
+  if (!root.ok) throw new Error('refused')
+  t.same(upstreamLocation(base, root.target).path, '/fhir/r4/JAFJCD')
+  t.throws(() => upstreamLocation(base, { segments: ['..', '..', 'oauth'], query: '', kind: 'resource', postSearch: false }), /escaped/, 'a forged target is still caught')
+  for (const bad of ['ftp://h/x', 'https://u:p@h/x', 'https://h/x?q=1', 'not a url']) {
+    t.throws(() => parsePracticeBase(bad), undefined, bad)
+  }
+})
