@@ -42,6 +42,13 @@ export const MIGRATIONS: string[] = [
      fetched_at TEXT NOT NULL,
      source TEXT NOT NULL,
      practices JSON NOT NULL
+   );`,
+  // Healow's per-practice rate limit, shared by every instance (plugins/request-budget/postgres.ts).
+  `CREATE TABLE request_budgets (
+     practice_id TEXT PRIMARY KEY,
+     -- send times granted within the last window (some may lie a little in the future), ascending
+     sent BIGINT[] NOT NULL DEFAULT '{}',
+     blocked_until BIGINT NOT NULL DEFAULT 0
    );`
 ]
 
