@@ -1,0 +1,69 @@
+import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
+
+/**
+ * Rewrites the links in a practice's FHIR Bundles so that a client pages through the gateway.
+ *
+ * Healow writes absolute links, and not always on the host the request went to: links were seen
+ * on `http://fhir4.eclinicalworks.com/…` for a request to `https://fhir4.healow.com/…` (other
+ * host, other scheme; ../shared/facts/healow.md). A link counts as "into the practice" when its
+ * origin is the base's (either scheme) or a configured alias, its path is under the practice's
+ * base path, and what follows passes the same target grammar as a client's request. Such links
+ * become `{gateway}/fhir/{connectionId}/…`; every other link is dropped, never passed on.
+ */
+export class PracticeLinks {
+  readonly #origins: Set<string>
+
+  constructor (private readonly base: PracticeBase, aliasOrigins: readonly string[], private readonly gatewayBase: string) {
+    const origins = new Set([base.origin, ...aliasOrigins])
+    const url = new URL(base.origin)
+    // The same host on the other scheme is still the practice (default ports only: other ports are other servers).
+    if (url.port === '') origins.add(`${url.protocol === 'https:' ? 'http:' : 'https:'}//${url.host}`)
+    this.#origins = origins
+  }
+
+  /** The gateway URL for a practice URL, or undefined when the URL leads anywhere else. */
+  rewrite (link: string): string | undefined {
+    let url: URL
+    try {
+      // Relative links are read against the base, so `../other` or `//host` cannot escape it either.
+      url = new URL(link, `${this.base.origin}${this.base.path}/`)
+    } catch {
+      return undefined
+    }
+    if (!this.#origins.has(url.origin) || url.username || url.password) return undefined
+    const path = url.pathname
+    if (!(path === this.base.path || path === `${this.base.path}/` || path.startsWith(`${this.base.path}/`))) return undefined
+    const parsed = parseFhirTarget(path.slice(this.base.path.length) + url.search, 'GET')
+    return parsed.ok ? this.gatewayBase + formatTarget(parsed.target) : undefined
+  }
+
+  /** Rewrites `link[].url`, `entry[].link[].url` and `entry[].fullUrl` in place, nested Bundles included. */
+  rewriteBundle (bundle: unknown, depth = 0): void {
+    if (!isRecord(bundle) || bundle.resourceType !== 'Bundle' || depth > 8) return
+    this.rewriteLinks(bundle)
+    if (!Array.isArray(bundle.entry)) return
+    for (const entry of bundle.entry) {
+      if (!isRecord(entry)) continue
+      this.rewriteLinks(entry)
+      if (typeof entry.fullUrl === 'string' && !/^urn:(uuid|oid):/i.test(entry.fullUrl)) {
+        const rewritten = this.rewrite(entry.fullUrl)
+        if (rewritten === undefined) delete entry.fullUrl
+        else entry.fullUrl = rewritten
+      }
+      this.rewriteBundle(entry.resource, depth + 1)
+    }
+  }
+
+  private rewriteLinks (holder: Record<string, unknown>): void {
+    if (!Array.isArray(holder.link)) return
+    holder.link = holder.link.flatMap((link: unknown) => {
+      if (!isRecord(link) || typeof link.url !== 'string') return []
+      const url = this.rewrite(link.url)
+      return url === undefined ? [] : [{ ...link, url }]
+    })
+  }
+}
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
