@@ -1,5 +1,6 @@
 // Directories made up on demand, in Healow's Bundle form: for tests, the benchmark when the real directory
-// is absent, and the simulator. Deterministic for a given seed.
+// is absent. Deterministic for a given seed.
+import { pick, seededRandom } from '../../simulator/prng.js'
 
 export interface BundlePractice {
   id: string
@@ -40,21 +41,9 @@ export function bundleOf (practices: readonly BundlePractice[]): DirectoryBundle
   return { resourceType: 'Bundle', type: 'collection', total: entry.length, entry }
 }
 
-/** A small fast deterministic generator of numbers in [0, 1) (mulberry32). */
-export function seededRandom (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let mixed = state
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1)
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61)
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** The same Bundle with its entries in another order (Fisher–Yates). */
 export function shuffleEntries (bundle: DirectoryBundle, seed: number): DirectoryBundle {
-  const random = seededRandom(seed)
+  const random = seededRandom('shuffle', seed)
   const entry = [...bundle.entry]
   for (let i = entry.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))
@@ -76,8 +65,7 @@ const SUFFIXES = ['', '', ', LLC', ' PA', ', P.C.', ' PLLC', ' Inc', ', M.D.']
 
 /** `count` practices with realistic names and unique six-letter codes, wrapped in a Bundle. */
 export function syntheticBundle (count: number, seed = 1): DirectoryBundle {
-  const random = seededRandom(seed)
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]
+  const random = seededRandom('synthetic directory', seed)
   const ids = new Set<string>()
   const practices: BundlePractice[] = []
   while (practices.length < count) {
@@ -86,11 +74,11 @@ export function syntheticBundle (count: number, seed = 1): DirectoryBundle {
     ids.add(id)
     const shape = random()
     const core = shape < 0.35
-      ? `${pick(PLACES)} ${pick(SPECIALTIES)} ${pick(FORMS)}`
+      ? `${pick(random, PLACES)} ${pick(random, SPECIALTIES)} ${pick(random, FORMS)}`
       : shape < 0.7
-        ? `${pick(SURNAMES)} ${pick(SPECIALTIES)}`
-        : `${String.fromCharCode(65 + Math.floor(random() * 26))}. ${pick(SURNAMES)}, MD`
-    practices.push({ id, name: `${core}${pick(SUFFIXES)}`, address: `${SYNTHETIC_FHIR_ORIGIN}/fhir/r4/${id}` })
+        ? `${pick(random, SURNAMES)} ${pick(random, SPECIALTIES)}`
+        : `${String.fromCharCode(65 + Math.floor(random() * 26))}. ${pick(random, SURNAMES)}, MD`
+    practices.push({ id, name: `${core}${pick(random, SUFFIXES)}`, address: `${SYNTHETIC_FHIR_ORIGIN}/fhir/r4/${id}` })
   }
   return bundleOf(practices)
 }
