@@ -9,7 +9,9 @@ export function parseVaultKey (text: string): Buffer {
   return key
 }
 
-export class VaultKeyMismatchError extends Error {}
+export class VaultKeyMismatchError extends Error {
+  override name = 'VaultKeyMismatchError'
+}
 
 /**
  * AES-256-GCM with a fresh 96-bit nonce per message. The associated data binds a ciphertext to

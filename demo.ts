@@ -1,0 +1,62 @@
+import path from 'node:path'
+import { buildApp } from './app.js'
+import { loadConfig } from './plugins/config.js'
+import { PatientBrowser, isHealowCallback } from './simulator/browser.js'
+import { startSimulator } from './simulator/index.js'
+
+/*
+ * The demo: a local Healow simulator and the gateway wired to it (confidential mode, SQLite vault
+ * under ./data/demo), then one demo patient connected end to end so there is something to read.
+ * Ports: PORT (gateway, default 3000) and SIMULATOR_PORT (default 3001).
+ */
+const port = Number(process.env.PORT ?? 3000)
+const simulatorPort = Number(process.env.SIMULATOR_PORT ?? 3001)
+const publicUrl = `http://127.0.0.1:${port}`
+
+const sim = await startSimulator({ port: simulatorPort, autoLogin: false })
+const config = loadConfig({
+  HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
+  HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
+  PUBLIC_URL: publicUrl,
+  PORT: String(port),
+  HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
+  HEALOW_TOKEN_URL: sim.tokenUrl,
+  HEALOW_DIRECTORY_URL: sim.directoryUrl,
+  ALLOW_LOOPBACK_HTTP: 'true',
+  DATA_DIR: path.join('data', 'demo'),
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn'
+})
+const app = await buildApp(config)
+await app.listen({ port, host: '127.0.0.1' })
+for (let i = 0; i < 100 && !app.tenantDirectory.status().ready; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+
+// Connect the first demo patient the way a browser would: gateway → simulator login → callback.
+const practice = sim.practices[0]
+const browser = new PatientBrowser()
+const walk = await browser.followUntil(`${publicUrl}/healow/connect?tenant=${practice.id}`, isHealowCallback, { requestFinal: true, login: practice.login })
+const handoff = /<code id="handoff">([^<]+)<\/code>/.exec(await walk.response!.text())?.[1]
+const claim = await fetch(`${publicUrl}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
+const { connection, key } = await claim.json() as { connection: { id: string, patientId: string }, key: string }
+
+process.stdout.write(`
+healow-sync demo is running (Ctrl-C stops it)
+  gateway    ${publicUrl}   (API docs: ${publicUrl}/docs)
+  simulator  ${sim.url}   (a local stand-in for Healow; practices: ${sim.practices.map((p) => p.id).join(', ')})
+
+A demo patient of ${practice.name} is connected. Read their records:
+  curl -H 'Authorization: Bearer ${key}' '${publicUrl}/fhir/${connection.id}/Patient/${connection.patientId}'
+  curl -H 'Authorization: Bearer ${key}' '${publicUrl}/fhir/${connection.id}/Observation?patient=${connection.patientId}'
+  curl -H 'Authorization: Bearer ${key}' '${publicUrl}/connections/${connection.id}'
+
+Connect another patient yourself: open ${publicUrl}/healow/connect?tenant=${sim.practices[1]?.id ?? practice.id}
+in a browser, log in as ${sim.practices[1]?.login ?? practice.login}, then claim the code the page shows:
+  curl -X POST -H 'content-type: application/json' -d '{"handoff":"<code>"}' ${publicUrl}/connections/claim
+`)
+
+const stop = async () => {
+  await app.close()
+  await sim.close()
+  process.exit(0)
+}
+process.once('SIGINT', () => void stop())
+process.once('SIGTERM', () => void stop())

@@ -1,0 +1,68 @@
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { TokenCipher } from '../../plugins/vault/cipher.js'
+import { loadVaultKey } from '../../plugins/vault/key-file.js'
+import { tempDir } from '../helpers/app.js'
+import { bearer, connectPatient, startStack } from '../helpers/connect.js'
+
+t.test('ciphertexts are bound to their connection and their key', async (t) => {
+  const cipher = new TokenCipher(Buffer.alloc(32, 1))
+  const sealed = cipher.encrypt('{"accessToken":"a"}', 'connection:one')
+  t.equal(cipher.decrypt(sealed, 'connection:one'), '{"accessToken":"a"}')
+  t.not(cipher.encrypt('x', 'c'), cipher.encrypt('x', 'c'), 'a fresh nonce each time')
+  t.throws(() => cipher.decrypt(sealed, 'connection:two'), 'a row copied onto another connection does not decrypt')
+  const parts = sealed.split('.')
+  parts[4] = Buffer.from('tampered').toString('base64url')
+  t.throws(() => cipher.decrypt(parts.join('.'), 'connection:one'), 'tampering is detected')
+  t.throws(() => new TokenCipher(Buffer.alloc(32, 2)).decrypt(sealed, 'connection:one'), { name: 'VaultKeyMismatchError' }, 'another key is told apart from tampering')
+})
+
+t.test('without VAULT_KEY a key file is generated with mode 0600 and a warning, then reused', async (t) => {
+  const dir = tempDir(t)
+  const warnings: string[] = []
+  const key = loadVaultKey(undefined, dir, (w) => warnings.push(w))
+  t.equal(statSync(path.join(dir, 'vault.key')).mode & 0o777, 0o600)
+  t.match(warnings[0], /generated a vault key/)
+  t.same(loadVaultKey(undefined, dir, (w) => warnings.push(w)), key)
+  t.equal(warnings.length, 1)
+})
+
+t.test('the database file holds no token, key or secret in clear; rekey keeps everything readable', async (t) => {
+  const vaultKey = 'ab'.repeat(32)
+  const stack = await startStack(t, { env: { VAULT_KEY: vaultKey } })
+  const { connectionId, key } = await connectPatient(stack)
+  await stack.gw.app.tokens.refresh(connectionId)
+  const { tokens } = (await stack.gw.app.vault.read(connectionId))!
+  const secrets = [tokens.accessToken, tokens.refreshToken!, tokens.idToken!, key, stack.sim.clients.confidential.clientSecret, vaultKey]
+  const files = readdirSync(stack.gw.dataDir).map((f) => path.join(stack.gw.dataDir, f))
+  t.ok(files.some((f) => f.endsWith('.db')))
+  for (const file of files) {
+    const bytes = readFileSync(file).toString('latin1')
+    for (const secret of secrets) t.notOk(bytes.includes(secret), `${path.basename(file)} does not contain a secret in clear`)
+  }
+  for (const secret of secrets) t.notOk(stack.gw.logs.text.includes(secret), 'no secret in any log line')
+
+  const next = new TokenCipher(Buffer.alloc(32, 9))
+  t.equal(await stack.gw.app.vault.rekey(next), 1)
+  t.same((await stack.gw.app.vault.read(connectionId))!.tokens, tokens, 'readable under the new key')
+  t.equal((await fetch(`${stack.gw.url}/connections/${connectionId}/refresh`, { method: 'POST', headers: bearer(key) })).status, 200)
+})
+
+t.test('npm run vault -- rekey re-encrypts a stopped gateway\'s vault', async (t) => {
+  const stack = await startStack(t)
+  const { connectionId } = await connectPatient(stack)
+  const { tokens } = (await stack.gw.app.vault.read(connectionId))!
+  await stack.gw.app.close()
+  const newKey = 'cd'.repeat(32)
+  const run = promisify(execFile)
+  const env = { ...process.env, HEALOW_CLIENT_ID: 'x', PUBLIC_URL: 'http://127.0.0.1:1', DATA_DIR: stack.gw.dataDir, NEW_VAULT_KEY: newKey }
+  const { stdout } = await run('npx', ['--no-install', 'tsx', 'scripts/vault.ts', 'rekey'], { env })
+  t.match(stdout, /re-encrypted 1 connection\(s\)/)
+  const reopened = await startStack(t, { env: { DATA_DIR: stack.gw.dataDir, VAULT_KEY: newKey } })
+  t.same((await reopened.gw.app.vault.read(connectionId))!.tokens, tokens)
+  const bad = await run('npx', ['--no-install', 'tsx', 'scripts/vault.ts', 'rekey'], { env: { ...env, NEW_VAULT_KEY: 'short' } }).catch((e: { code: number, stderr: string }) => e)
+  t.match(bad, { code: 2, stderr: /NEW_VAULT_KEY: .*32 bytes/ })
+})
