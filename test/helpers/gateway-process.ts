@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { freePort, tempDir } from './app.js'
+
+type Test = Parameters<typeof tempDir>[0]
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+export interface GatewayProcess {
+  url: string
+  child: ChildProcess
+  /** Everything the process wrote, for the message of a failing test. */
+  output: string[]
+  /** Sends the signal and waits until the process is gone. */
+  stop (signal?: NodeJS.Signals): Promise<void>
+}
+
+/**
+ * The gateway as an operator runs it (`node server.ts`), in its own process: what several
+ * instances behind a load balancer are. `env` is its whole configuration; nothing of the test
+ * process's environment leaks in but PATH. `port` lets a test know the address before the start
+ * (e.g. to make it every instance's PUBLIC_URL). Resolves once /ready answers 200.
+ */
+export async function startGatewayProcess (t: Test, env: Record<string, string>, { port }: { port?: number } = {}): Promise<GatewayProcess> {
+  port ??= await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, ['--import=tsx', 'server.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: tempDir(t), LOG_FORMAT: 'json', LOG_LEVEL: 'warn', PUBLIC_URL: url, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const output: string[] = []
+  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')))
+  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')))
+  const exited = once(child, 'exit')
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    await exited
+  }
+  t.teardown(() => stop())
+
+  for (let attempt = 0; attempt < 600; attempt++) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output.join('')}`)
+    const ready = await fetch(`${url}/ready`).then((res) => res.status === 200, () => false)
+    if (ready) return { url, child, output, stop }
+    await sleep(50)
+  }
+  await stop('SIGKILL')
+  throw new Error(`gateway did not become ready in 30 s:\n${output.join('')}`)
+}
