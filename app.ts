@@ -15,6 +15,8 @@ import vault from './plugins/vault.js'
 import connections from './plugins/connections.js'
 import healowTokenClient from './plugins/healow-token-client.js'
 import tokenRefresher from './plugins/token-refresher.js'
+import requestBudget from './plugins/request-budget.js'
+import fhirProxy from './plugins/fhir-proxy.js'
 import oauth from './plugins/oauth.js'
 import tenantDirectory from './plugins/tenant-directory.js'
 import { sharedSchemas } from './schemas/index.js'
@@ -25,6 +27,7 @@ import healowOAuthRoutes from './routes/healow-oauth.js'
 import connectionRoutes from './routes/connections.js'
 import tenantRoutes from './routes/tenants.js'
 import mereTenantRoutes from './routes/mere-tenants.js'
+import fhirRoutes from './routes/fhir.js'
 
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
@@ -54,7 +57,9 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(vault)
   await app.register(connections)
   await app.register(healowTokenClient)
+  await app.register(requestBudget)
   await app.register(tokenRefresher)
+  await app.register(fhirProxy)
   await app.register(tenantDirectory)
   await app.register(oauth)
 
@@ -65,5 +70,6 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(connectionRoutes)
   await app.register(tenantRoutes)
   await app.register(mereTenantRoutes)
+  await app.register(fhirRoutes)
   return app
 }

@@ -12,8 +12,11 @@ export interface Stack {
   mode: Mode
 }
 
-/** The gateway wired to a fresh simulator, exactly as an operator would with three URLs. */
-export async function startStack (t: Test, { mode = 'confidential', simulator = {}, env = {} }: { mode?: Mode, simulator?: SimulatorOptions, env?: Record<string, string> } = {}): Promise<Stack> {
+/**
+ * The gateway wired to a fresh simulator, exactly as an operator would with three URLs.
+ * `env` may depend on the simulator (e.g. FHIR_ALIAS_HOSTS = its alias origin).
+ */
+export async function startStack (t: Test, { mode = 'confidential', simulator = {}, env = {} }: { mode?: Mode, simulator?: SimulatorOptions, env?: Record<string, string> | ((sim: Simulator) => Record<string, string>) } = {}): Promise<Stack> {
   const sim = await startSimulator({ autoLogin: true, ...simulator })
   t.teardown(() => sim.close())
   const gw = await startGateway(t, {
@@ -23,7 +26,7 @@ export async function startStack (t: Test, { mode = 'confidential', simulator = 
     HEALOW_TOKEN_URL: sim.tokenUrl,
     HEALOW_DIRECTORY_URL: sim.directoryUrl,
     ALLOW_LOOPBACK_HTTP: 'true',
-    ...env
+    ...(typeof env === 'function' ? env(sim) : env)
   })
   for (let i = 0; i < 200 && !gw.app.tenantDirectory.status().ready; i++) await sleep(25)
   if (!gw.app.tenantDirectory.status().ready) throw new Error(`directory not ready: ${gw.app.tenantDirectory.status().detail}`)

@@ -64,6 +64,6 @@ t.test('the upstream URL is built from the practice base and the validated segme
   t.same(upstreamLocation(base, root.target).path, '/fhir/r4/JAFJCD')
   t.throws(() => upstreamLocation(base, { segments: ['..', '..', 'oauth'], query: '', kind: 'resource', postSearch: false }), /escaped/, 'a forged target is still caught')
   for (const bad of ['ftp://h/x', 'https://u:p@h/x', 'https://h/x?q=1', 'not a url']) {
-    t.throws(() => parsePracticeBase(bad), undefined, bad)
+    t.throws(() => parsePracticeBase(bad), bad)
   }
 })

@@ -1,0 +1,285 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { Readable } from 'node:stream'
+// Brings reply.from (from @fastify/reply-from, which @fastify/http-proxy registers) into the types.
+import type {} from '@fastify/http-proxy'
+import type { AuthenticatedConnection } from './connections.js'
+import type { RequestBudget } from './request-budget.js'
+import { PracticeLinks } from './fhir-proxy/bundle-links.js'
+import { clientResponseHeaders, isFhirJson, upstreamRequestHeaders, upstreamRetryAfterMs } from './fhir-proxy/headers.js'
+import { GatewayError, operationOutcome, retryAfterSeconds, type GatewayErrorCode } from './fhir-proxy/operation-outcome.js'
+import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from './fhir-proxy/target.js'
+
+/** Bundles are held in memory to rewrite their links; anything bigger is refused, never passed on unrewritten. */
+export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024
+export const FHIR_PREFIX = '/fhir/:connectionId'
+const CONNECTION_ID = /^[A-Za-z0-9-]{1,64}$/
+const RESPONSE_HEADERS_TO_CLEAR = ['content-type', 'content-length', 'content-language', 'content-disposition', 'etag', 'last-modified', 'cache-control', 'expires', 'location']
+
+/** One client request on its way through the proxy. */
+export interface ProxyExchange {
+  connection: AuthenticatedConnection
+  target: FhirTarget
+  upstream: { origin: string, path: string, query: string }
+  links: PracticeLinks
+  token: string
+  /** An upstream 401 was already answered with one refresh and retry. */
+  retried: boolean
+  /** Canonical form body of a POST _search. */
+  form?: string
+  fromOptions?: Record<string, unknown>
+}
+
+/** Upstream response as @fastify/reply-from hands it over. */
+interface UpstreamResponse { statusCode: number, headers: Record<string, string | string[] | undefined>, stream: Readable }
+
+export interface FhirProxyDeps {
+  authenticate: (request: FastifyRequest, connectionId: string) => Promise<AuthenticatedConnection>
+  accessToken: (connectionId: string, opts?: { rejected?: string }) => Promise<string>
+  budget: RequestBudget
+  publicUrl: string
+  aliasOrigins: string[]
+  timeoutMs: number
+}
+
+export function parseAliasOrigins (value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
+    const url = new URL(entry)
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.username) {
+      throw new Error(`FHIR_ALIAS_HOSTS entries must be bare http(s) origins, got "${entry}"`)
+    }
+    return url.origin
+  })
+}
+
+function discard (stream: Readable): void {
+  stream.on('error', () => {})
+  stream.resume()
+}
+
+/**
+ * The FHIR proxy's behaviour, as the hooks and @fastify/http-proxy options that routes/fhir.ts
+ * wires: check the target on the raw URL (onRequest), authenticate and fetch a fresh token
+ * (preHandler; async work cannot go in reply-from's synchronous header hook), forward with
+ * allowlisted headers, then sort the upstream answer (retry a 401 once, rewrite Bundles,
+ * stream everything else, turn upstream trouble into OperationOutcome).
+ */
+export class FhirProxy {
+  constructor (private readonly deps: FhirProxyDeps) {}
+
+  /** onRequest: method and target, decided on the raw URL before anything else is read. */
+  readonly checkTarget = async (request: FastifyRequest): Promise<void> => {
+    const raw = request.raw.url ?? ''
+    const match = /^\/fhir\/([^/?]*)(.*)$/s.exec(raw)
+    const connectionId = match?.[1] ?? ''
+    if (!match || !CONNECTION_ID.test(connectionId) || connectionId !== (request.params as { connectionId?: string }).connectionId) {
+      throw new GatewayError(400, 'forbidden_target', 'Not a FHIR proxy URL: /fhir/{connectionId}/{FHIR path}')
+    }
+    const method = request.method === 'HEAD' ? 'GET' : request.method
+    if (method !== 'GET' && method !== 'POST') {
+      throw new GatewayError(405, 'method_not_allowed', `${request.method} is not forwarded: the proxy reads (GET, HEAD) and searches (POST {Type}/_search)`, { allow: 'GET, HEAD, POST' })
+    }
+    const parsed = parseFhirTarget(match[2], method)
+    if (!parsed.ok) throw new GatewayError(parsed.status, parsed.code, `Not forwarded: ${parsed.reason}`, parsed.allow ? { allow: parsed.allow } : {})
+    const contentType = request.headers['content-type']
+    if (parsed.target.postSearch && contentType !== undefined && !/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
+      throw new GatewayError(415, 'invalid_request', 'A POST _search takes its parameters as application/x-www-form-urlencoded')
+    }
+    request.fhirTarget = parsed.target
+  }
+
+  /** preHandler: who is asking, where the practice is, a fresh token, and a slot in Healow's budget. */
+  readonly openExchange = async (request: FastifyRequest): Promise<void> => {
+    const target = request.fhirTarget!
+    const { connectionId } = request.params as { connectionId: string }
+    const connection = await this.deps.authenticate(request, connectionId)
+    let form: string | undefined
+    if (target.postSearch) {
+      form = request.body === undefined ? '' : typeof request.body === 'string' ? canonicalParameters(request.body) : undefined
+      if (form === undefined) throw new GatewayError(400, 'forbidden_target', 'Not forwarded: search parameters outside the FHIR search grammar')
+    }
+    const base = parsePracticeBase(connection.fhirBase)
+    const token = await this.deps.accessToken(connection.id)
+    await this.takeBudget(connection.practiceId)
+    request.fhirExchange = {
+      connection,
+      target,
+      upstream: upstreamLocation(base, target),
+      links: new PracticeLinks(base, this.deps.aliasOrigins, `${this.deps.publicUrl}/fhir/${connection.id}`),
+      token,
+      retried: false,
+      form
+    }
+  }
+
+  private async takeBudget (practiceId: string): Promise<void> {
+    const decision = await this.deps.budget.take(practiceId)
+    if (!decision.ok) {
+      throw new GatewayError(429, 'rate_limited', "This practice's share of Healow's request limit is spent for now; try again after Retry-After", { retryAfterMs: decision.retryAfterMs })
+    }
+  }
+
+  /** @fastify/http-proxy `handler`: forward to the validated upstream path (origin comes from getUpstream). */
+  readonly forward = (request: FastifyRequest, reply: FastifyReply, _dest: string, options: Record<string, unknown>): FastifyReply => {
+    const exchange = request.fhirExchange!
+    exchange.fromOptions = exchange.form === undefined
+      ? options
+      : { ...options, body: exchange.form, contentType: 'application/x-www-form-urlencoded' }
+    return reply.from(exchange.upstream.path, exchange.fromOptions)
+  }
+
+  /** @fastify/reply-from options shared by every proxied request. */
+  get replyOptions () {
+    return {
+      getUpstream: (request: FastifyRequest) => request.fhirExchange!.upstream.origin,
+      // Only the validated, re-encoded query goes upstream, never the raw one.
+      queryString: (_search: unknown, _url: unknown, request: FastifyRequest) => request.fhirExchange!.upstream.query,
+      rewriteRequestHeaders: (request: FastifyRequest) => {
+        const exchange = request.fhirExchange!
+        const headers = upstreamRequestHeaders(request.headers, exchange.token, request.id)
+        if (exchange.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
+        return headers
+      },
+      rewriteHeaders: (headers: Record<string, string | string[] | undefined>) => clientResponseHeaders(headers),
+      onResponse: (request: FastifyRequest, reply: FastifyReply, res: unknown) => {
+        this.respond(request, reply, res as UpstreamResponse).catch((err: unknown) => { if (!reply.sent) reply.send(err) })
+      },
+      onError: (reply: FastifyReply, { error }: { error: FastifyError }) => {
+        reply.send(upstreamFailure(error))
+      },
+      timeout: this.deps.timeoutMs,
+      // reply-from would retry a GET answered 503 up to ten times: each one would count at Healow.
+      retryDelay: () => null
+    }
+  }
+
+  private async respond (request: FastifyRequest, reply: FastifyReply, res: UpstreamResponse): Promise<void> {
+    const exchange = request.fhirExchange!
+    const status = res.statusCode
+    if (status === 401) {
+      discard(res.stream)
+      if (exchange.retried) throw new GatewayError(401, 'reauth_required', 'Healow refused a freshly refreshed access token: the patient must connect again')
+      // Expired or revoked early: refresh once (unless someone already did) and try again.
+      exchange.retried = true
+      clearUpstreamHeaders(reply)
+      exchange.token = await this.deps.accessToken(exchange.connection.id, { rejected: exchange.token })
+      await this.takeBudget(exchange.connection.practiceId)
+      reply.from(exchange.upstream.path, exchange.fromOptions)
+      return
+    }
+    if (status === 429) {
+      discard(res.stream)
+      const waitMs = upstreamRetryAfterMs(res.headers['retry-after'])
+      await this.deps.budget.holdOff(exchange.connection.practiceId, waitMs)
+      throw new GatewayError(429, 'rate_limited', "Healow's request limit for this practice is reached; try again after Retry-After", { retryAfterMs: waitMs })
+    }
+    if (status >= 500) {
+      discard(res.stream)
+      throw new GatewayError(502, 'upstream_unavailable', `Healow answered ${status}; try again later`)
+    }
+    if (status >= 300 && status < 400 && status !== 304) {
+      discard(res.stream)
+      // Never followed (the bearer token would go along). Passed on only when it leads back into the practice.
+      const location = res.headers.location
+      const rewritten = typeof location === 'string' ? exchange.links.rewrite(location) : undefined
+      if (rewritten === undefined) throw new GatewayError(502, 'upstream_unavailable', `Healow redirected (${status}) outside the practice; not followed`)
+      clearUpstreamHeaders(reply)
+      reply.header('location', rewritten).send()
+      return
+    }
+    const contentType = res.headers['content-type']
+    if (exchange.target.kind === 'bundle' && status < 300 && request.method !== 'HEAD' && isFhirJson(typeof contentType === 'string' ? contentType : undefined)) {
+      await this.sendRewrittenBundle(reply, res, exchange)
+      return
+    }
+    reply.send(res.stream)
+  }
+
+  private async sendRewrittenBundle (reply: FastifyReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of res.stream) {
+        size += (chunk as Buffer).length
+        if (size > MAX_BUNDLE_BYTES) {
+          res.stream.destroy()
+          throw new GatewayError(502, 'upstream_unavailable', `Healow's Bundle is larger than ${MAX_BUNDLE_BYTES >> 20} MB; ask for smaller pages`)
+        }
+        chunks.push(chunk as Buffer)
+      }
+    } catch (err) {
+      throw err instanceof GatewayError ? err : upstreamFailure(err as FastifyError)
+    }
+    let bundle: unknown
+    try {
+      bundle = JSON.parse(Buffer.concat(chunks, size).toString('utf8'))
+    } catch {
+      throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')
+    }
+    exchange.links.rewriteBundle(bundle)
+    reply.removeHeader('content-length')
+    reply.header('content-type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(bundle))
+  }
+
+  /** The route's error handler: every failure as an OperationOutcome. */
+  readonly replyWithOutcome = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const outcome = toGatewayError(error)
+    if (outcome.code === 'internal_error') request.log.error({ err: error }, 'FHIR proxy request failed')
+    else if (outcome.statusCode >= 500 && !(error instanceof GatewayError)) request.log.warn({ err: error.message }, 'upstream problem')
+    clearUpstreamHeaders(reply)
+    if (outcome.extra.retryAfterMs !== undefined) reply.header('retry-after', String(retryAfterSeconds(outcome.extra.retryAfterMs)))
+    if (outcome.extra.allow) reply.header('allow', outcome.extra.allow)
+    return reply.code(outcome.statusCode).type('application/fhir+json; charset=utf-8')
+      .send(operationOutcome(outcome.code, outcome.message, outcome.extra.diagnostics))
+  }
+}
+
+function clearUpstreamHeaders (reply: FastifyReply): void {
+  for (const name of RESPONSE_HEADERS_TO_CLEAR) reply.removeHeader(name)
+}
+
+/** Errors from undici / @fastify/reply-from while talking to Healow. */
+function upstreamFailure (error: FastifyError): GatewayError {
+  const code = (error.cause as { code?: string } | undefined)?.code ?? error.code
+  if (error.statusCode === 504 || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new GatewayError(504, 'upstream_timeout', 'Healow did not answer in time; try again later')
+  }
+  return new GatewayError(502, 'upstream_unavailable', 'Healow could not be reached or dropped the connection; try again later')
+}
+
+const PASSED_THROUGH_CODES = new Set<GatewayErrorCode>(['reauth_required', 'upstream_unavailable', 'not_found'])
+
+function toGatewayError (error: FastifyError & { reconnectUrl?: unknown }): GatewayError {
+  if (error instanceof GatewayError) return error
+  const status = error.statusCode ?? 500
+  // The connection and token plugins' errors carry their own code (reauth_required, upstream_unavailable, not_found).
+  if (PASSED_THROUGH_CODES.has(error.code as GatewayErrorCode) && status >= 400) {
+    const diagnostics = typeof error.reconnectUrl === 'string' ? `reconnect: ${error.reconnectUrl}` : undefined
+    return new GatewayError(status, error.code as GatewayErrorCode, error.message, { diagnostics })
+  }
+  if (status === 401) return new GatewayError(401, 'unauthorized', error.message)
+  if (status >= 400 && status < 500) return new GatewayError(status, 'invalid_request', error.validation ? `Invalid request: ${error.message}` : error.message)
+  if (status >= 502 && status <= 504) return upstreamFailure(error)
+  return new GatewayError(500, 'internal_error', 'Something went wrong in the gateway; try again later')
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { fhirProxy: FhirProxy }
+  interface FastifyRequest {
+    fhirTarget: FhirTarget | null
+    fhirExchange: ProxyExchange | null
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('fhirProxy', new FhirProxy({
+    authenticate: (request, id) => app.connections.authenticate(request, id),
+    accessToken: (id, opts) => app.tokens.accessToken(id, opts),
+    budget: app.requestBudget,
+    publicUrl: app.config.PUBLIC_URL,
+    aliasOrigins: parseAliasOrigins(app.config.FHIR_ALIAS_HOSTS),
+    timeoutMs: app.config.UPSTREAM_TIMEOUT_MS
+  }))
+  app.decorateRequest('fhirTarget', null)
+  app.decorateRequest('fhirExchange', null)
+}, { name: 'fhir-proxy', dependencies: ['config', 'connections', 'token-refresher', 'request-budget'] })

@@ -1,0 +1,242 @@
+import t from 'tap'
+import { Client } from 'fhir-kit-client'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { createServer, type IncomingMessage } from 'node:http'
+import { connect } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { bearer, connectPatient, startStack, type Stack } from '../helpers/connect.js'
+import { CRAFTED_PATHS } from '../helpers/fhir-proxy-attacks.js'
+
+type Test = Parameters<typeof startStack>[0]
+
+/** Every HTTP request the gateway process sends anywhere but to itself, as undici writes it on the wire. */
+function recordOutgoing (t: Test, gatewayUrl: string) {
+  const sent: Array<{ origin: string, path: string, method: string, headers: string }> = []
+  const listener = (message: unknown) => {
+    const { request, headers } = message as { request: { origin: string, path: string, method: string }, headers: string }
+    if (String(request.origin) !== gatewayUrl) sent.push({ origin: String(request.origin), path: request.path, method: request.method, headers })
+  }
+  subscribe('undici:client:sendHeaders', listener)
+  t.teardown(() => unsubscribe('undici:client:sendHeaders', listener))
+  return sent
+}
+
+/** A server that must never be reached: it records whatever arrives. */
+async function startDecoy (t: Test) {
+  const seen: string[] = []
+  const server = createServer((req: IncomingMessage, res) => { seen.push(`${req.method} ${req.url}`); res.end('decoy') })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return { seen, host: `127.0.0.1:${(server.address() as AddressInfo).port}` }
+}
+
+/** Sends a request line exactly as written (no client-side normalisation) and returns the status. */
+async function rawRequest (gatewayUrl: string, { method = 'GET', target, headers = {}, body = '' }: { method?: string, target: string, headers?: Record<string, string>, body?: string }): Promise<{ status: number, text: string }> {
+  const { hostname, port } = new URL(gatewayUrl)
+  const head = [`${method} ${target} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ...(body ? [`Content-Length: ${Buffer.byteLength(body)}`] : [])].join('\r\n')
+  return await new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname)
+    const chunks: Buffer[] = []
+    socket.on('data', (c) => chunks.push(c))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8')
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text })
+    })
+    // write, not end: a half-closed socket makes Node drop the response of a slow (proxied) request
+    socket.write(Buffer.from(`${head}\r\n\r\n${body}`, 'utf8'))
+  })
+}
+
+async function connectedStack (t: Test, env: Record<string, string> = {}, simulator = {}) {
+  const stack = await startStack(t, { simulator, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase, LOG_LEVEL: 'warn', ...env }) })
+  const connection = await connectPatient(stack)
+  const fhir = `${stack.gw.url}/fhir/${connection.connectionId}`
+  const patientId = stack.sim.practices[0].patientId
+  return { stack, connection, fhir, patientId, get: (path: string, init: RequestInit = {}) => fetch(`${fhir}${path}`, { ...init, headers: { ...bearer(connection.key), ...init.headers as Record<string, string> } }) }
+}
+
+const codeOf = async (res: Response) => {
+  t.equal(res.headers.get('content-type')?.split(';')[0], 'application/fhir+json', 'errors are FHIR JSON')
+  const body = await res.json() as { resourceType: string, issue: Array<{ details: { coding: Array<{ code: string }> } }> }
+  return body.resourceType === 'OperationOutcome' ? body.issue[0].details.coding[0].code : body.resourceType
+}
+
+t.test('fhir-kit-client pages through every entry of a multi-page search via the rewritten links (alias-host quirk on)', async (t) => {
+  const { stack, connection, fhir, patientId } = await connectedStack(t, {}, { quirks: { aliasHostLinks: true }, pageSize: 7 })
+  const client = new Client({ baseUrl: fhir, bearerToken: connection.key })
+  type SearchBundle = { resourceType: string, total: number, entry?: Array<{ fullUrl?: string, resource: { id: string } }>, link: Array<{ relation: string, url: string }> }
+  let bundle = await client.search({ resourceType: 'Observation', searchParams: { patient: patientId } }) as unknown as SearchBundle
+  const total = bundle.total
+  const ids: string[] = []
+  let pages = 0
+  for (;;) {
+    pages++
+    for (const link of bundle.link) t.ok(link.url.startsWith(fhir), `${link.relation} link goes through the gateway`)
+    for (const entry of bundle.entry ?? []) {
+      t.ok(entry.fullUrl?.startsWith(`${fhir}/Observation/`), 'fullUrl goes through the gateway')
+      ids.push(entry.resource.id)
+    }
+    const next = await client.nextPage({ bundle }) as unknown as SearchBundle | undefined
+    if (!next) break
+    bundle = next
+  }
+  t.ok(total > 7 && pages === Math.ceil(total / 7), `${pages} pages for ${total} entries`)
+  t.equal(new Set(ids).size, total, 'every entry once')
+  t.equal(JSON.stringify(bundle).includes(stack.sim.aliasBase), false, 'no alias-host URL leaks to the client')
+})
+
+t.test('the battery of crafted paths reaches neither another host, another practice nor the token endpoint', async (t) => {
+  const { stack, connection, fhir, patientId } = await connectedStack(t)
+  const decoy = await startDecoy(t)
+  const other = stack.sim.practices[1]
+  stack.sim.resetCounters()
+  const outgoing = recordOutgoing(t, stack.gw.url)
+  const prefix = new URL(fhir).pathname
+  const fill = (s: string) => s.replaceAll('{decoy}', decoy.host).replaceAll('{other}', other.id)
+  for (const c of CRAFTED_PATHS) {
+    const res = await rawRequest(stack.gw.url, {
+      method: c.method,
+      target: prefix + fill(c.rest),
+      headers: { ...bearer(connection.key), ...(c.contentType ? { 'Content-Type': c.contentType } : {}) },
+      body: c.body ? fill(c.body) : ''
+    })
+    t.ok(res.status >= 400 && res.status < 500, `${c.name}: refused with ${res.status}`)
+  }
+  // Request lines a client library would never write.
+  for (const target of [`http://${decoy.host}${prefix}/Patient`, `${prefix.replace('/fhir/', '/fhir/%2e%2e/')}/Patient`, `/fhir/${connection.connectionId}%2f..%2f${other.id}/Patient`]) {
+    const res = await rawRequest(stack.gw.url, { target, headers: bearer(connection.key) })
+    t.ok(res.status >= 400 && res.status < 500, `${target}: refused with ${res.status}`)
+  }
+  t.same(decoy.seen, [], 'the decoy saw nothing')
+  t.same(outgoing, [], 'the gateway sent nothing anywhere')
+  const counters = stack.sim.counters()
+  t.same({ fhir: counters.fhir, token: counters.token, authorize: counters.authorize }, { fhir: {}, token: {}, authorize: {} }, 'the simulator saw nothing')
+
+  // Header games on a legitimate read: the read goes to this practice's base and nowhere else.
+  const headerGames = {
+    'X-Forwarded-Host': decoy.host, 'X-Forwarded-Proto': 'http', Forwarded: `host=${decoy.host}`,
+    'X-Original-URL': '/oauth/oauth2/token', 'X-Rewrite-URL': `/fhir/r4/${other.id}/Patient`, 'X-HTTP-Method-Override': 'DELETE'
+  }
+  const res = await rawRequest(stack.gw.url, { target: `${prefix}/Patient/${patientId}`, headers: { ...bearer(connection.key), ...headerGames } })
+  t.equal(res.status, 200, res.text.slice(0, 600))
+  t.equal(outgoing.length, 1, 'one upstream request')
+  t.equal(`${outgoing[0].origin}${outgoing[0].path}`, `${stack.sim.practices[0].fhirBase}/Patient/${patientId}`)
+  for (const name of Object.keys(headerGames)) t.notMatch(outgoing[0].headers.toLowerCase(), `${name.toLowerCase()}:`, `${name} not forwarded`)
+  t.same(decoy.seen, [])
+  t.same(stack.sim.counters().fhir, { [stack.sim.practices[0].id]: 1 })
+})
+
+t.test('no caller credential reaches the simulator, no upstream cookie reaches the caller', async (t) => {
+  const { stack, connection, get, patientId } = await connectedStack(t)
+  const outgoing = recordOutgoing(t, stack.gw.url)
+  const res = await get(`/Observation?patient=${patientId}`, { headers: { cookie: 'session=caller-cookie', 'proxy-authorization': 'Basic c2VjcmV0', 'x-api-key': connection.key } })
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('set-cookie'), null, 'Healow affinity cookies stripped')
+  t.equal(res.headers.get('content-type')?.split(';')[0], 'application/fhir+json', 'R4 media type instead of application/json+fhir')
+  const head = await get(`/Patient/${patientId}`, { method: 'HEAD' })
+  t.equal(head.status, 200, 'HEAD')
+  t.equal(head.headers.get('set-cookie'), null)
+  t.ok(outgoing.length >= 2)
+  for (const request of outgoing) {
+    t.notOk(request.headers.includes(connection.key), 'connection key never sent')
+    t.notOk(/cookie/i.test(request.headers), 'no cookie sent')
+    t.notOk(/proxy-authorization|x-api-key/i.test(request.headers), 'no other credential header sent')
+    if (request.path.startsWith('/fhir/')) t.match(request.headers, /authorization: Bearer ey/i, 'the Healow access token is injected')
+  }
+})
+
+t.test('an expired token is refreshed once and the read retried; a dead grant answers reauth_required', async (t) => {
+  const { stack, get, patientId } = await connectedStack(t)
+  stack.sim.resetCounters()
+  stack.sim.expireAccessTokens()
+  const res = await get(`/Patient/${patientId}`)
+  t.equal(res.status, 200, 'transparent retry')
+  t.same(stack.sim.counters().token, { 'refresh_token:ok': 1 })
+  stack.sim.expireAccessTokens()
+  stack.sim.setFaults({ invalidGrantOnNextRefresh: true })
+  const dead = await get(`/Patient/${patientId}`)
+  t.equal(dead.status, 401)
+  t.equal(await codeOf(dead), 'reauth_required')
+})
+
+t.test('the per-practice budget queues or answers 429 with Retry-After before Healow would', async (t) => {
+  const { stack, get, patientId } = await connectedStack(t, { HEALOW_RATE_LIMIT_PER_MINUTE: '6' })
+  stack.sim.resetCounters()
+  const statuses: number[] = []
+  let retryAfter: string | null = null
+  for (let i = 0; i < 8; i++) {
+    const res = await get(`/Patient/${patientId}`)
+    statuses.push(res.status)
+    if (res.status === 429) {
+      retryAfter = res.headers.get('retry-after')
+      t.equal(await codeOf(res), 'rate_limited')
+    } else await res.arrayBuffer()
+  }
+  t.ok(statuses.filter((s) => s === 200).length <= 5, `at most the budget went through (${statuses.join(',')})`)
+  t.ok(statuses.includes(429), 'then 429')
+  t.ok(Number(retryAfter) >= 1 && Number(retryAfter) <= 60, `Retry-After ${retryAfter}`)
+  t.equal(stack.sim.counters().rateLimited, 0, 'Healow never had to say 429')
+})
+
+t.test("Healow's own 429 becomes rate_limited, and the practice is held off for the rest of the minute", async (t) => {
+  const { stack, get, patientId } = await connectedStack(t)
+  stack.sim.resetCounters()
+  stack.sim.setQuirks({ rateLimitPerMinute: 1 })
+  t.equal((await get(`/Patient/${patientId}`)).status, 200)
+  const limited = await get(`/Patient/${patientId}`)
+  t.equal(limited.status, 429)
+  t.ok(Number(limited.headers.get('retry-after')) >= 1)
+  t.equal(await codeOf(limited), 'rate_limited')
+  const before = stack.sim.counters().fhir
+  const held = await get(`/Patient/${patientId}`)
+  t.equal(held.status, 429)
+  await held.arrayBuffer()
+  t.same(stack.sim.counters().fhir, before, 'the held-off request never left the gateway')
+})
+
+t.test('upstream trouble answers OperationOutcome codes a client can act on', async (t) => {
+  const { stack, get, patientId } = await connectedStack(t, { UPSTREAM_TIMEOUT_MS: '1000' })
+  stack.sim.setFaults({ latencyMs: 1500 })
+  const slow = await get(`/Patient/${patientId}`)
+  t.equal(slow.status, 504)
+  t.equal(await codeOf(slow), 'upstream_timeout')
+  stack.sim.setFaults({ latencyMs: 0, errorRate: 1 })
+  const failing = await get(`/Observation?patient=${patientId}`)
+  t.equal(failing.status, 502)
+  t.equal(await codeOf(failing), 'upstream_unavailable')
+  stack.sim.setFaults({ errorRate: 0 })
+  const put = await get(`/Patient/${patientId}`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/fhir+json' } })
+  t.equal(put.status, 405)
+  t.equal(put.headers.get('allow'), 'GET, HEAD, POST')
+  t.equal(await codeOf(put), 'method_not_allowed')
+  const unknown = await get('/Foo')
+  t.equal(unknown.status, 404)
+  t.equal(await codeOf(unknown), 'not_found')
+  const noKey = await fetch(`${stack.gw.url}/fhir/${stack.sim.practices[0].id}/Patient`)
+  t.equal(noKey.status, 401)
+  t.equal(await codeOf(noKey), 'unauthorized')
+  await stack.sim.close()
+  const down = await get(`/Patient/${patientId}`)
+  t.equal(down.status, 502)
+  t.equal(await codeOf(down), 'upstream_unavailable')
+})
+
+t.test('POST _search with a form body, and a Binary streamed through unchanged', async (t) => {
+  const bytes = 3 * 1024 * 1024
+  const { stack, fhir, get, patientId } = await connectedStack(t, {}, { largeBinaryBytes: bytes })
+  const search = await get('/Observation/_search', { method: 'POST', body: new URLSearchParams({ patient: patientId }), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(search.status, 200)
+  const bundle = await search.json() as { entry: Array<{ fullUrl: string }>, link: Array<{ url: string }> }
+  t.ok(bundle.entry.length > 0 && bundle.entry.every((e) => e.fullUrl.startsWith(fhir)))
+  const binary = await get('/Binary/large')
+  t.equal(binary.status, 200)
+  const body = Buffer.from(await binary.arrayBuffer())
+  t.equal(Number(binary.headers.get('content-length')), body.length, 'length announced by Healow kept')
+  const parsed = JSON.parse(body.toString('utf8')) as { resourceType: string, data: string }
+  t.equal(parsed.resourceType, 'Binary')
+  t.equal(Buffer.from(parsed.data, 'base64').length, bytes)
+  t.ok(stack)
+})
