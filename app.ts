@@ -18,6 +18,7 @@ import tokenRefresher from './plugins/token-refresher.js'
 import requestBudget from './plugins/request-budget.js'
 import fhirProxy from './plugins/fhir-proxy.js'
 import oauth from './plugins/oauth.js'
+import mereCompat from './plugins/mere-compat.js'
 import tenantDirectory from './plugins/tenant-directory.js'
 import { sharedSchemas } from './schemas/index.js'
 import healthRoutes from './routes/health.js'
@@ -28,6 +29,7 @@ import connectionRoutes from './routes/connections.js'
 import tenantRoutes from './routes/tenants.js'
 import mereTenantRoutes from './routes/mere-tenants.js'
 import fhirRoutes from './routes/fhir.js'
+import mereTokenRoutes from './routes/mere-token.js'
 
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
@@ -62,6 +64,7 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(fhirProxy)
   await app.register(tenantDirectory)
   await app.register(oauth)
+  await app.register(mereCompat)
 
   await app.register(healthRoutes)
   await app.register(instanceConfigRoutes)
@@ -71,5 +74,6 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(tenantRoutes)
   await app.register(mereTenantRoutes)
   await app.register(fhirRoutes)
+  await app.register(mereTokenRoutes)
   return app
 }

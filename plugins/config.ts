@@ -35,6 +35,7 @@ export const EnvSchema = Type.Object({
   HEALOW_TOKEN_URL: Text("Healow's OAuth token endpoint", { default: HEALOW_DEFAULTS.tokenUrl }),
   HEALOW_DIRECTORY_URL: Text("URL or file path of Healow's practice directory (FHIR Bundle of Endpoint + Organization)", { default: HEALOW_DEFAULTS.directoryUrl }),
   DIRECTORY_REFRESH_HOURS: Whole('How often the practice directory is re-fetched in the background', 1, 24 * 30, 24),
+  MERE_VAULT_HANDLES: Flag("Mere compatibility: keep Healow's tokens in the vault and give Mere web opaque gateway handles instead"),
   TOKEN_REFRESH_MARGIN_SECONDS: Whole('Refresh an access token this long before it expires', 0, 3000, 300),
   TOKEN_REQUEST_TIMEOUT_MS: Whole("Timeout of one call to Healow's token endpoint", 1000, 120_000, 10_000),
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),

@@ -42,21 +42,33 @@ export class Connections {
   async claim (handoff: string, now = Date.now()): Promise<{ connectionId: string, key: string } | null> {
     const connectionId = await this.store.handoffs.consume(sha256(handoff), now)
     if (!connectionId) return null
+    return { connectionId, key: await this.issueKey(connectionId) }
+  }
+
+  /** A new key for the connection; any earlier key stops working. */
+  async issueKey (connectionId: string): Promise<string> {
     const key = randomSecret(KEY_PREFIX)
     await this.store.connections.setKeyHash(connectionId, sha256(key))
-    return { connectionId, key }
+    return key
+  }
+
+  /** Checks a key against the connection's stored hash. */
+  async verifyKey (connectionId: string, key: string): Promise<AuthenticatedConnection | null> {
+    const row = await this.vault.record(connectionId)
+    const expected = row?.keyHash ? Buffer.from(row.keyHash, 'hex') : null
+    if (!row || !expected || !timingSafeEqual(expected, Buffer.from(sha256(key), 'hex'))) return null
+    return { id: row.id, practiceId: row.practiceId, fhirBase: row.fhirBase, patientId: row.patientId, status: row.status }
   }
 
   /** Checks `Authorization: Bearer <key>` for this connection; one answer for every failure, so ids cannot be probed. */
   async authenticate (request: FastifyRequest, connectionId: string): Promise<AuthenticatedConnection> {
     const header = request.headers.authorization
     const key = typeof header === 'string' && /^Bearer [A-Za-z0-9_-]{20,200}$/.test(header) ? header.slice(7) : null
-    const row = key ? await this.vault.record(connectionId) : null
-    const expected = row?.keyHash ? Buffer.from(row.keyHash, 'hex') : null
-    if (!row || !expected || !key || !timingSafeEqual(expected, Buffer.from(sha256(key), 'hex'))) {
+    const connection = key ? await this.verifyKey(connectionId, key) : null
+    if (!connection) {
       throw this.httpErrors.unauthorized('Missing or wrong connection key: send the key from POST /connections/claim as "Authorization: Bearer <key>"')
     }
-    return { id: row.id, practiceId: row.practiceId, fhirBase: row.fhirBase, patientId: row.patientId, status: row.status }
+    return connection
   }
 }
 

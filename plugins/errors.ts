@@ -19,6 +19,8 @@ export default fp(async (app) => {
     const message = error.validation ? `Invalid request: ${error.message}` : error.message
     const code = error.code && !error.code.startsWith('FST_') ? error.code : undefined
     const reconnectUrl = (error as { reconnectUrl?: unknown }).reconnectUrl
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs
+    if (typeof retryAfterMs === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
     return reply.code(statusCode).send({
       statusCode, error: code ?? STATUS_CODES[statusCode] ?? 'Error', message,
       ...(code ? { code } : {}), ...(typeof reconnectUrl === 'string' ? { reconnectUrl } : {})

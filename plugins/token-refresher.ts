@@ -19,6 +19,15 @@ export class UpstreamUnavailableError extends Error {
   readonly statusCode = 502
 }
 
+/** The practice's Healow budget is spent for now; calling anyway would trip Healow's minute-long block. */
+export class RateLimitedError extends Error {
+  readonly code = 'rate_limited'
+  readonly statusCode = 429
+  constructor (readonly retryAfterMs: number) {
+    super(`Healow's request budget for this practice is spent; retry in ${Math.ceil(retryAfterMs / 1000)} s`)
+  }
+}
+
 export class ConnectionNotFoundError extends Error {
   readonly code = 'not_found'
   readonly statusCode = 404
@@ -199,11 +208,16 @@ export default fp(async (app) => {
     client: app.healowTokenClient,
     log: app.log,
     marginMs: config.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
-    reconnectUrl: (practiceId) => `${config.PUBLIC_URL}/healow/connect?tenant=${encodeURIComponent(practiceId)}`
+    reconnectUrl: (practiceId) => `${config.PUBLIC_URL}/healow/connect?tenant=${encodeURIComponent(practiceId)}`,
+    // /token calls count against the practice's 250 per minute at Healow, like FHIR calls.
+    beforeTokenCall: async (practiceId) => {
+      const decision = await app.requestBudget.take(practiceId)
+      if (!decision.ok) throw new RateLimitedError(decision.retryAfterMs)
+    }
   })
   app.decorate('tokens', refresher)
   const idleMs = config.REFRESH_KEEPALIVE_DAYS * 86_400_000
   const timer = setInterval(() => { void refresher.keepAlive(idleMs) }, 3_600_000).unref()
   app.addHook('onReady', async () => { void refresher.keepAlive(idleMs).catch((err) => app.log.warn({ err }, 'keep-alive failed')) })
   app.addHook('onClose', async () => { clearInterval(timer) })
-}, { name: 'token-refresher', dependencies: ['config', 'store', 'vault', 'healow-token-client'] })
+}, { name: 'token-refresher', dependencies: ['config', 'store', 'vault', 'healow-token-client', 'request-budget'] })

@@ -1,0 +1,150 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { sha256 } from './connections.js'
+import type { TokenCallOutcome } from './healow-token-client.js'
+import { patientIdFrom, readIdToken } from './oauth/id-token.js'
+import { ReauthRequiredError } from './token-refresher.js'
+
+/** What Mere web's own server answers: Healow's status and body, or an error of Mere's shape. */
+export interface MereAnswer {
+  status: number
+  body: Record<string, unknown>
+}
+
+// Two tabs refreshing with the same single-use refresh token within this window get one answer.
+const SHARED_REFRESH_TTL_MS = 60_000
+const HANDLE = /^(hsa|hsr)\.([0-9a-f-]{36})\.(hsk_[A-Za-z0-9_-]{43})$/
+
+const mereError = (error: string, description: string, status = 400): MereAnswer =>
+  ({ status, body: { error, error_description: description } })
+
+/**
+ * Mere web's token endpoints, as its own server has them, plus the opt-in vault handles: the
+ * browser gets opaque gateway handles instead of Healow's tokens, which stay in the vault.
+ */
+export class MereCompat {
+  readonly #refreshing = new Map<string, { answer: Promise<TokenCallOutcome>, until: number }>()
+
+  constructor (private readonly app: FastifyInstance) {}
+
+  private get handlesOn (): boolean { return this.app.config.MERE_VAULT_HANDLES }
+
+  private precheck (tenantId: string): MereAnswer | { practice: NonNullable<ReturnType<FastifyInstance['tenantDirectory']['get']>> } {
+    if (this.app.config.mode !== 'confidential') return mereError('server_configuration_error', 'This gateway has no HEALOW_CLIENT_SECRET: it runs as a public client, which cannot use this endpoint')
+    const practice = this.app.tenantDirectory.get(tenantId)
+    if (!practice) return mereError('invalid_tenant', `Unknown practice "${tenantId.slice(0, 64)}"`)
+    return { practice }
+  }
+
+  private passBack (outcome: TokenCallOutcome): MereAnswer {
+    if (outcome.kind === 'unavailable') return mereError('upstream_unavailable', `Healow's token endpoint is unavailable: ${outcome.reason}`, 502)
+    return { status: outcome.answer.status, body: outcome.answer.body }
+  }
+
+  async exchange (input: { code: string, redirect_uri: string, code_verifier: string, tenant_id: string }): Promise<MereAnswer> {
+    const checked = this.precheck(input.tenant_id)
+    if ('status' in checked) return checked
+    const outcome = await this.app.healowTokenClient.request({
+      grant_type: 'authorization_code', code: input.code, redirect_uri: input.redirect_uri, code_verifier: input.code_verifier
+    })
+    if (outcome.kind !== 'ok' || !this.handlesOn) return this.passBack(outcome)
+    return await this.storeAndHandOut(checked.practice, outcome.answer.body)
+  }
+
+  private async storeAndHandOut (practice: { id: string, fhirBase: string }, body: Record<string, unknown>): Promise<MereAnswer> {
+    let patientId: string | null
+    try {
+      patientId = patientIdFrom(body, typeof body.id_token === 'string' ? readIdToken(body.id_token, this.app.config.HEALOW_CLIENT_ID) : undefined)
+    } catch (err) {
+      return mereError('invalid_id_token', `Healow's id_token is unusable: ${(err as Error).message}`, 502)
+    }
+    if (!patientId) return mereError('invalid_token_response', 'Healow did not say which patient logged in', 502)
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 3600
+    const connectionId = await this.app.vault.create({
+      practiceId: practice.id,
+      fhirBase: practice.fhirBase,
+      patientId,
+      scope: typeof body.scope === 'string' ? body.scope : '',
+      tokens: {
+        accessToken: body.access_token as string,
+        refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : undefined,
+        idToken: typeof body.id_token === 'string' ? body.id_token : undefined
+      },
+      accessExpiresAt: Date.now() + expiresIn * 1000
+    })
+    const key = await this.app.connections.issueKey(connectionId)
+    return { status: 200, body: this.handleResponse(connectionId, key, body, expiresIn) }
+  }
+
+  private handleResponse (connectionId: string, key: string, healow: Record<string, unknown>, expiresIn: number): Record<string, unknown> {
+    return {
+      token_type: 'Bearer',
+      access_token: `hsa.${connectionId}.${key}`,
+      refresh_token: `hsr.${connectionId}.${key}`,
+      expires_in: expiresIn,
+      ...(typeof healow.scope === 'string' ? { scope: healow.scope } : {}),
+      // Mere reads the patient from the id_token; it is an identity assertion, not a credential for Healow's API.
+      ...(typeof healow.id_token === 'string' ? { id_token: healow.id_token } : {}),
+      ...(typeof healow.patient === 'string' ? { patient: healow.patient } : {})
+    }
+  }
+
+  /** The connection an access or refresh handle stands for, or null. */
+  async resolveHandle (handle: string, kind: 'hsa' | 'hsr'): Promise<{ connectionId: string, key: string } | null> {
+    const match = HANDLE.exec(handle)
+    if (!match || match[1] !== kind) return null
+    const connection = await this.app.connections.verifyKey(match[2], match[3])
+    return connection ? { connectionId: connection.id, key: match[3] } : null
+  }
+
+  async refresh (input: { refresh_token: string, tenant_id: string }): Promise<MereAnswer> {
+    const checked = this.precheck(input.tenant_id)
+    if ('status' in checked) return checked
+    if (this.handlesOn && input.refresh_token.startsWith('hsr.')) return await this.refreshHandle(input.refresh_token)
+    return this.passBack(await this.refreshShared(input.refresh_token, checked.practice.id))
+  }
+
+  private async refreshHandle (handle: string): Promise<MereAnswer> {
+    const resolved = await this.resolveHandle(handle, 'hsr')
+    if (!resolved) return mereError('invalid_grant', 'Unknown or revoked refresh handle')
+    try {
+      // Mere refreshes on its own clock; the vault refreshes only when the real token needs it.
+      await this.app.tokens.accessToken(resolved.connectionId)
+    } catch (err) {
+      if (err instanceof ReauthRequiredError) return mereError('invalid_grant', err.message)
+      throw err
+    }
+    const connection = (await this.app.vault.read(resolved.connectionId))!
+    const expiresIn = Math.max(0, Math.floor((connection.accessExpiresAt - Date.now()) / 1000))
+    return { status: 200, body: this.handleResponse(connection.id, resolved.key, { scope: connection.scope, id_token: connection.tokens.idToken, patient: connection.patientId }, expiresIn) }
+  }
+
+  /**
+   * Healow's refresh tokens are single use: two tabs sending the same one would lose the
+   * connection. Callers with the same token share one call and, for a minute, its answer.
+   */
+  private async refreshShared (refreshToken: string, practiceId: string): Promise<TokenCallOutcome> {
+    const now = Date.now()
+    for (const [hash, entry] of this.#refreshing) if (entry.until < now) this.#refreshing.delete(hash)
+    const hash = sha256(refreshToken)
+    const shared = this.#refreshing.get(hash)
+    if (shared) return await shared.answer
+    const answer = (async () => {
+      const decision = await this.app.requestBudget.take(practiceId)
+      if (!decision.ok) return { kind: 'unavailable', reason: 'the practice\'s request budget is spent; retry in a minute' } as const
+      return await this.app.healowTokenClient.refresh(refreshToken)
+    })()
+    this.#refreshing.set(hash, { answer, until: now + SHARED_REFRESH_TTL_MS })
+    // A failure that may pass is not kept: the next tab may try again.
+    answer.then((o) => { if (o.kind === 'unavailable') this.#refreshing.delete(hash) }, () => this.#refreshing.delete(hash))
+    return await answer
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { mereCompat: MereCompat }
+}
+
+export default fp(async (app) => {
+  app.decorate('mereCompat', new MereCompat(app))
+}, { name: 'mere-compat', dependencies: ['config', 'tenant-directory', 'vault', 'connections', 'token-refresher', 'healow-token-client', 'request-budget'] })

@@ -1,0 +1,72 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { PatientBrowser, isHealowCallback } from '../../simulator/browser.js'
+import type { Stack } from './connect.js'
+
+/**
+ * Plays Mere web's part of the Healow flow (../shared/facts/healow.md, "What Mere web calls today"):
+ * it sends the patient to Healow itself with its own redirect URI and PKCE, then hands the code to
+ * its server — here, the gateway's Mere-compatible endpoints — with the Origin of its page.
+ */
+export class MereWeb {
+  readonly origin: string
+  readonly redirectUri: string
+
+  constructor (readonly stack: Stack) {
+    this.origin = stack.gw.config.PUBLIC_URL
+    this.redirectUri = `${this.origin}/healow/callback`
+  }
+
+  private headers (): Record<string, string> {
+    return { 'content-type': 'application/json', origin: this.origin }
+  }
+
+  async tenants (query = ''): Promise<Array<{ id: string, name: string, url: string, token: string, authorize: string }>> {
+    return await (await fetch(`${this.origin}/api/v1/healow/r4/tenants?query=${encodeURIComponent(query)}`, { headers: { origin: this.origin } })).json() as never
+  }
+
+  /** Healow login in the patient's browser; returns the code Healow sent to Mere's redirect URI. */
+  async authorize (tenantId: string): Promise<{ code: string, codeVerifier: string }> {
+    const tenant = (await this.tenants(tenantId)).find((t) => t.id === tenantId)
+    if (!tenant) throw new Error(`no tenant ${tenantId}`)
+    const codeVerifier = randomBytes(32).toString('base64url')
+    const url = new URL(tenant.authorize)
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: this.stack.gw.config.HEALOW_CLIENT_ID,
+      redirect_uri: this.redirectUri,
+      scope: 'openid fhirUser patient/Patient.read patient/Observation.read patient/Condition.read' + (this.stack.mode === 'confidential' ? ' offline_access' : ''),
+      state: randomBytes(16).toString('hex'),
+      aud: tenant.url,
+      code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+      code_challenge_method: 'S256'
+    }).toString()
+    const walk = await new PatientBrowser().followUntil(url, isHealowCallback)
+    const code = walk.finalUrl.searchParams.get('code')
+    if (!code) throw new Error(`no code at ${walk.finalUrl}`)
+    return { code, codeVerifier }
+  }
+
+  async exchange (tenantId: string, code: string, codeVerifier: string): Promise<{ status: number, body: Record<string, unknown> }> {
+    const res = await fetch(`${this.origin}/api/v1/healow/token`, {
+      method: 'POST', headers: this.headers(), body: JSON.stringify({ code, redirect_uri: this.redirectUri, code_verifier: codeVerifier, tenant_id: tenantId })
+    })
+    return { status: res.status, body: await res.json() as Record<string, unknown> }
+  }
+
+  async refresh (tenantId: string, refreshToken: string): Promise<{ status: number, body: Record<string, unknown> }> {
+    const res = await fetch(`${this.origin}/api/v1/healow/refresh`, {
+      method: 'POST', headers: this.headers(), body: JSON.stringify({ refresh_token: refreshToken, tenant_id: tenantId })
+    })
+    return { status: res.status, body: await res.json() as Record<string, unknown> }
+  }
+
+  /** `/api/proxy` as Mere calls it: the target URL-encoded, the browser's own bearer header. */
+  async proxy (tenantId: string, target: string, accessToken: string | undefined, init: { method?: string, body?: string, targetType?: 'base' | 'token', headers?: Record<string, string> } = {}): Promise<Response> {
+    const query = new URLSearchParams({ vendor: 'healow', serviceId: tenantId, target, target_type: init.targetType ?? 'base' })
+    return await fetch(`${this.origin}/api/proxy?${query}`, {
+      method: init.method ?? 'GET',
+      body: init.body,
+      headers: { origin: this.origin, accept: 'application/fhir+json', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}), ...init.headers }
+    })
+  }
+}
