@@ -40,7 +40,7 @@ export const EnvSchema = Type.Object({
   TOKEN_REQUEST_TIMEOUT_MS: Whole("Timeout of one call to Healow's token endpoint", 1000, 120_000, 10_000),
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
   UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),
-  HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 100_000, 250),
+  HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 1_000_000_000, 250),
   FHIR_ALIAS_HOSTS: Text('Comma-separated origins that Healow also writes into Bundle links for the same practice; such links are rewritten to point back through the gateway', { default: 'http://fhir4.eclinicalworks.com,https://fhir4.eclinicalworks.com' })
 })
 export type Env = Static<typeof EnvSchema>

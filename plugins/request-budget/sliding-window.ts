@@ -23,8 +23,9 @@ export interface SlidingWindowOptions {
 }
 
 interface PracticeWindow {
-  /** Send times granted (past, or reserved in the near future), ascending. */
+  /** Send times granted (past, or reserved in the near future), ascending, from index `start` on. */
   sent: number[]
+  start: number
   blockedUntil: number
 }
 
@@ -53,16 +54,19 @@ export class SlidingWindowBudget implements RequestBudget {
   /** Reserves the earliest time the next request may go, or refuses when that is too far off. */
   private reserve (practiceId: string): { at: number } | { refusedForMs: number } {
     const now = this.#now()
-    let window = this.#windows.get(practiceId)
-    if (!window) this.#windows.set(practiceId, window = { sent: [], blockedUntil: 0 })
+    const window = this.windowOf(practiceId)
     const { sent } = window
-    let expired = 0
-    while (expired < sent.length && sent[expired] <= now - this.#windowMs) expired++
-    if (expired > 0) sent.splice(0, expired)
-    const slotFreesAt = sent.length >= this.#limit ? sent[sent.length - this.#limit] + this.#windowMs : now
+    while (window.start < sent.length && sent[window.start] <= now - this.#windowMs) window.start++
+    // Dropping expired times from the front only now and then keeps a large limit O(1) per request.
+    if (window.start > 1024 && window.start * 2 > sent.length) {
+      window.sent = sent.slice(window.start)
+      window.start = 0
+    }
+    const inWindow = window.sent.length - window.start
+    const slotFreesAt = inWindow >= this.#limit ? window.sent[window.sent.length - this.#limit] + this.#windowMs : now
     const at = Math.max(now, window.blockedUntil, slotFreesAt)
     if (at - now > this.#maxWaitMs) return { refusedForMs: at - now }
-    sent.push(at)
+    window.sent.push(at)
     return { at }
   }
 
@@ -75,9 +79,13 @@ export class SlidingWindowBudget implements RequestBudget {
   }
 
   async holdOff (practiceId: string, ms: number): Promise<void> {
-    const until = this.#now() + ms
-    const window = this.#windows.get(practiceId)
-    if (window) window.blockedUntil = Math.max(window.blockedUntil, until)
-    else this.#windows.set(practiceId, { sent: [], blockedUntil: until })
+    const window = this.windowOf(practiceId)
+    window.blockedUntil = Math.max(window.blockedUntil, this.#now() + ms)
+  }
+
+  private windowOf (practiceId: string): PracticeWindow {
+    let window = this.#windows.get(practiceId)
+    if (!window) this.#windows.set(practiceId, window = { sent: [], start: 0, blockedUntil: 0 })
+    return window
   }
 }

@@ -47,3 +47,20 @@ t.test('the gateway keeps a reserve of Healow\'s limit', async (t) => {
   t.equal(gatewayBudget(1), 1)
   t.throws(() => new SlidingWindowBudget({ limit: 0 }))
 })
+
+t.test('large limits stay exact after the expired send times are compacted away', async (t) => {
+  let now = 0
+  const limit = 1500
+  const budget = new SlidingWindowBudget({ limit, windowMs: 1_000, maxWaitMs: 0, now: () => now })
+  const granted: number[] = []
+  for (let i = 0; i < 20_000; i++) {
+    now += i % 2 // 2000 attempts a second against a limit of 1500
+    if ((await budget.take('A')).ok) granted.push(now)
+  }
+  let worst = 0
+  for (let i = 0, j = 0; i < granted.length; i++) {
+    while (granted[j] <= granted[i] - 1_000) j++
+    worst = Math.max(worst, i - j + 1)
+  }
+  t.equal(worst, limit, 'never more than the limit in any window, and the limit is reached')
+})
