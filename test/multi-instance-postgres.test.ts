@@ -38,3 +38,18 @@ t.test('300 concurrent requests over two instances on expiring tokens: one refre
   t.same(fleet.sim.counters().token, { 'refresh_token:ok': connections.length }, 'the simulator saw one refresh per connection and no reuse')
   t.same(await connectionStates(fleet), connections.map(() => ({ status: 'active', token_version: 2 })), 'each connection refreshed exactly once')
 })
+
+t.test("two instances together stay under Healow's 250 a minute for a practice: the simulator never answers 429", async (t) => {
+  const fleet = await startFleet(t)
+  const practice = fleet.sim.practices[0]
+  const connections = (await fleet.connect(fleet.sim.practices.length * 2)).filter((c) => c.patientId === practice.patientId)
+  const before = fleet.sim.counters()
+  // 400 requests for one practice, spread over both instances: more than Healow allows in a minute.
+  const statuses = await Promise.all(stormOrder(400, connections.length, 2).map(async ({ connection, instance }) =>
+    await readPatient(fleet.instances[instance], connections[connection])))
+  const after = fleet.sim.counters()
+  t.equal(after.rateLimited, before.rateLimited, 'the simulator answered no 429')
+  t.equal(statuses.filter((s) => s === 200).length, 240, "together the instances sent exactly the gateway's share (250 less 4% kept for logins)")
+  t.equal(statuses.filter((s) => s === 429).length, 160, 'the rest were refused by the gateway itself, with Retry-After')
+  t.equal((after.fhir[practice.id] ?? 0) - (before.fhir[practice.id] ?? 0), 240, 'and never reached Healow')
+})
