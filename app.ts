@@ -19,6 +19,7 @@ import requestBudget from './plugins/request-budget.js'
 import fhirProxy from './plugins/fhir-proxy.js'
 import oauth from './plugins/oauth.js'
 import mereCompat from './plugins/mere-compat.js'
+import mereProxy from './plugins/mere-proxy.js'
 import tenantDirectory from './plugins/tenant-directory.js'
 import { sharedSchemas } from './schemas/index.js'
 import healthRoutes from './routes/health.js'
@@ -30,6 +31,7 @@ import tenantRoutes from './routes/tenants.js'
 import mereTenantRoutes from './routes/mere-tenants.js'
 import fhirRoutes from './routes/fhir.js'
 import mereTokenRoutes from './routes/mere-token.js'
+import mereProxyRoutes from './routes/mere-proxy.js'
 
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
@@ -65,6 +67,7 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(tenantDirectory)
   await app.register(oauth)
   await app.register(mereCompat)
+  await app.register(mereProxy)
 
   await app.register(healthRoutes)
   await app.register(instanceConfigRoutes)
@@ -75,5 +78,6 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(mereTenantRoutes)
   await app.register(fhirRoutes)
   await app.register(mereTokenRoutes)
+  await app.register(mereProxyRoutes)
   return app
 }

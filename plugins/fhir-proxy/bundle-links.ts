@@ -22,7 +22,10 @@ export class PracticeLinks {
   }
 
   /** The gateway URL for a practice URL, or undefined when the URL leads anywhere else. */
-  rewrite (link: string): string | undefined {
+  rewrite (link: string, method = 'GET'): string | undefined {
+    // The URL parser would quietly drop tabs and newlines and resolve dot segments: a link that
+    // needs either is not one Healow writes, and following it would be guessing.
+    if (/[\x00-\x20\x7f\\]/.test(link) || /(^|\/)\.\.?(\/|[?#]|$)/.test(link.split(/[?#]/)[0])) return undefined
     let url: URL
     try {
       // Relative links are read against the base, so `../other` or `//host` cannot escape it either.
@@ -33,7 +36,7 @@ export class PracticeLinks {
     if (!this.#origins.has(url.origin) || url.username || url.password) return undefined
     const path = url.pathname
     if (!(path === this.base.path || path === `${this.base.path}/` || path.startsWith(`${this.base.path}/`))) return undefined
-    const parsed = parseFhirTarget(path.slice(this.base.path.length) + url.search, 'GET')
+    const parsed = parseFhirTarget(path.slice(this.base.path.length) + url.search, method)
     return parsed.ok ? this.gatewayBase + formatTarget(parsed.target) : undefined
   }
 

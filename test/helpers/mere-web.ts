@@ -60,6 +60,37 @@ export class MereWeb {
     return { status: res.status, body: await res.json() as Record<string, unknown> }
   }
 
+  /** Public mode: the code exchange goes through the relay to Healow's token URL, without a secret. */
+  async exchangeViaRelay (tenantId: string, code: string, codeVerifier: string): Promise<{ status: number, body: Record<string, unknown> }> {
+    const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: this.redirectUri, code_verifier: codeVerifier, client_id: this.stack.gw.config.HEALOW_CLIENT_ID })
+    const res = await this.proxy(tenantId, '', undefined, { method: 'POST', targetType: 'token', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } })
+    return { status: res.status, body: await res.json() as Record<string, unknown> }
+  }
+
+  /**
+   * Every entry of a search, page by page, the way Mere follows `next`: the link made relative to
+   * the practice's base path (whatever host Healow wrote it on) and sent through the relay again.
+   */
+  async searchAll (tenantId: string, baseUrl: string, firstTarget: string, accessToken: string): Promise<{ ids: string[], pages: number, bodies: string[] }> {
+    const basePath = new URL(baseUrl).pathname
+    const ids: string[] = []
+    const bodies: string[] = []
+    let target: string | undefined = firstTarget
+    let pages = 0
+    while (target !== undefined && pages < 100) {
+      const res = await this.proxy(tenantId, target, accessToken)
+      const text = await res.text()
+      if (res.status !== 200) throw new Error(`page ${pages + 1} answered ${res.status}: ${text.slice(0, 300)}`)
+      bodies.push(text)
+      const bundle = JSON.parse(text) as { entry?: Array<{ resource: { id: string } }>, link?: Array<{ relation: string, url: string }> }
+      ids.push(...(bundle.entry ?? []).map((e) => e.resource.id))
+      pages++
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url
+      target = next === undefined ? undefined : (() => { const u = new URL(next); return u.pathname.slice(basePath.length).replace(/^\//, '') + u.search })()
+    }
+    return { ids, pages, bodies }
+  }
+
   /** `/api/proxy` as Mere calls it: the target URL-encoded, the browser's own bearer header. */
   async proxy (tenantId: string, target: string, accessToken: string | undefined, init: { method?: string, body?: string, targetType?: 'base' | 'token', headers?: Record<string, string> } = {}): Promise<Response> {
     const query = new URLSearchParams({ vendor: 'healow', serviceId: tenantId, target, target_type: init.targetType ?? 'base' })

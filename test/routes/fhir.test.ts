@@ -1,54 +1,9 @@
 import t from 'tap'
 import { Client } from 'fhir-kit-client'
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { createServer, type IncomingMessage } from 'node:http'
-import { connect } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { bearer, connectPatient, startStack, type Stack } from '../helpers/connect.js'
-import { CRAFTED_PATHS } from '../helpers/fhir-proxy-attacks.js'
+import { CRAFTED_PATHS, rawRequest, recordOutgoing, startDecoy } from '../helpers/fhir-proxy-attacks.js'
 
 type Test = Parameters<typeof startStack>[0]
-
-/** Every HTTP request the gateway process sends anywhere but to itself, as undici writes it on the wire. */
-function recordOutgoing (t: Test, gatewayUrl: string) {
-  const sent: Array<{ origin: string, path: string, method: string, headers: string }> = []
-  const listener = (message: unknown) => {
-    const { request, headers } = message as { request: { origin: string, path: string, method: string }, headers: string }
-    if (String(request.origin) !== gatewayUrl) sent.push({ origin: String(request.origin), path: request.path, method: request.method, headers })
-  }
-  subscribe('undici:client:sendHeaders', listener)
-  t.teardown(() => unsubscribe('undici:client:sendHeaders', listener))
-  return sent
-}
-
-/** A server that must never be reached: it records whatever arrives. */
-async function startDecoy (t: Test) {
-  const seen: string[] = []
-  const server = createServer((req: IncomingMessage, res) => { seen.push(`${req.method} ${req.url}`); res.end('decoy') })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  return { seen, host: `127.0.0.1:${(server.address() as AddressInfo).port}` }
-}
-
-/** Sends a request line exactly as written (no client-side normalisation) and returns the status. */
-async function rawRequest (gatewayUrl: string, { method = 'GET', target, headers = {}, body = '' }: { method?: string, target: string, headers?: Record<string, string>, body?: string }): Promise<{ status: number, text: string }> {
-  const { hostname, port } = new URL(gatewayUrl)
-  const head = [`${method} ${target} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close',
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-    ...(body ? [`Content-Length: ${Buffer.byteLength(body)}`] : [])].join('\r\n')
-  return await new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname)
-    const chunks: Buffer[] = []
-    socket.on('data', (c) => chunks.push(c))
-    socket.on('error', reject)
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8')
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text })
-    })
-    // write, not end: a half-closed socket makes Node drop the response of a slow (proxied) request
-    socket.write(Buffer.from(`${head}\r\n\r\n${body}`, 'utf8'))
-  })
-}
 
 async function connectedStack (t: Test, env: Record<string, string> = {}, simulator = {}) {
   const stack = await startStack(t, { simulator, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase, LOG_LEVEL: 'warn', ...env }) })

@@ -1,0 +1,152 @@
+import fp from 'fastify-plugin'
+import { request as upstreamRequest } from 'undici'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { PracticeLinks } from './fhir-proxy/bundle-links.js'
+import { clientResponseHeaders, upstreamRequestHeaders, upstreamRetryAfterMs } from './fhir-proxy/headers.js'
+import { GatewayError } from './fhir-proxy/operation-outcome.js'
+import { canonicalParameters, parsePracticeBase } from './fhir-proxy/target.js'
+import { parseAliasOrigins } from './fhir-proxy.js'
+import type { Practice } from './tenant-directory.js'
+
+export interface MereProxyQuery {
+  vendor: string
+  serviceId: string
+  target: string
+  target_type?: 'base' | 'token'
+}
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/
+
+/**
+ * Mere web's `/api/proxy`: a browser cannot call Healow (no CORS), so its server relays. The
+ * target is held to the same grammar as the FHIR proxy's and can only ever land under the
+ * practice's FHIR base (`base`) or on its token URL (`token`). Unlike /fhir/{id}, the browser's
+ * own bearer token is passed through (or, with vault handles, swapped for the real one) and
+ * Bundles are not rewritten: Mere turns `next` links into relative paths itself.
+ */
+export class MereProxy {
+  readonly #aliasOrigins: string[]
+
+  constructor (private readonly app: FastifyInstance) {
+    this.#aliasOrigins = parseAliasOrigins(app.config.FHIR_ALIAS_HOSTS)
+  }
+
+  /** Origin, or failing that Referer, must be PUBLIC_URL's: the relay serves Mere's page only. */
+  checkOrigin (request: FastifyRequest): void {
+    const expected = new URL(this.app.config.PUBLIC_URL).origin
+    const origin = request.headers.origin
+    let seen: string | undefined = typeof origin === 'string' ? origin : undefined
+    if (seen === undefined && typeof request.headers.referer === 'string') {
+      try { seen = new URL(request.headers.referer).origin } catch { seen = undefined }
+    }
+    if (seen !== expected) throw new GatewayError(403, 'forbidden_target', `The Healow relay only serves pages on ${expected} (Origin or Referer)`)
+  }
+
+  practice (query: MereProxyQuery): Practice {
+    if (query.vendor !== 'healow') throw new GatewayError(404, 'not_found', `Vendor "${query.vendor.slice(0, 32)}" is not served here; this gateway relays to healow only`)
+    const practice = this.app.tenantDirectory.get(query.serviceId)
+    if (!practice) throw new GatewayError(404, 'not_found', `Unknown practice "${query.serviceId.slice(0, 64)}"`)
+    return practice
+  }
+
+  /** The browser's bearer token for Healow, or the real token behind a vault handle. */
+  private async bearerFor (request: FastifyRequest, practice: Practice): Promise<{ token?: string, connectionId?: string }> {
+    const header = request.headers.authorization
+    if (header === undefined) return {}
+    const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined
+    if (!token) throw new GatewayError(401, 'unauthorized', 'Authorization must be "Bearer <token>"')
+    if (!this.app.config.MERE_VAULT_HANDLES || !token.startsWith('hsa.')) return { token }
+    const resolved = await this.app.mereCompat.resolveHandle(token, 'hsa')
+    const connection = resolved ? await this.app.vault.record(resolved.connectionId) : null
+    if (!resolved || !connection) throw new GatewayError(401, 'unauthorized', 'Unknown or revoked access handle')
+    if (connection.practiceId !== practice.id) throw new GatewayError(403, 'forbidden_target', 'This access handle belongs to another practice')
+    return { token: await this.app.tokens.accessToken(connection.id), connectionId: connection.id }
+  }
+
+  private async takeBudget (practiceId: string): Promise<void> {
+    const decision = await this.app.requestBudget.take(practiceId)
+    if (!decision.ok) throw new GatewayError(429, 'rate_limited', "This practice's share of Healow's request limit is spent for now; try again after Retry-After", { retryAfterMs: decision.retryAfterMs })
+  }
+
+  async relay (request: FastifyRequest, reply: FastifyReply, query: MereProxyQuery): Promise<FastifyReply> {
+    this.checkOrigin(request)
+    const practice = this.practice(query)
+    return query.target_type === 'token'
+      ? await this.relayToken(request, reply, practice, query.target)
+      : await this.relayFhir(request, reply, practice, query.target)
+  }
+
+  private async relayFhir (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string): Promise<FastifyReply> {
+    const method = request.method === 'HEAD' ? 'GET' : request.method
+    const base = parsePracticeBase(practice.fhirBase)
+    // Relative targets are read against the base and absolute ones must be on it (or an alias): never anywhere else.
+    // A fragment never reaches a server; in a target it can only be there to confuse a parser.
+    const relative = target.includes('#') ? undefined : new PracticeLinks(base, this.#aliasOrigins, '').rewrite(target, method)
+    if (relative === undefined) throw new GatewayError(400, 'forbidden_target', 'Not relayed: the target is not a FHIR path under this practice')
+    let form: string | undefined
+    if (method === 'POST') {
+      form = typeof request.body === 'string' ? canonicalParameters(request.body) : request.body === undefined ? '' : undefined
+      if (form === undefined) throw new GatewayError(400, 'forbidden_target', 'Not relayed: search parameters outside the FHIR search grammar')
+    }
+    let { token, connectionId } = await this.bearerFor(request, practice)
+    for (let attempt = 0; ; attempt++) {
+      await this.takeBudget(practice.id)
+      const headers = upstreamRequestHeaders(request.headers, token ?? '', request.id)
+      if (token === undefined) delete headers.authorization
+      if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
+      const upstream = await this.send(`${base.origin}${base.path}${relative}`, request.method, headers, form)
+      // With a vault handle the gateway owns the token: one refresh and retry, as on /fhir/{id}.
+      if (upstream.statusCode === 401 && connectionId && attempt === 0) {
+        await upstream.body.dump()
+        token = await this.app.tokens.accessToken(connectionId, { rejected: token })
+        continue
+      }
+      return await this.answer(reply, practice, upstream)
+    }
+  }
+
+  private async relayToken (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string): Promise<FastifyReply> {
+    if (request.method !== 'POST') throw new GatewayError(405, 'method_not_allowed', 'The token relay takes POST only', { allow: 'POST' })
+    if (target !== '' && new URL(target, practice.tokenUrl).href !== practice.tokenUrl) {
+      throw new GatewayError(400, 'forbidden_target', "Not relayed: target_type=token goes to the practice's token URL only")
+    }
+    const form = typeof request.body === 'string' ? canonicalParameters(request.body) : undefined
+    if (form === undefined) throw new GatewayError(400, 'invalid_request', 'The token relay takes an application/x-www-form-urlencoded body of OAuth parameters')
+    await this.takeBudget(practice.id)
+    const upstream = await this.send(practice.tokenUrl, 'POST', { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'healow-sync' }, form)
+    reply.header('cache-control', 'no-store')
+    return await this.answer(reply, practice, upstream)
+  }
+
+  private async send (url: string, method: string, headers: Record<string, string>, body: string | undefined) {
+    try {
+      return await upstreamRequest(url, {
+        method: method as 'GET', headers, body,
+        headersTimeout: this.app.config.UPSTREAM_TIMEOUT_MS, bodyTimeout: this.app.config.UPSTREAM_TIMEOUT_MS
+      })
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') throw new GatewayError(504, 'upstream_timeout', 'Healow did not answer in time; try again later')
+      throw new GatewayError(502, 'upstream_unavailable', 'Healow could not be reached; try again later')
+    }
+  }
+
+  private async answer (reply: FastifyReply, practice: Practice, upstream: Awaited<ReturnType<MereProxy['send']>>): Promise<FastifyReply> {
+    if (upstream.statusCode === 429) {
+      await upstream.body.dump()
+      const waitMs = upstreamRetryAfterMs(upstream.headers['retry-after'])
+      await this.app.requestBudget.holdOff(practice.id, waitMs)
+      throw new GatewayError(429, 'rate_limited', "Healow's request limit for this practice is reached; try again after Retry-After", { retryAfterMs: waitMs })
+    }
+    // Redirects are passed on without their Location (clientResponseHeaders drops it): never followed.
+    return reply.code(upstream.statusCode).headers(clientResponseHeaders(upstream.headers)).send(upstream.body)
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { mereProxy: MereProxy }
+}
+
+export default fp(async (app) => {
+  app.decorate('mereProxy', new MereProxy(app))
+}, { name: 'mere-proxy', dependencies: ['config', 'tenant-directory', 'mere-compat', 'token-refresher', 'request-budget', 'vault'] })

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { ref } from '../schemas/common.js'
+import { FhirResource, OperationOutcome } from '../schemas/fhir.js'
+
+const FORM_BODY_LIMIT = 64 * 1024
+
+const MereProxyQuery = Type.Object({
+  vendor: Type.String({ maxLength: 32, description: 'Always healow here; other vendors answer 404' }),
+  serviceId: Type.String({ minLength: 1, maxLength: 64, description: 'The practice id (tenant)' }),
+  target: Type.String({ maxLength: 4096, description: 'The FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123' }),
+  target_type: Type.Optional(Type.Union([Type.Literal('base'), Type.Literal('token')], { description: "base: under the practice's FHIR base; token: the practice's token URL (form POST)", default: 'base' }))
+})
+
+const relayed = { description: "Healow's answer, status and body as is (Bundles unchanged)", content: { 'application/fhir+json': { schema: ref(FhirResource) }, 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } } }
+const outcome = ref(OperationOutcome)
+
+const mereProxy: FastifyPluginAsyncTypebox = async (app) => {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => done(null, body))
+  app.setErrorHandler(app.fhirProxy.replyWithOutcome)
+
+  for (const method of ['GET', 'POST'] as const) {
+    app.route({
+      method,
+      url: '/api/proxy',
+      schema: {
+        summary: method === 'GET' ? "Relay a FHIR read to the practice (Mere web's /api/proxy)" : 'Relay a FHIR _search or a token request to the practice (Mere web\'s /api/proxy)',
+        description: "The browser's Authorization: Bearer (Healow's token, or an hsa. handle in vault-handle mode) goes along; Origin or Referer must be PUBLIC_URL.",
+        operationId: method === 'GET' ? 'mereProxyGet' : 'mereProxyPost',
+        tags: ['Mere compatibility'],
+        security: [],
+        querystring: MereProxyQuery,
+        response: { 200: relayed, '4xx': outcome, '5xx': outcome }
+      },
+      handler: async (request, reply) => await app.mereProxy.relay(request, reply, request.query)
+    })
+  }
+}
+export default mereProxy
