@@ -1,0 +1,208 @@
+// The FHIR proxy's cost: GETs of a ~2 KB Bundle with 50 connections against the upstream
+// directly, a bare @fastify/http-proxy with no auth, and the gateway (key check, vault, token
+// injection, link rewrite); then a 100 MB Binary through the gateway against direct, with the
+// gateway's peak memory growth. Each server runs in its own process; autocannon runs here.
+// Run: npx tsx bench/fhir-proxy.ts   (prints a Markdown section for BENCHMARKS.md)
+import { fork, type ChildProcess } from 'node:child_process'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { mkdtempSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+// @ts-expect-error autocannon ships no types
+import autocannon from 'autocannon'
+import { request } from 'undici'
+import { largeBinaryBody } from '../simulator/large-binary.js'
+
+const SELF = fileURLToPath(import.meta.url)
+const ACCESS_TOKEN = 'bench-access-token'
+const PRACTICE = 'BENCH'
+const BINARY_BYTES = 100 * 1024 * 1024
+const DURATION_S = 10
+const CONNECTIONS = 50
+
+type Ready = { url: string, alias?: string, connectionId?: string, key?: string }
+
+/** A ~2 KB searchset whose links point at the alias host, as Healow's do. */
+function bundleFor (alias: string): string {
+  const base = `${alias}/fhir/r4/${PRACTICE}`
+  const entry = (i: number) => ({
+    fullUrl: `${base}/Observation/obs-${i}`,
+    resource: { resourceType: 'Observation', id: `obs-${i}`, status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] }, subject: { reference: 'Patient/p1' }, effectiveDateTime: '2024-03-01T10:00:00Z', valueQuantity: { value: 70 + i, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } },
+    search: { mode: 'match' }
+  })
+  return JSON.stringify({
+    resourceType: 'Bundle', type: 'searchset', total: 50,
+    link: [{ relation: 'self', url: `${base}/Observation?patient=p1` }, { relation: 'next', url: `${base}?_getpages=Observation.p1&_getpagesoffset=4&_count=4&_bundletype=searchset` }],
+    entry: [0, 1, 2, 3].map(entry)
+  })
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+async function listen (handler: Handler): Promise<string> {
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`
+}
+
+/** The stand-in for Healow: checks the bearer token, answers the Bundle or streams the Binary. */
+async function upstream (): Promise<Ready> {
+  let body = ''
+  const handler: Handler = (req, res) => {
+    if (req.headers.authorization !== `Bearer ${ACCESS_TOKEN}`) { res.writeHead(401).end(); return }
+    if (req.url === `/fhir/r4/${PRACTICE}/Binary/large`) {
+      const { length, stream } = largeBinaryBody(BINARY_BYTES, 1)
+      res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-length': length })
+      stream.pipe(res)
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/json+fhir;charset=UTF-8', 'set-cookie': 'AWSALB=x; Path=/' }).end(body)
+  }
+  const url = await listen(handler)
+  const alias = await listen(handler)
+  body = bundleFor(alias)
+  return { url, alias }
+}
+
+/** @fastify/http-proxy with nothing added: the client sends the token itself. */
+async function bareProxy (upstreamUrl: string): Promise<Ready> {
+  const { default: Fastify } = await import('fastify')
+  const { default: httpProxy } = await import('@fastify/http-proxy')
+  const app = Fastify({ logger: false })
+  await app.register(httpProxy, { upstream: upstreamUrl, undici: { connections: 128 } })
+  return { url: await app.listen({ port: 0, host: '127.0.0.1' }) }
+}
+
+/** The real gateway with one connection whose practice base is the stand-in. */
+async function gateway (upstreamUrl: string, alias: string): Promise<Ready> {
+  const { buildApp } = await import('../app.js')
+  const { loadConfig } = await import('../plugins/config.js')
+  const { freePort } = await import('../test/helpers/app.js')
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'healow-sync-bench-'))
+  const port = await freePort()
+  const config = loadConfig({
+    HEALOW_CLIENT_ID: 'bench', HEALOW_CLIENT_SECRET: 'bench-secret', PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HEALOW_DIRECTORY_URL: path.join(dataDir, 'none.json'),
+    HEALOW_TOKEN_URL: `${upstreamUrl}/token`, FHIR_ALIAS_HOSTS: alias, HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000'
+  })
+  const app = await buildApp(config, { logStream: process.stderr })
+  await app.listen({ port, host: '127.0.0.1' })
+  const connectionId = await app.vault.create({
+    practiceId: PRACTICE, fhirBase: `${upstreamUrl}/fhir/r4/${PRACTICE}`, patientId: 'p1', scope: 'patient/*.read',
+    tokens: { accessToken: ACCESS_TOKEN, refreshToken: 'bench-refresh' }, accessExpiresAt: Date.now() + 24 * 3600_000
+  })
+  const claimed = await app.connections.claim(await app.connections.createHandoff(connectionId))
+  // Sampled only around the Binary download, so the sampler does not cost the throughput runs.
+  let peak = 0
+  let sampler: NodeJS.Timeout | undefined
+  process.on('message', (message) => {
+    if (message === 'memory:start') {
+      (globalThis as { gc?: () => void }).gc?.()
+      peak = process.memoryUsage.rss()
+      sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 5)
+      process.send!({ baseline: peak })
+    } else if (message === 'memory:peak') {
+      clearInterval(sampler)
+      process.send!({ peak: Math.max(peak, process.memoryUsage.rss()) })
+    }
+  })
+  return { url: `http://127.0.0.1:${port}`, connectionId, key: claimed!.key }
+}
+
+function start (role: string, ...args: string[]): Promise<{ child: ChildProcess, ready: Ready }> {
+  const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return new Promise((resolve, reject) => {
+    child.once('message', (ready) => resolve({ child, ready: ready as Ready }))
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)))
+  })
+}
+
+function ask<T> (child: ChildProcess, message: string): Promise<T> {
+  return new Promise((resolve) => { child.once('message', (m) => resolve(m as T)); child.send(message) })
+}
+
+async function load (url: string, headers: Record<string, string>, overallRate?: number) {
+  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S, ...(overallRate ? { overallRate } : {}) })
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 }
+}
+
+async function download (url: string, headers: Record<string, string>): Promise<{ seconds: number, bytes: number }> {
+  const started = process.hrtime.bigint()
+  const res = await request(url, { headers })
+  let bytes = 0
+  for await (const chunk of res.body) bytes += (chunk as Buffer).length
+  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`)
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes }
+}
+
+async function main (): Promise<void> {
+  const up = await start('upstream')
+  const bare = await start('bare', up.ready.url)
+  const gw = await start('gateway', up.ready.url, up.ready.alias!)
+  const children = [up.child, bare.child, gw.child]
+  try {
+    const token = { authorization: `Bearer ${ACCESS_TOKEN}` }
+    const key = { authorization: `Bearer ${gw.ready.key}` }
+    const search = `/fhir/r4/${PRACTICE}/Observation?patient=p1`
+    const targets = {
+      direct: { url: `${up.ready.url}${search}`, headers: token },
+      bare: { url: `${bare.ready.url}${search}`, headers: token },
+      gateway: { url: `${gw.ready.url}/fhir/${gw.ready.connectionId}/Observation?patient=p1`, headers: key }
+    }
+    const sample = await request(targets.gateway.url, { headers: key })
+    const sampleBody = await sample.body.text()
+    if (sample.statusCode !== 200 || !sampleBody.includes(`/fhir/${gw.ready.connectionId}?_getpages=`)) throw new Error(`gateway answered ${sample.statusCode}: ${sampleBody.slice(0, 200)}`)
+    const bundleBytes = Buffer.byteLength(bundleFor(up.ready.alias!))
+
+    const saturated: Record<string, Awaited<ReturnType<typeof load>>> = {}
+    const paced: Record<string, Awaited<ReturnType<typeof load>>> = {}
+    for (const [name, target] of Object.entries(targets)) {
+      await autocannon({ ...target, connections: CONNECTIONS, duration: 2 }) // warm-up
+      saturated[name] = await load(target.url, target.headers)
+    }
+    const rate = Math.floor(saturated.gateway.rps * 0.5)
+    for (const [name, target] of Object.entries(targets)) paced[name] = await load(target.url, target.headers, rate)
+
+    const binaryPath = `/fhir/r4/${PRACTICE}/Binary/large`
+    await download(`${up.ready.url}${binaryPath}`, token)
+    const direct = await download(`${up.ready.url}${binaryPath}`, token)
+    const { baseline } = await ask<{ baseline: number }>(gw.child, 'memory:start')
+    const through = await download(`${gw.ready.url}/fhir/${gw.ready.connectionId}/Binary/large`, key)
+    const { peak } = await ask<{ peak: number }>(gw.child, 'memory:peak')
+    if (through.bytes !== direct.bytes) throw new Error(`Binary: ${through.bytes} bytes through the gateway, ${direct.bytes} direct`)
+
+    const ms = (n: number) => n.toFixed(2)
+    const row = (name: string, r: { rps: number, p50: number, p99: number }) => `| ${name} | ${Math.round(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} |`
+    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
+    process.stdout.write([
+      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; upstream, bare proxy and gateway each in its own process, autocannon in a fourth; ${DURATION_S} s per run after a 2 s warm-up; gateway at LOG_LEVEL=warn.`,
+      '',
+      `Bundle of ${bundleBytes} bytes, ${CONNECTIONS} connections, as fast as possible:`,
+      '',
+      '| target | req/s | p50 ms | p99 ms |', '|---|---|---|---|',
+      row('upstream directly', saturated.direct), row('bare @fastify/http-proxy', saturated.bare), row('gateway', saturated.gateway),
+      '',
+      `Gateway throughput: **${(saturated.gateway.rps / saturated.bare.rps).toFixed(2)}×** the bare proxy (target ≥ 0.85×), ${(saturated.gateway.rps / saturated.direct.rps).toFixed(2)}× direct.`,
+      '',
+      `Same ${CONNECTIONS} connections paced at ${rate} req/s in total (half the gateway's maximum), so that latency is not queueing:`,
+      '',
+      '| target | req/s | p50 ms | p99 ms |', '|---|---|---|---|',
+      row('upstream directly', paced.direct), row('bare @fastify/http-proxy', paced.bare), row('gateway', paced.gateway),
+      '',
+      `Added by the gateway over direct at that rate: p50 **+${ms(paced.gateway.p50 - paced.direct.p50)} ms**, p99 **+${ms(paced.gateway.p99 - paced.direct.p99)} ms** (target ≤ 2 ms); over the bare proxy: p50 +${ms(paced.gateway.p50 - paced.bare.p50)} ms, p99 +${ms(paced.gateway.p99 - paced.bare.p99)} ms.`,
+      '',
+      `100 MB Binary (${mb(through.bytes)} MiB of FHIR JSON), one download: direct ${(through.bytes / direct.seconds / 1e6).toFixed(0)} MB/s, through the gateway ${(through.bytes / through.seconds / 1e6).toFixed(0)} MB/s (**${(direct.seconds / through.seconds).toFixed(2)}×** direct); gateway peak RSS growth **${mb(peak - baseline)} MiB** (target < 32 MB).`,
+      ''
+    ].join('\n'))
+  } finally {
+    for (const child of children) child.kill()
+  }
+}
+
+const [role, ...args] = process.argv.slice(2)
+if (role === 'upstream') process.send!(await upstream())
+else if (role === 'bare') process.send!(await bareProxy(args[0]))
+else if (role === 'gateway') process.send!(await gateway(args[0], args[1]))
+else await main()
