@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import type { Store } from './store/types.js'
+import type { ConnectionRow, Store } from './store/types.js'
 import type { Vault } from './vault.js'
 
 const HANDOFF_TTL_MS = 5 * 60_000
@@ -23,6 +23,8 @@ export interface AuthenticatedConnection {
   fhirBase: string
   patientId: string
   status: 'active' | 'reauth_required'
+  /** The stored record the key was checked against, so the caller need not read it again. */
+  record: ConnectionRow
 }
 
 /**
@@ -57,7 +59,7 @@ export class Connections {
     const row = await this.vault.record(connectionId)
     const expected = row?.keyHash ? Buffer.from(row.keyHash, 'hex') : null
     if (!row || !expected || !timingSafeEqual(expected, Buffer.from(sha256(key), 'hex'))) return null
-    return { id: row.id, practiceId: row.practiceId, fhirBase: row.fhirBase, patientId: row.patientId, status: row.status }
+    return { id: row.id, practiceId: row.practiceId, fhirBase: row.fhirBase, patientId: row.patientId, status: row.status, record: row }
   }
 
   /** Checks `Authorization: Bearer <key>` for this connection; one answer for every failure, so ids cannot be probed. */

@@ -35,7 +35,7 @@ interface UpstreamResponse { statusCode: number, headers: Record<string, string 
 
 export interface FhirProxyDeps {
   authenticate: (request: FastifyRequest, connectionId: string) => Promise<AuthenticatedConnection>
-  accessToken: (connectionId: string, opts?: { rejected?: string }) => Promise<string>
+  accessToken: (connectionId: string, opts?: { rejected?: string, record?: AuthenticatedConnection['record'] }) => Promise<string>
   budget: RequestBudget
   publicUrl: string
   aliasOrigins: string[]
@@ -99,7 +99,7 @@ export class FhirProxy {
       if (form === undefined) throw new GatewayError(400, 'forbidden_target', 'Not forwarded: search parameters outside the FHIR search grammar')
     }
     const base = parsePracticeBase(connection.fhirBase)
-    const token = await this.deps.accessToken(connection.id)
+    const token = await this.deps.accessToken(connection.id, { record: connection.record })
     await this.takeBudget(connection.practiceId)
     request.fhirExchange = {
       connection,

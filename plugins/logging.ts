@@ -4,12 +4,14 @@ import type { Config } from './config.js'
 
 // Fields that hold credentials anywhere in a log object (tokens, codes, keys, secrets).
 const SECRET_FIELDS = [
-  'authorization', 'cookie', 'set-cookie', 'access_token', 'refresh_token', 'id_token', 'code',
+  'authorization', 'cookie', 'set-cookie', 'access_token', 'refresh_token', 'id_token',
   'code_verifier', 'client_secret', 'key', 'handoff', 'password', 'state', 'VAULT_KEY', 'HEALOW_CLIENT_SECRET'
 ]
 const REDACT_PATHS = [
   ...['authorization', 'cookie', 'x-api-key'].map((h) => `req.headers["${h}"]`),
   'res.headers["set-cookie"]',
+  // An OAuth code only where requests carry one: a bare `code` is usually an error code (ENOENT), worth keeping.
+  ...['query.code', 'body.code', '*.query.code', '*.body.code'],
   ...SECRET_FIELDS.flatMap((f) => /^[A-Za-z_]\w*$/.test(f)
     ? [f, `*.${f}`, `*.*.${f}`]
     : [`*[${JSON.stringify(f)}]`, `*.*[${JSON.stringify(f)}]`])

@@ -28,7 +28,13 @@ export interface OpenConnection extends Omit<ConnectionRow, 'tokens'> {
  * Connections and their Healow tokens, sealed with AES-256-GCM and bound to the connection id.
  * The only code that ever sees a token in clear goes through here.
  */
+// Opening tokens costs an AES-GCM decryption and a JSON parse per proxied request; the sealed text
+// identifies its plaintext exactly, so a connection's opened tokens are kept until they change.
+const OPENED_CACHE_SIZE = 10_000
+
 export class Vault {
+  readonly #opened = new Map<string, { sealed: string, tokens: TokenSet }>()
+
   constructor (private readonly store: Store, private cipher: TokenCipher) {}
 
   get keyId (): string { return this.cipher.keyId }
@@ -37,8 +43,13 @@ export class Vault {
     return this.cipher.encrypt(JSON.stringify(tokens), `connection:${connectionId}`)
   }
 
-  private open (row: ConnectionRow): OpenConnection {
+  /** Opens a record's tokens (e.g. one just read to check its key) without reading it again. */
+  open (row: ConnectionRow): OpenConnection {
+    const cached = this.#opened.get(row.id)
+    if (cached?.sealed === row.tokens) return { ...row, tokens: cached.tokens }
     const tokens = JSON.parse(this.cipher.decrypt(row.tokens, `connection:${row.id}`)) as TokenSet
+    if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.delete(this.#opened.keys().next().value!)
+    this.#opened.set(row.id, { sealed: row.tokens, tokens })
     return { ...row, tokens }
   }
 
@@ -85,6 +96,7 @@ export class Vault {
 
   /** Deleting the row destroys the only copy of the tokens. */
   async destroy (id: string): Promise<boolean> {
+    this.#opened.delete(id)
     return await this.store.connections.delete(id)
   }
 
@@ -96,6 +108,7 @@ export class Vault {
     }))
     await this.store.connections.replaceTokens(resealed)
     this.cipher = next
+    this.#opened.clear()
     return resealed.length
   }
 }
