@@ -7,7 +7,7 @@ import { startSimulator } from './simulator/index.js'
 /*
  * The demo: a local Healow simulator and the gateway wired to it (confidential mode, SQLite vault
  * under ./data/demo), then one demo patient connected end to end so there is something to read.
- * Ports: PORT (gateway, default 3000) and SIMULATOR_PORT (default 3001).
+ * Ports: PORT (gateway, default 3000) and SIMULATOR_PORT (default 3001); DATA_DIR (default data/demo).
  */
 const port = Number(process.env.PORT ?? 3000)
 const simulatorPort = Number(process.env.SIMULATOR_PORT ?? 3001)
@@ -23,7 +23,7 @@ const config = loadConfig({
   HEALOW_TOKEN_URL: sim.tokenUrl,
   HEALOW_DIRECTORY_URL: sim.directoryUrl,
   ALLOW_LOOPBACK_HTTP: 'true',
-  DATA_DIR: path.join('data', 'demo'),
+  DATA_DIR: process.env.DATA_DIR ?? path.join('data', 'demo'),
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn'
 })
 const app = await buildApp(config)
