@@ -52,6 +52,8 @@ const ERROR_RESPONSES = {
   504: outcome('upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS')
 }
 
+const METHOD_NOT_ALLOWED = outcome('method_not_allowed: only GET/HEAD reads and POST {Type}/_search are forwarded (a GET {Type}/_search too is refused)')
+
 const FHIR_OK = {
   description: "Healow's answer. Searches, paging links and history answer a Bundle whose practice links are rewritten to point through the gateway; reads stream through unchanged",
   content: { 'application/fhir+json': { schema: { $ref: '#/components/schemas/FhirResource' } } }
@@ -87,7 +89,7 @@ function describeFhirProxy ({ openapiObject }: { openapiObject?: Partial<OpenApi
           description: "A FHIR R4 path below the practice's base; resource type names, ids ([A-Za-z0-9-.]{1,64}), _history and a few read-only $operations",
           schema: { type: 'string' }
         }, SEARCH_PARAMETERS],
-        responses: { 200: FHIR_OK, 304: { description: 'Not modified (If-None-Match)' }, ...ERROR_RESPONSES }
+        responses: { 200: FHIR_OK, 304: { description: 'Not modified (If-None-Match)' }, 405: METHOD_NOT_ALLOWED, ...ERROR_RESPONSES }
       }
     }
     paths['/fhir/{connectionId}'] = {
@@ -112,7 +114,7 @@ function describeFhirProxy ({ openapiObject }: { openapiObject?: Partial<OpenApi
           required: false,
           content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: { type: 'string' } } } }
         },
-        responses: { 200: FHIR_OK, 405: outcome('method_not_allowed: only GET/HEAD reads and POST {Type}/_search are forwarded'), ...ERROR_RESPONSES }
+        responses: { 200: FHIR_OK, 405: METHOD_NOT_ALLOWED, ...ERROR_RESPONSES }
       }
     }
   }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ErrorResponse, ref } from '../schemas/common.js'
 import { CallbackQuery, ConnectQuery, HtmlPage } from '../schemas/connections.js'
 import { connectPage } from './pages.js'
 
@@ -32,7 +33,9 @@ const healowOAuth: FastifyPluginAsyncTypebox = async (app) => {
       response: {
         200: { description: 'Connected; the page shows the handoff code', content: { 'text/html': { schema: HtmlPage } } },
         302: { description: 'Back to return_to with #handoff=… or #error=…', type: 'null' },
-        403: { description: 'The patient declined at Healow', content: { 'text/html': { schema: HtmlPage } } }
+        403: { description: 'The patient declined at Healow', content: { 'text/html': { schema: HtmlPage } } },
+        // Declaring 403 would otherwise keep the errors plugin from documenting the other 4xx answers.
+        '4xx': ref(ErrorResponse)
       }
     }
   }, async (request, reply) => {

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifySchema } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { ref } from '../schemas/common.js'
 import { FhirResource, OperationOutcome } from '../schemas/fhir.js'
+import { MereTokenResponse } from '../schemas/mere.js'
 
 const FORM_BODY_LIMIT = 64 * 1024
 
@@ -13,7 +15,21 @@ const MereProxyQuery = Type.Object({
 })
 
 const relayed = { description: "Healow's answer, status and body as is (Bundles unchanged)", content: { 'application/fhir+json': { schema: ref(FhirResource) }, 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } } }
-const outcome = ref(OperationOutcome)
+const refused = (description: string) => ({
+  description,
+  content: { 'application/fhir+json': { schema: ref(OperationOutcome) }, 'application/json': { schema: ref(MereTokenResponse) } }
+})
+
+/**
+ * The form body is parsed as a string and checked by the relay itself, so it is described for the
+ * document only (a body schema would make Fastify validate the string against an object).
+ */
+const FORM_BODY = Type.Object({}, {
+  additionalProperties: Type.String(),
+  description: "target_type=base: the search parameters of a {Type}/_search; target_type=token: the OAuth token request's parameters"
+})
+const documentFormBody = ({ schema, url }: { schema: FastifySchema, url: string }) =>
+  ({ schema: { ...schema, body: { content: { 'application/x-www-form-urlencoded': { schema: FORM_BODY } } } }, url })
 
 const mereProxy: FastifyPluginAsyncTypebox = async (app) => {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => done(null, body))
@@ -23,6 +39,7 @@ const mereProxy: FastifyPluginAsyncTypebox = async (app) => {
     app.route({
       method,
       url: '/api/proxy',
+      ...(method === 'POST' ? { config: { swaggerTransform: documentFormBody } } : {}),
       schema: {
         summary: method === 'GET' ? "Relay a FHIR read to the practice (Mere web's /api/proxy)" : 'Relay a FHIR _search or a token request to the practice (Mere web\'s /api/proxy)',
         description: "The browser's Authorization: Bearer (Healow's token, or an hsa. handle in vault-handle mode) goes along; Origin or Referer must be PUBLIC_URL.",
@@ -30,7 +47,11 @@ const mereProxy: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['Mere compatibility'],
         security: [],
         querystring: MereProxyQuery,
-        response: { 200: relayed, '4xx': outcome, '5xx': outcome }
+        response: {
+          200: relayed,
+          '4xx': refused("The gateway's refusals (forbidden_target, unauthorized, not_found, method_not_allowed, rate_limited) and Healow's FHIR errors as OperationOutcome; Healow's token endpoint errors as OAuth JSON"),
+          '5xx': refused('upstream_unavailable or upstream_timeout as OperationOutcome; Healow\'s token endpoint errors as OAuth JSON')
+        }
       },
       handler: async (request, reply) => await app.mereProxy.relay(request, reply, request.query)
     })
