@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify'
+
+export interface ServedRoute { method: string, url: string }
+
+/**
+ * Every method and URL the gateway routes, read from `printRoutes({ commonPrefix: false })`: a
+ * tree whose lines are `├── segment (METHODS)`, each segment appended to its parent's URL.
+ */
+export function servedRoutes (app: FastifyInstance): ServedRoute[] {
+  const parents: string[] = []
+  const routes: ServedRoute[] = []
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^(.*?)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line)
+    if (!match) continue
+    const depth = match[1].length / 4
+    const url = (parents[depth - 1] ?? '') + match[2]
+    parents[depth] = url
+    parents.length = depth + 1
+    for (const method of match[3]?.split(', ') ?? []) routes.push({ method, url })
+  }
+  return routes
+}
+
+/** `/connections/:id` → `/connections/{id}`. */
+const asTemplate = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
+
+/**
+ * Routes that need no operation of their own: HEAD, which Fastify adds to every GET; Swagger UI's
+ * static files under /docs; @fastify/cors's preflight answer for every URL; and the methods
+ * on FHIR paths that are routed only so that they get a FHIR 405 instead of a 404 (writes, and
+ * POST anywhere but {Type}/_search, which the wildcard maps to searchFhir).
+ */
+function isInfrastructure ({ method, url }: ServedRoute): boolean {
+  return method === 'HEAD' ||
+    url === '/docs' || url.startsWith('/docs/') ||
+    (method === 'OPTIONS' && url === '*') ||
+    (url.startsWith('/fhir/') && (['PUT', 'DELETE', 'PATCH'].includes(method) || (method === 'POST' && !url.endsWith('*'))))
+}
+
+/**
+ * The FHIR proxy is one wildcard route that the document describes by hand as three operations
+ * (see routes/fhir.ts): each routed method and URL maps to the operation that answers it.
+ */
+function documentedAs ({ method, url }: ServedRoute): string {
+  if (url === '/fhir/:connectionId/' || url === '/fhir/:connectionId') return `${method} /fhir/{connectionId}`
+  if (url === '/fhir/:connectionId/*') return method === 'POST' ? 'POST /fhir/{connectionId}/{resourceType}/_search' : `${method} /fhir/{connectionId}/{fhirPath}`
+  return `${method} ${asTemplate(url)}`
+}
+
+/** Served routes that the document does not describe (`METHOD /path`). */
+export function undocumentedRoutes (app: FastifyInstance, documented: Array<{ method: string, path: string }>): string[] {
+  const known = new Set(documented.map((op) => `${op.method} ${op.path}`))
+  return [...new Set(servedRoutes(app).filter((r) => !isInfrastructure(r)).map(documentedAs))].filter((op) => !known.has(op))
+}
