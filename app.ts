@@ -36,10 +36,12 @@ import mereProxyRoutes from './routes/mere-proxy.js'
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
   logStream?: NodeJS.WritableStream
+  /** Waits between attempts of one token refresh; tests of Healow outages shorten them. */
+  refreshRetryDelaysMs?: number[]
 }
 
 /** The whole service: third-party plugins, then ours in dependency order, then routes. */
-export async function buildApp (config: Config, { logStream }: BuildOptions = {}): Promise<FastifyInstance> {
+export async function buildApp (config: Config, { logStream, refreshRetryDelaysMs }: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggingOptions({ config, stream: logStream }),
     trustProxy: config.TRUST_PROXY,
@@ -62,7 +64,7 @@ export async function buildApp (config: Config, { logStream }: BuildOptions = {}
   await app.register(connections)
   await app.register(healowTokenClient)
   await app.register(requestBudget)
-  await app.register(tokenRefresher)
+  await app.register(tokenRefresher, { retryDelaysMs: refreshRetryDelaysMs })
   await app.register(fhirProxy)
   await app.register(tenantDirectory)
   await app.register(oauth)

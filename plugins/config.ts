@@ -38,6 +38,7 @@ export const EnvSchema = Type.Object({
   MERE_VAULT_HANDLES: Flag("Mere compatibility: keep Healow's tokens in the vault and give Mere web opaque gateway handles instead"),
   TOKEN_REFRESH_MARGIN_SECONDS: Whole('Refresh an access token this long before it expires', 0, 3000, 300),
   TOKEN_REQUEST_TIMEOUT_MS: Whole("Timeout of one call to Healow's token endpoint", 1000, 120_000, 10_000),
+  REFRESH_LEASE_SECONDS: Whole("How long one instance holds a connection's refresh against the others; a crashed instance's refreshes wait this long. Must outlast one refresh with its retries", 1, 3600, 45),
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
   UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),
   HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 1_000_000_000, 250),
@@ -136,6 +137,15 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
   if (env.VAULT_KEY) {
     const problem = parseVaultKeyProblem(env.VAULT_KEY)
     if (problem) problems.push(problem)
+  }
+  if (!seen.has('REFRESH_LEASE_SECONDS') && !seen.has('TOKEN_REQUEST_TIMEOUT_MS')) {
+    // One refresh is up to three token calls (the refresher's retries), each after up to 2 s in the
+    // request budget's queue, about 2 s apart. A lease that lapses sooner lets another instance
+    // spend the same single-use refresh token, and the connection needs a new login.
+    const longestRefreshSeconds = Math.ceil((3 * (env.TOKEN_REQUEST_TIMEOUT_MS + 2_000) + 2_000) / 1000)
+    if (env.REFRESH_LEASE_SECONDS < longestRefreshSeconds) {
+      problems.push(`REFRESH_LEASE_SECONDS must be at least ${longestRefreshSeconds} (one refresh: 3 token calls of TOKEN_REQUEST_TIMEOUT_MS plus their waits), got ${env.REFRESH_LEASE_SECONDS}`)
+    }
   }
   const databaseUrl = env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'healow-sync.db')}`
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { HealowTokenClient } from './healow-token-client.js'
-import type { Store } from './store/types.js'
+import type { ConnectionRow, Store } from './store/types.js'
 import type { OpenConnection, Vault } from './vault.js'
 
 export class ReauthRequiredError extends Error {
@@ -83,8 +83,9 @@ export class TokenRefresher {
    * A usable access token. `rejected`: a token Healow just refused with 401; refresh once unless
    * another caller has already replaced it.
    */
-  async accessToken (id: string, { rejected }: { rejected?: string } = {}): Promise<string> {
-    const connection = await this.load(id)
+  async accessToken (id: string, { rejected, record }: { rejected?: string, record?: ConnectionRow } = {}): Promise<string> {
+    // A record read a moment ago (to check the caller's key) saves a second read on the hot path.
+    const connection = record && rejected === undefined ? this.o.vault.open(record) : await this.load(id)
     if (connection.status === 'reauth_required') throw this.reauth(connection)
     const replaced = rejected !== undefined && connection.tokens.accessToken !== rejected
     if (this.isFresh(connection, Date.now()) && (rejected === undefined || replaced)) return connection.tokens.accessToken
@@ -200,7 +201,12 @@ declare module 'fastify' {
   interface FastifyInstance { tokens: TokenRefresher }
 }
 
-export default fp(async (app) => {
+export interface TokenRefresherPluginOptions {
+  /** Waits between attempts of one refresh; the default suits Healow, tests of outages shorten it. */
+  retryDelaysMs?: number[]
+}
+
+export default fp<TokenRefresherPluginOptions>(async (app, { retryDelaysMs }) => {
   const { config } = app
   const refresher = new TokenRefresher({
     vault: app.vault,
@@ -208,6 +214,8 @@ export default fp(async (app) => {
     client: app.healowTokenClient,
     log: app.log,
     marginMs: config.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
+    leaseTtlMs: config.REFRESH_LEASE_SECONDS * 1000,
+    retryDelaysMs,
     reconnectUrl: (practiceId) => `${config.PUBLIC_URL}/healow/connect?tenant=${encodeURIComponent(practiceId)}`,
     // /token calls count against the practice's 250 per minute at Healow, like FHIR calls.
     beforeTokenCall: async (practiceId) => {

@@ -25,8 +25,9 @@ export interface Fleet {
 /**
  * Gateway processes on one PostgreSQL, configured as behind a load balancer: the same
  * DATABASE_URL, VAULT_KEY and PUBLIC_URL (here the first instance's address), confidential mode.
+ * `env` adds to (or overrides) every instance's configuration.
  */
-export async function startFleet (t: Test, { instances = 2, simulator = {} }: { instances?: number, simulator?: SimulatorOptions } = {}): Promise<Fleet> {
+export async function startFleet (t: Test, { instances = 2, simulator = {}, env: extraEnv = {} }: { instances?: number, simulator?: SimulatorOptions, env?: Record<string, string> } = {}): Promise<Fleet> {
   const sim = await startSimulator({ autoLogin: true, ...simulator })
   t.teardown(() => sim.close())
   const databaseUrl = await freshPostgresDatabase(t)
@@ -40,7 +41,8 @@ export async function startFleet (t: Test, { instances = 2, simulator = {} }: { 
     ALLOW_LOOPBACK_HTTP: 'true',
     DATABASE_URL: databaseUrl,
     VAULT_KEY: randomBytes(32).toString('hex'),
-    PUBLIC_URL: `http://127.0.0.1:${ports[0]}`
+    PUBLIC_URL: `http://127.0.0.1:${ports[0]}`,
+    ...extraEnv
   }
   const started = await Promise.all(ports.map(async (port) => await startGatewayProcess(t, env, { port })))
   const db = new pg.Client({ connectionString: databaseUrl })

@@ -75,3 +75,9 @@ t.test('a valid VAULT_KEY in hex or base64 is accepted', async (t) => {
   t.doesNotThrow(() => loadConfig({ ...base, VAULT_KEY: 'ab'.repeat(32) }))
   t.doesNotThrow(() => loadConfig({ ...base, VAULT_KEY: Buffer.alloc(32, 7).toString('base64') }))
 })
+
+t.test('REFRESH_LEASE_SECONDS must outlast one refresh with its retries', async (t) => {
+  t.equal(loadConfig(base).REFRESH_LEASE_SECONDS, 45)
+  t.match(problemsOf({ ...base, REFRESH_LEASE_SECONDS: '30' }), [/^REFRESH_LEASE_SECONDS must be at least 38 /])
+  t.equal(loadConfig({ ...base, REFRESH_LEASE_SECONDS: '11', TOKEN_REQUEST_TIMEOUT_MS: '1000' }).REFRESH_LEASE_SECONDS, 11)
+})
