@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../app.js'
+import { buildApp, type BuildOptions } from '../../app.js'
 import { loadConfig, type Config } from '../../plugins/config.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
@@ -50,7 +50,7 @@ export interface TestGateway {
  * Builds the gateway for one test from a complete environment (defaults below, overridden by
  * `env`), listens on a loopback port and closes it in teardown.
  */
-export async function startGateway (t: Test, env: Record<string, string | undefined> = {}): Promise<TestGateway> {
+export async function startGateway (t: Test, env: Record<string, string | undefined> = {}, build: Omit<BuildOptions, 'logStream'> = {}): Promise<TestGateway> {
   const port = await freePort()
   const dataDir = env.DATA_DIR ?? tempDir(t)
   const config = loadConfig({
@@ -65,7 +65,7 @@ export async function startGateway (t: Test, env: Record<string, string | undefi
     HOST: '127.0.0.1'
   })
   const logs = new LogCapture()
-  const app = await buildApp(config, { logStream: logs })
+  const app = await buildApp(config, { ...build, logStream: logs })
   t.teardown(() => app.close())
   await app.listen({ port, host: '127.0.0.1' })
   return { app, url: `http://127.0.0.1:${port}`, config, logs, dataDir }

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PatientBrowser, isHealowCallback } from '../../simulator/browser.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js'
+import type { BuildOptions } from '../../app.js'
 import { startGateway, type TestGateway } from './app.js'
+import type { StoreUnderTest } from './stores.js'
 
 type Test = Parameters<typeof startGateway>[0]
 export type Mode = 'public' | 'confidential'
@@ -12,14 +14,24 @@ export interface Stack {
   mode: Mode
 }
 
+export interface StackOptions {
+  mode?: Mode
+  simulator?: SimulatorOptions
+  /** The vault's database: a fresh one of this store; by default SQLite in the gateway's DATA_DIR. */
+  store?: StoreUnderTest
+  env?: Record<string, string> | ((sim: Simulator) => Record<string, string>)
+  build?: Omit<BuildOptions, 'logStream'>
+}
+
 /**
  * The gateway wired to a fresh simulator, exactly as an operator would with three URLs.
  * `env` may depend on the simulator (e.g. FHIR_ALIAS_HOSTS = its alias origin).
  */
-export async function startStack (t: Test, { mode = 'confidential', simulator = {}, env = {} }: { mode?: Mode, simulator?: SimulatorOptions, env?: Record<string, string> | ((sim: Simulator) => Record<string, string>) } = {}): Promise<Stack> {
+export async function startStack (t: Test, { mode = 'confidential', simulator = {}, store, env = {}, build = {} }: StackOptions = {}): Promise<Stack> {
   const sim = await startSimulator({ autoLogin: true, ...simulator })
   t.teardown(() => sim.close())
   const gw = await startGateway(t, {
+    ...(store ? { DATABASE_URL: await store.databaseUrl(t) } : {}),
     HEALOW_CLIENT_ID: mode === 'confidential' ? sim.clients.confidential.clientId : sim.clients.public.clientId,
     HEALOW_CLIENT_SECRET: mode === 'confidential' ? sim.clients.confidential.clientSecret : undefined,
     HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
@@ -27,7 +39,7 @@ export async function startStack (t: Test, { mode = 'confidential', simulator = 
     HEALOW_DIRECTORY_URL: sim.directoryUrl,
     ALLOW_LOOPBACK_HTTP: 'true',
     ...(typeof env === 'function' ? env(sim) : env)
-  })
+  }, build)
   for (let i = 0; i < 200 && !gw.app.tenantDirectory.status().ready; i++) await sleep(25)
   if (!gw.app.tenantDirectory.status().ready) throw new Error(`directory not ready: ${gw.app.tenantDirectory.status().detail}`)
   return { sim, gw, mode }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { ReauthRequiredError } from '../../plugins/token-refresher.js'
-import { bearer, connectPatient, startStack, type Stack } from '../helpers/connect.js'
+import { bearer, connectPatient, startStack, type Stack, type StackOptions } from '../helpers/connect.js'
+import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 
 /** Moves a connection's access-token expiry to `inMs` from now, as if time had passed. */
 async function expireSoon (stack: Stack, connectionId: string, inMs = 1000): Promise<void> {
@@ -9,11 +10,16 @@ async function expireSoon (stack: Stack, connectionId: string, inMs = 1000): Pro
   t.ok(await vault.saveRefreshed(connectionId, c.tokenVersion, c.tokens, Date.now() + inMs, c.scope))
 }
 
+/** A stack whose refresher retries a failing token call after 20 and 50 ms, not Healow-paced waits. */
+async function stackOn (t: Parameters<typeof startStack>[0], under: StoreUnderTest, options: StackOptions = {}): Promise<Stack> {
+  return await startStack(t, { store: under, build: { refreshRetryDelaysMs: [20, 50] }, ...options })
+}
+
 const refreshes = (stack: Stack) => Object.entries(stack.sim.counters().token)
   .filter(([k]) => k.startsWith('refresh_token:')).reduce((sum, [, n]) => sum + n, 0)
 
-t.test('a refresh storm: 200 concurrent callers, exactly one refresh, all succeed', async (t) => {
-  const stack = await startStack(t)
+testOnEachStore('a refresh storm: 200 concurrent callers, exactly one refresh, all succeed', async (t, under) => {
+  const stack = await stackOn(t, under)
   const { connectionId } = await connectPatient(stack)
   await expireSoon(stack, connectionId)
   const before = (await stack.gw.app.vault.read(connectionId))!.tokens
@@ -34,8 +40,8 @@ t.test('a refresh storm: 200 concurrent callers, exactly one refresh, all succee
   t.same(stack.sim.counters().token, { 'refresh_token:ok': 2 })
 })
 
-t.test('a fresh token is used as is; a rejected one is refreshed once, even by many callers', async (t) => {
-  const stack = await startStack(t)
+testOnEachStore('a fresh token is used as is; a rejected one is refreshed once, even by many callers', async (t, under) => {
+  const stack = await stackOn(t, under)
   const { connectionId } = await connectPatient(stack)
   stack.sim.resetCounters()
   const token = await stack.gw.app.tokens.accessToken(connectionId)
@@ -48,8 +54,8 @@ t.test('a fresh token is used as is; a rejected one is refreshed once, even by m
   t.equal(refreshes(stack), 1)
 })
 
-t.test('invalid_grant turns the connection to reauth_required, with a reconnect link', async (t) => {
-  const stack = await startStack(t)
+testOnEachStore('invalid_grant turns the connection to reauth_required, with a reconnect link', async (t, under) => {
+  const stack = await stackOn(t, under)
   const { connectionId, key } = await connectPatient(stack)
   await expireSoon(stack, connectionId, -1000)
   stack.sim.setFaults({ invalidGrantOnNextRefresh: true })
@@ -62,8 +68,8 @@ t.test('invalid_grant turns the connection to reauth_required, with a reconnect 
   t.match(await refresh.json(), { code: 'reauth_required', reconnectUrl: /\/healow\/connect\?tenant=/ })
 })
 
-t.test('a token-endpoint outage keeps the connection active; it recovers when Healow is back', async (t) => {
-  const stack = await startStack(t)
+testOnEachStore('a token-endpoint outage keeps the connection active; it recovers when Healow is back', async (t, under) => {
+  const stack = await stackOn(t, under)
   const { connectionId, key } = await connectPatient(stack)
   await expireSoon(stack, connectionId, -1000)
   stack.sim.setFaults({ tokenDown: true })
@@ -78,8 +84,8 @@ t.test('a token-endpoint outage keeps the connection active; it recovers when He
   t.match(await up.json(), { status: 'active', lastError: null })
 })
 
-t.test('an outage while the old token still works hands out the old token', async (t) => {
-  const stack = await startStack(t)
+testOnEachStore('an outage while the old token still works hands out the old token', async (t, under) => {
+  const stack = await stackOn(t, under)
   const { connectionId } = await connectPatient(stack)
   const old = (await stack.gw.app.vault.read(connectionId))!.tokens.accessToken
   await expireSoon(stack, connectionId, 60_000)
@@ -87,8 +93,8 @@ t.test('an outage while the old token still works hands out the old token', asyn
   t.equal(await stack.gw.app.tokens.accessToken(connectionId), old)
 })
 
-t.test('public mode: no refresh token, so an expired connection needs a new login', async (t) => {
-  const stack = await startStack(t, { mode: 'public' })
+testOnEachStore('public mode: no refresh token, so an expired connection needs a new login', async (t, under) => {
+  const stack = await stackOn(t, under, { mode: 'public' })
   const { connectionId } = await connectPatient(stack)
   await expireSoon(stack, connectionId, -1000)
   await t.rejects(stack.gw.app.tokens.accessToken(connectionId), { code: 'reauth_required', name: 'Error' })
@@ -96,8 +102,8 @@ t.test('public mode: no refresh token, so an expired connection needs a new logi
   t.equal(refreshes(stack), 0)
 })
 
-t.test('keep-alive refreshes idle connections before their refresh token lapses', async (t) => {
-  const stack = await startStack(t)
+testOnEachStore('keep-alive refreshes idle connections before their refresh token lapses', async (t, under) => {
+  const stack = await stackOn(t, under)
   const a = await connectPatient(stack)
   const b = await connectPatient(stack)
   stack.sim.resetCounters()

@@ -7,6 +7,7 @@ import { TokenCipher } from '../../plugins/vault/cipher.js'
 import { loadVaultKey } from '../../plugins/vault/key-file.js'
 import { tempDir } from '../helpers/app.js'
 import { bearer, connectPatient, startStack } from '../helpers/connect.js'
+import { testOnEachStore } from '../helpers/stores.js'
 
 t.test('ciphertexts are bound to their connection and their key', async (t) => {
   const cipher = new TokenCipher(Buffer.alloc(32, 1))
@@ -30,18 +31,19 @@ t.test('without VAULT_KEY a key file is generated with mode 0600 and a warning, 
   t.equal(warnings.length, 1)
 })
 
-t.test('the database file holds no token, key or secret in clear; rekey keeps everything readable', async (t) => {
+testOnEachStore('the database holds no token, key or secret in clear; rekey keeps everything readable', async (t, under) => {
   const vaultKey = 'ab'.repeat(32)
-  const stack = await startStack(t, { env: { VAULT_KEY: vaultKey } })
+  const stack = await startStack(t, { store: under, env: { VAULT_KEY: vaultKey } })
   const { connectionId, key } = await connectPatient(stack)
   await stack.gw.app.tokens.refresh(connectionId)
   const { tokens } = (await stack.gw.app.vault.read(connectionId))!
   const secrets = [tokens.accessToken, tokens.refreshToken!, tokens.idToken!, key, stack.sim.clients.confidential.clientSecret, vaultKey]
-  const files = readdirSync(stack.gw.dataDir).map((f) => path.join(stack.gw.dataDir, f))
-  t.ok(files.some((f) => f.endsWith('.db')))
-  for (const file of files) {
-    const bytes = readFileSync(file).toString('latin1')
-    for (const secret of secrets) t.notOk(bytes.includes(secret), `${path.basename(file)} does not contain a secret in clear`)
+  const stored = await under.storedText(stack.gw.config.databaseUrl)
+  t.ok(stored.includes(connectionId), 'the dump holds the connection')
+  for (const secret of secrets) t.notOk(stored.includes(secret), 'the database does not contain a secret in clear')
+  for (const file of readdirSync(stack.gw.dataDir)) {
+    const bytes = readFileSync(path.join(stack.gw.dataDir, file)).toString('latin1')
+    for (const secret of secrets) t.notOk(bytes.includes(secret), `${file} does not contain a secret in clear`)
   }
   for (const secret of secrets) t.notOk(stack.gw.logs.text.includes(secret), 'no secret in any log line')
 
@@ -51,18 +53,23 @@ t.test('the database file holds no token, key or secret in clear; rekey keeps ev
   t.equal((await fetch(`${stack.gw.url}/connections/${connectionId}/refresh`, { method: 'POST', headers: bearer(key) })).status, 200)
 })
 
-t.test('npm run vault -- rekey re-encrypts a stopped gateway\'s vault', async (t) => {
-  const stack = await startStack(t)
+/** What `npm run vault -- rekey` runs, without npm's start-up time. */
+const rekeyCommand = async (env: Record<string, string>) => await promisify(execFile)(process.execPath, ['--import=tsx', 'scripts/vault.ts', 'rekey'], { env: { PATH: process.env.PATH ?? '', ...env } })
+
+testOnEachStore('npm run vault -- rekey re-encrypts a stopped gateway\'s vault', async (t, under) => {
+  const stack = await startStack(t, { store: under })
   const { connectionId } = await connectPatient(stack)
   const { tokens } = (await stack.gw.app.vault.read(connectionId))!
   await stack.gw.app.close()
   const newKey = 'cd'.repeat(32)
-  const run = promisify(execFile)
-  const env = { ...process.env, HEALOW_CLIENT_ID: 'x', PUBLIC_URL: 'http://127.0.0.1:1', DATA_DIR: stack.gw.dataDir, NEW_VAULT_KEY: newKey }
-  const { stdout } = await run('npx', ['--no-install', 'tsx', 'scripts/vault.ts', 'rekey'], { env })
+  const { databaseUrl } = stack.gw.config
+  const { stdout } = await rekeyCommand({ HEALOW_CLIENT_ID: 'x', PUBLIC_URL: 'http://127.0.0.1:1', DATA_DIR: stack.gw.dataDir, DATABASE_URL: databaseUrl, NEW_VAULT_KEY: newKey })
   t.match(stdout, /re-encrypted 1 connection\(s\)/)
-  const reopened = await startStack(t, { env: { DATA_DIR: stack.gw.dataDir, VAULT_KEY: newKey } })
+  const reopened = await startStack(t, { env: { DATA_DIR: stack.gw.dataDir, DATABASE_URL: databaseUrl, VAULT_KEY: newKey } })
   t.same((await reopened.gw.app.vault.read(connectionId))!.tokens, tokens)
-  const bad = await run('npx', ['--no-install', 'tsx', 'scripts/vault.ts', 'rekey'], { env: { ...env, NEW_VAULT_KEY: 'short' } }).catch((e: { code: number, stderr: string }) => e)
+})
+
+t.test('npm run vault -- rekey refuses a malformed new key before opening any vault', async (t) => {
+  const bad = await rekeyCommand({ NEW_VAULT_KEY: 'short' }).catch((e: { code: number, stderr: string }) => e)
   t.match(bad, { code: 2, stderr: /NEW_VAULT_KEY: .*32 bytes/ })
 })

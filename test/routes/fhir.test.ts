@@ -2,11 +2,12 @@ import t from 'tap'
 import { Client } from 'fhir-kit-client'
 import { bearer, connectPatient, startStack, type Stack } from '../helpers/connect.js'
 import { CRAFTED_PATHS, rawRequest, recordOutgoing, startDecoy } from '../helpers/fhir-proxy-attacks.js'
+import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 
 type Test = Parameters<typeof startStack>[0]
 
-async function connectedStack (t: Test, env: Record<string, string> = {}, simulator = {}) {
-  const stack = await startStack(t, { simulator, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase, LOG_LEVEL: 'warn', ...env }) })
+async function connectedStack (t: Test, under: StoreUnderTest, env: Record<string, string> = {}, simulator = {}) {
+  const stack = await startStack(t, { store: under, simulator, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase, LOG_LEVEL: 'warn', ...env }) })
   const connection = await connectPatient(stack)
   const fhir = `${stack.gw.url}/fhir/${connection.connectionId}`
   const patientId = stack.sim.practices[0].patientId
@@ -19,8 +20,8 @@ const codeOf = async (res: Response) => {
   return body.resourceType === 'OperationOutcome' ? body.issue[0].details.coding[0].code : body.resourceType
 }
 
-t.test('fhir-kit-client pages through every entry of a multi-page search via the rewritten links (alias-host quirk on)', async (t) => {
-  const { stack, connection, fhir, patientId } = await connectedStack(t, {}, { quirks: { aliasHostLinks: true }, pageSize: 7 })
+testOnEachStore('fhir-kit-client pages through every entry of a multi-page search via the rewritten links (alias-host quirk on)', async (t, under) => {
+  const { stack, connection, fhir, patientId } = await connectedStack(t, under, {}, { quirks: { aliasHostLinks: true }, pageSize: 7 })
   const client = new Client({ baseUrl: fhir, bearerToken: connection.key })
   type SearchBundle = { resourceType: string, total: number, entry?: Array<{ fullUrl?: string, resource: { id: string } }>, link: Array<{ relation: string, url: string }> }
   let bundle = await client.search({ resourceType: 'Observation', searchParams: { patient: patientId } }) as unknown as SearchBundle
@@ -43,8 +44,8 @@ t.test('fhir-kit-client pages through every entry of a multi-page search via the
   t.equal(JSON.stringify(bundle).includes(stack.sim.aliasBase), false, 'no alias-host URL leaks to the client')
 })
 
-t.test('the battery of crafted paths reaches neither another host, another practice nor the token endpoint', async (t) => {
-  const { stack, connection, fhir, patientId } = await connectedStack(t)
+testOnEachStore('the battery of crafted paths reaches neither another host, another practice nor the token endpoint', async (t, under) => {
+  const { stack, connection, fhir, patientId } = await connectedStack(t, under)
   const decoy = await startDecoy(t)
   const other = stack.sim.practices[1]
   stack.sim.resetCounters()
@@ -84,8 +85,8 @@ t.test('the battery of crafted paths reaches neither another host, another pract
   t.same(stack.sim.counters().fhir, { [stack.sim.practices[0].id]: 1 })
 })
 
-t.test('no caller credential reaches the simulator, no upstream cookie reaches the caller', async (t) => {
-  const { stack, connection, get, patientId } = await connectedStack(t)
+testOnEachStore('no caller credential reaches the simulator, no upstream cookie reaches the caller', async (t, under) => {
+  const { stack, connection, get, patientId } = await connectedStack(t, under)
   const outgoing = recordOutgoing(t, stack.gw.url)
   const res = await get(`/Observation?patient=${patientId}`, { headers: { cookie: 'session=caller-cookie', 'proxy-authorization': 'Basic c2VjcmV0', 'x-api-key': connection.key } })
   t.equal(res.status, 200)
@@ -103,8 +104,8 @@ t.test('no caller credential reaches the simulator, no upstream cookie reaches t
   }
 })
 
-t.test('an expired token is refreshed once and the read retried; a dead grant answers reauth_required', async (t) => {
-  const { stack, get, patientId } = await connectedStack(t)
+testOnEachStore('an expired token is refreshed once and the read retried; a dead grant answers reauth_required', async (t, under) => {
+  const { stack, get, patientId } = await connectedStack(t, under)
   stack.sim.resetCounters()
   stack.sim.expireAccessTokens()
   const res = await get(`/Patient/${patientId}`)
@@ -117,8 +118,8 @@ t.test('an expired token is refreshed once and the read retried; a dead grant an
   t.equal(await codeOf(dead), 'reauth_required')
 })
 
-t.test('the per-practice budget queues or answers 429 with Retry-After before Healow would', async (t) => {
-  const { stack, get, patientId } = await connectedStack(t, { HEALOW_RATE_LIMIT_PER_MINUTE: '6' })
+testOnEachStore('the per-practice budget queues or answers 429 with Retry-After before Healow would', async (t, under) => {
+  const { stack, get, patientId } = await connectedStack(t, under, { HEALOW_RATE_LIMIT_PER_MINUTE: '6' })
   stack.sim.resetCounters()
   const statuses: number[] = []
   let retryAfter: string | null = null
@@ -136,8 +137,8 @@ t.test('the per-practice budget queues or answers 429 with Retry-After before He
   t.equal(stack.sim.counters().rateLimited, 0, 'Healow never had to say 429')
 })
 
-t.test("Healow's own 429 becomes rate_limited, and the practice is held off for the rest of the minute", async (t) => {
-  const { stack, get, patientId } = await connectedStack(t)
+testOnEachStore("Healow's own 429 becomes rate_limited, and the practice is held off for the rest of the minute", async (t, under) => {
+  const { stack, get, patientId } = await connectedStack(t, under)
   stack.sim.resetCounters()
   stack.sim.setQuirks({ rateLimitPerMinute: 1 })
   t.equal((await get(`/Patient/${patientId}`)).status, 200)
@@ -152,8 +153,8 @@ t.test("Healow's own 429 becomes rate_limited, and the practice is held off for 
   t.same(stack.sim.counters().fhir, before, 'the held-off request never left the gateway')
 })
 
-t.test('upstream trouble answers OperationOutcome codes a client can act on', async (t) => {
-  const { stack, get, patientId } = await connectedStack(t, { UPSTREAM_TIMEOUT_MS: '1000' })
+testOnEachStore('upstream trouble answers OperationOutcome codes a client can act on', async (t, under) => {
+  const { stack, get, patientId } = await connectedStack(t, under, { UPSTREAM_TIMEOUT_MS: '1000' })
   stack.sim.setFaults({ latencyMs: 1500 })
   const slow = await get(`/Patient/${patientId}`)
   t.equal(slow.status, 504)
@@ -179,9 +180,9 @@ t.test('upstream trouble answers OperationOutcome codes a client can act on', as
   t.equal(await codeOf(down), 'upstream_unavailable')
 })
 
-t.test('POST _search with a form body, and a Binary streamed through unchanged', async (t) => {
+testOnEachStore('POST _search with a form body, and a Binary streamed through unchanged', async (t, under) => {
   const bytes = 3 * 1024 * 1024
-  const { stack, fhir, get, patientId } = await connectedStack(t, {}, { largeBinaryBytes: bytes })
+  const { stack, fhir, get, patientId } = await connectedStack(t, under, {}, { largeBinaryBytes: bytes })
   const search = await get('/Observation/_search', { method: 'POST', body: new URLSearchParams({ patient: patientId }), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
   t.equal(search.status, 200)
   const bundle = await search.json() as { entry: Array<{ fullUrl: string }>, link: Array<{ url: string }> }
