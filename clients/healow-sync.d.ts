@@ -999,11 +999,11 @@ export interface operations {
     };
     listTenants: {
         parameters: {
-            query: {
+            query?: {
                 /** @description Words of the practice name (prefixes, a typo is forgiven) or its id; absent lists every practice by name */
                 q?: string;
                 /** @description Page size */
-                limit: number;
+                limit?: number;
                 /** @description `nextCursor` of the previous page */
                 cursor?: string;
             };

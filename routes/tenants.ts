@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sendDirectoryError } from '../plugins/tenant-directory.js'
 import { errorResponses, ref } from '../schemas/common.js'
-import { Tenant, TenantPage, TenantParams, TenantSearchQuery } from '../schemas/tenants.js'
+import { Tenant, TenantPage, TenantParams, TenantSearchQuery, DEFAULT_PAGE_SIZE } from '../schemas/tenants.js'
 
 const tenants: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/tenants', {
@@ -15,7 +15,8 @@ const tenants: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(TenantPage), ...errorResponses(400, 503) },
     },
   }, async (request, reply) => {
-    const { q, limit, cursor } = request.query
+    // Ajv fills the default, but the optional type cannot know it.
+    const { q, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
     try {
       const page = q === undefined
         ? app.tenantDirectory.list(cursor, limit)

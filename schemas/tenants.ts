@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import { MAX_QUERY_LENGTH } from '../plugins/tenant-directory/search-index.js'
 
+export const DEFAULT_PAGE_SIZE = 20
+
 export const Tenant = Type.Object({
   id: Type.String({ description: 'Practice id (the id of its Endpoint and Organization in Healow\'s directory)', examples: ['JAFJCD'] }),
   name: Type.String({ description: 'Practice name', examples: ['FHIR R4 Prodtest EMR'] }),
@@ -33,7 +35,7 @@ export const MereTenantQuery = Type.Object({
 
 export const TenantSearchQuery = Type.Object({
   q: Type.Optional(searchText('Words of the practice name (prefixes, a typo is forgiven) or its id; absent lists every practice by name')),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size' }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE, description: 'Page size' })),
   cursor: Type.Optional(Type.String({ maxLength: 1024, description: '`nextCursor` of the previous page' })),
 }, { additionalProperties: false })
 
