@@ -98,7 +98,13 @@ export default async function oauthRoutes (app: FastifyInstance, { state, author
   }
 
   async function interactionAndPractice (request: FastifyRequest, reply: FastifyReply): Promise<{ interaction: Interaction; practice: Practice }> {
-    const interaction = await provider.interactionDetails(request.raw, reply.raw)
+    let interaction: Interaction
+    try {
+      interaction = await provider.interactionDetails(request.raw, reply.raw)
+    } catch {
+      // A stale bookmark or a browser without the interaction cookie: a person's mistake, not a crash.
+      throw Object.assign(new Error('This login has expired or was opened in another browser; start again from your app'), { statusCode: 400 })
+    }
     const practice = state.practiceByBase(String(interaction.params.aud))
     // The authorize endpoint has already refused an unknown aud.
     if (!practice) throw new Error(`interaction ${interaction.uid} has no practice`)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { authorize, connect, fhirGet, REDIRECT_URI, tokenRequest } from './oauth-client.js'
 import { startForTest } from './start.js'
+import { PatientBrowser } from '../../simulator/browser.js'
 
 t.test('authorize requests Healow refuses', async (t) => {
   const sim = await startForTest(t)
@@ -70,4 +71,16 @@ t.test('a token reads only its own patient and its granted types', async (t) => 
   t.equal(otherPatient.status, 403)
   const notGranted = await fhirGet(`${practice.fhirBase}/Immunization?patient=${practice.patientId}`, tokens.body.access_token)
   t.equal(notGranted.status, 403, 'patient/Immunization.read was not asked for')
+})
+
+t.test('a login page opened without its interaction cookie is a clear 400, not a crash', async (t) => {
+  const sim = await startForTest(t, { autoLogin: false })
+  const browser = new PatientBrowser()
+  const url = new URL(sim.authorizeUrl)
+  url.search = new URLSearchParams({ response_type: 'code', client_id: sim.clients.public.clientId, redirect_uri: REDIRECT_URI, scope: 'openid fhirUser', aud: sim.practices[0].fhirBase, state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString()
+  const start = await browser.get(url)
+  const loginUrl = new URL(start.headers.get('location')!, sim.url)
+  const stranger = await new PatientBrowser().get(loginUrl)
+  t.equal(stranger.status, 400)
+  t.match(await stranger.text(), /expired or was opened in another browser/)
 })
