@@ -59,13 +59,19 @@ export interface Connected {
   claim: Record<string, unknown>
 }
 
-/** The whole flow: login, callback, claim. */
-export async function connectPatient (stack: Stack, options: { practiceId?: string } = {}): Promise<Connected> {
+/** Login and callback: the one-time handoff code the callback page shows the patient. */
+export async function handoffFor (stack: Stack, options: { practiceId?: string } = {}): Promise<string> {
   const { browser, callbackUrl } = await loginAtHealow(stack, options)
   const page = await browser.get(callbackUrl)
   const html = await page.text()
   const handoff = /<code id="handoff">([^<]+)<\/code>/.exec(html)?.[1]
   if (page.status !== 200 || !handoff) throw new Error(`callback answered ${page.status}: ${html.slice(0, 300)}`)
+  return handoff
+}
+
+/** The whole flow: login, callback, claim. */
+export async function connectPatient (stack: Stack, options: { practiceId?: string } = {}): Promise<Connected> {
+  const handoff = await handoffFor(stack, options)
   const claimed = await fetch(`${stack.gw.url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
   const claim = await claimed.json() as { key: string, connection: { id: string } }
   if (claimed.status !== 201) throw new Error(`claim answered ${claimed.status}: ${JSON.stringify(claim)}`)
