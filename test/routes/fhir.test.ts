@@ -195,4 +195,9 @@ testOnEachStore('POST _search with a form body, and a Binary streamed through un
   t.equal(parsed.resourceType, 'Binary')
   t.equal(Buffer.from(parsed.data, 'base64').length, bytes)
   t.ok(stack)
+  // Whatever a Binary holds, it must never run as a page on the gateway's origin.
+  for (const res of [search, binary, await get('/NotAType')]) {
+    t.equal(res.headers.get('x-content-type-options'), 'nosniff')
+    t.match(res.headers.get('content-security-policy'), /default-src 'none'.*sandbox/)
+  }
 })
