@@ -24,7 +24,10 @@ const SECRET_IN_TEXT: Array<[RegExp, string]> = [
   [/(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/gi, '$1[Redacted]'],
   [/(Basic\s+)[A-Za-z0-9+/]+=*/gi, '$1[Redacted]'],
   [/("(?:access_token|refresh_token|id_token|client_secret|code_verifier|key|handoff)\\?"\s*:\s*\\?")[^"\\]+/g, '$1[Redacted]'],
-  [SECRET_QUERY, '$1[Redacted]']
+  [SECRET_QUERY, '$1[Redacted]'],
+  // Our own keys and handoffs (prefixed so they can be found), and any JWT (Healow's tokens are JWTs).
+  [/\bhs[kh]_[A-Za-z0-9_-]{20,}/g, '[Redacted]'],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, '[Redacted]']
 ]
 
 export function redactUrl (url: string): string {

@@ -38,6 +38,19 @@ export class LogCapture extends Writable {
   get text (): string { return this.lines.join('\n') }
 }
 
+// What a credential looks like in a line: our keys and handoffs, and JWTs (Healow's tokens are).
+const CREDENTIAL_SHAPES = /hs[kh]_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/
+
+/**
+ * Every gateway a test starts is checked when it closes: not one of its log lines may carry a
+ * connection key, a handoff code, a JWT, the client secret or the vault key.
+ */
+export function assertNoCredentialInLogs (logs: LogCapture, config: Pick<Config, 'HEALOW_CLIENT_SECRET' | 'VAULT_KEY'>): void {
+  const secrets = [config.HEALOW_CLIENT_SECRET, config.VAULT_KEY].filter((s): s is string => Boolean(s))
+  const leak = logs.lines.find((line) => CREDENTIAL_SHAPES.test(line) || secrets.some((secret) => line.includes(secret)))
+  if (leak) throw new Error(`a log line carries a credential: ${leak.slice(0, 300)}`)
+}
+
 export interface TestGateway {
   app: FastifyInstance
   url: string
@@ -66,7 +79,10 @@ export async function startGateway (t: Test, env: Record<string, string | undefi
   })
   const logs = new LogCapture()
   const app = await buildApp(config, { ...build, logStream: logs })
-  t.teardown(() => app.close())
+  t.teardown(async () => {
+    await app.close()
+    assertNoCredentialInLogs(logs, config)
+  })
   await app.listen({ port, host: '127.0.0.1' })
   return { app, url: `http://127.0.0.1:${port}`, config, logs, dataDir }
 }

@@ -11,6 +11,8 @@ t.test('query strings lose their credentials, and nothing else', async (t) => {
 t.test('a line is scrubbed of configured secrets and credential-shaped text', async (t) => {
   const line = scrubLogLine('{"msg":"Bearer abc.def-123 and Basic Zm9vOmJhcg== and topsecretvalue","x":"{\\"refresh_token\\":\\"rt1\\"}"}', ['topsecretvalue'])
   t.notMatch(line, /abc\.def-123|Zm9vOmJhcg|topsecretvalue|rt1/)
+  const shaped = scrubLogLine(`key hsk_${'k'.repeat(43)} handle hsa.id.hsk_${'k'.repeat(43)} jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwMSJ9.c2lnbmF0dXJl`, [])
+  t.notMatch(shaped, /hsk_k|eyJhbGci/, 'keys, handles and JWTs found by their shape')
 })
 
 t.test('the logger redacts tokens, keys and codes by field, but keeps error codes', async (t) => {
