@@ -45,7 +45,7 @@ const CREDENTIAL_SHAPES = /hs[kh]_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A
  * Every gateway a test starts is checked when it closes: not one of its log lines may carry a
  * connection key, a handoff code, a JWT, the client secret or the vault key.
  */
-export function assertNoCredentialInLogs (logs: LogCapture, config: Pick<Config, 'HEALOW_CLIENT_SECRET' | 'VAULT_KEY'>): void {
+export function assertNoCredentialInLogs (logs: Pick<LogCapture, 'lines'>, config: Pick<Config, 'HEALOW_CLIENT_SECRET' | 'VAULT_KEY'>): void {
   const secrets = [config.HEALOW_CLIENT_SECRET, config.VAULT_KEY].filter((s): s is string => Boolean(s))
   const leak = logs.lines.find((line) => CREDENTIAL_SHAPES.test(line) || secrets.some((secret) => line.includes(secret)))
   if (leak) throw new Error(`a log line carries a credential: ${leak.slice(0, 300)}`)

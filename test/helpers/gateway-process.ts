@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { freePort, tempDir } from './app.js'
+import { assertNoCredentialInLogs, freePort, tempDir } from './app.js'
 
 type Test = Parameters<typeof tempDir>[0]
 
@@ -40,7 +40,10 @@ export async function startGatewayProcess (t: Test, env: Record<string, string>,
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     await exited
   }
-  t.teardown(() => stop())
+  t.teardown(async () => {
+    await stop()
+    assertNoCredentialInLogs({ lines: output.join('').split('\n') }, { HEALOW_CLIENT_SECRET: env.HEALOW_CLIENT_SECRET, VAULT_KEY: env.VAULT_KEY })
+  })
 
   for (let attempt = 0; attempt < 600; attempt++) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output.join('')}`)
