@@ -1044,7 +1044,10 @@ export interface operations {
     };
     getTenant: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Take the OAuth URLs from the practice's own SMART discovery document instead of the shared eClinicalWorks server (falls back to the shared one when discovery fails) */
+                discover?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Practice id (case-insensitive) */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sendDirectoryError } from '../plugins/tenant-directory.js'
 import { errorResponses, ref } from '../schemas/common.js'
-import { Tenant, TenantPage, TenantParams, TenantSearchQuery, DEFAULT_PAGE_SIZE } from '../schemas/tenants.js'
+import { Tenant, TenantPage, TenantParams, TenantQuery, TenantSearchQuery, DEFAULT_PAGE_SIZE } from '../schemas/tenants.js'
 
 const tenants: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/tenants', {
@@ -34,6 +34,7 @@ const tenants: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['Tenants'],
       security: [],
       params: TenantParams,
+      querystring: TenantQuery,
       response: { 200: ref(Tenant), ...errorResponses(404, 503) },
     },
   }, async (request, reply) => {
@@ -46,7 +47,7 @@ const tenants: FastifyPluginAsyncTypebox = async (app) => {
     if (practice === undefined) {
       return reply.notFound(`No practice with id "${request.params.id}" in the Healow directory; find ids with GET /tenants?q=`)
     }
-    return practice
+    return request.query.discover ? { ...practice, ...await app.tenantDirectory.oauthEndpoints(practice, { discover: true }) } : practice
   })
 }
 export default tenants

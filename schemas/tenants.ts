@@ -43,4 +43,8 @@ export const TenantParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, description: 'Practice id (case-insensitive)' }),
 })
 
+export const TenantQuery = Type.Object({
+  discover: Type.Optional(Type.Boolean({ default: false, description: "Take the OAuth URLs from the practice's own SMART discovery document instead of the shared eClinicalWorks server (falls back to the shared one when discovery fails)" })),
+})
+
 export const tenantSchemas = [Tenant, TenantPage, MereTenant, MereTenantList]

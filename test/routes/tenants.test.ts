@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { syntheticBundle } from '../../plugins/tenant-directory/synthetic-bundle.js'
 import { startGateway, tempDir } from '../helpers/app.js'
+import { startStack } from '../helpers/connect.js'
 
 type Page = { items: Array<{ id: string, name: string, fhirBase: string, authorizeUrl: string, tokenUrl: string }>, total: number, nextCursor?: string }
 
@@ -76,4 +77,15 @@ t.test('the tenant routes are in the OpenAPI document', async (t) => {
   t.match(spec.paths['/api/v1/healow/tenants'].get, { operationId: 'mereListTenants', tags: ['Mere compatibility'] })
   t.match(spec.paths['/api/v1/healow/r4/tenants'].get, { operationId: 'mereListR4Tenants', tags: ['Mere compatibility'] })
   for (const name of ['Tenant', 'TenantPage', 'MereTenant', 'MereTenantList']) t.ok(spec.components.schemas[name], `${name} is a named schema`)
+})
+
+t.test('GET /tenants/{id}?discover=true takes the OAuth URLs from the practice\'s SMART discovery', async (t) => {
+  // The configured OAuth server differs from the simulator's, so the two answers can be told apart.
+  const stack = await startStack(t, { env: { HEALOW_AUTHORIZE_URL: 'https://oauth.example.org/authorize', HEALOW_TOKEN_URL: 'https://oauth.example.org/token', LOG_LEVEL: 'error' } })
+  const id = stack.sim.practices[0].id
+  const shared = await (await fetch(`${stack.gw.url}/tenants/${id}`)).json()
+  t.match(shared, { id, authorizeUrl: 'https://oauth.example.org/authorize', tokenUrl: 'https://oauth.example.org/token' })
+  const discovered = await (await fetch(`${stack.gw.url}/tenants/${id}?discover=true`)).json()
+  t.match(discovered, { id, authorizeUrl: stack.sim.authorizeUrl, tokenUrl: stack.sim.tokenUrl })
+  t.equal((await fetch(`${stack.gw.url}/tenants/${id}?discover=maybe`)).status, 400)
 })
