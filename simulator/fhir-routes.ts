@@ -77,6 +77,10 @@ export default async function fhirRoutes (app: FastifyInstance, { state, checkAc
     if (!Number.isInteger(count) || count < 1) return fail(reply, 400, 'invalid', '_count must be a positive integer')
     const base = linkBase(request, admitted.practice)
     const selfUrl = `${base}/${type}?${new URLSearchParams(query as Record<string, string>)}`
+    if (type === 'DocumentReference' && state.faults.documentReferenceDelayMs > 0) await sleep(state.faults.documentReferenceDelayMs)
+    if (type === 'Goal' && state.quirks.hollowGoalSearch) {
+      return sendFhir(reply, state, 200, { resourceType: 'Bundle', type: 'searchset', total: 50, link: [{ relation: 'self', url: selfUrl }] })
+    }
     const page = { type, patientId, offset: 0, count: Math.min(count, MAX_PAGE_SIZE) }
     return sendFhir(reply, state, 200, searchBundle(state.records(admitted.practice), page, base, selfUrl))
   }

@@ -12,6 +12,8 @@ export interface Quirks {
   affinityCookies: boolean
   /** Requests per calendar minute per practice (FHIR, /authorize, /token); null = off. Healow: 250. */
   rateLimitPerMinute: number | null
+  /** Goal searches answer `total: 50` with no entries (seen once at Healow, so off by default). */
+  hollowGoalSearch: boolean
 }
 
 /** Failures to switch on at run time. */
@@ -28,6 +30,8 @@ export interface Faults {
   tokenDown: boolean
   /** The next refresh_token grant answers invalid_grant (then the flag clears itself). */
   invalidGrantOnNextRefresh: boolean
+  /** DocumentReference searches answer only after this many ms (one timed out at Healow); 0 = off. */
+  documentReferenceDelayMs: number
 }
 
 export interface SimulatorOptions {
@@ -67,7 +71,8 @@ export const HEALOW_QUIRKS: Quirks = {
   rejectCount: true,
   legacyContentType: true,
   affinityCookies: true,
-  rateLimitPerMinute: 250
+  rateLimitPerMinute: 250,
+  hollowGoalSearch: false
 }
 
 export const NO_FAULTS: Faults = {
@@ -76,7 +81,8 @@ export const NO_FAULTS: Faults = {
   resetMidBody: false,
   tokenLatencyMs: 0,
   tokenDown: false,
-  invalidGrantOnNextRefresh: false
+  invalidGrantOnNextRefresh: false,
+  documentReferenceDelayMs: 0
 }
 
 export function resolveOptions (options: SimulatorOptions): ResolvedOptions {

@@ -153,6 +153,22 @@ testOnEachStore("Healow's own 429 becomes rate_limited, and the practice is held
   t.same(stack.sim.counters().fhir, before, 'the held-off request never left the gateway')
 })
 
+testOnEachStore("Healow's uncertain search behaviours: a hollow Goal Bundle passes through; a hung DocumentReference search times out alone", async (t, under) => {
+  const { stack, get, patientId } = await connectedStack(t, under, { UPSTREAM_TIMEOUT_MS: '1000' })
+  stack.sim.setQuirks({ hollowGoalSearch: true })
+  const goals = await get(`/Goal?patient=${patientId}`)
+  t.equal(goals.status, 200)
+  const bundle = await goals.json() as { total: number, entry?: unknown[], link: Array<{ relation: string }> }
+  t.equal(bundle.total, 50)
+  t.equal(bundle.entry, undefined, 'nothing invented')
+  t.same(bundle.link.map((l) => l.relation), ['self'], 'no next link, so a client that pages stops')
+  stack.sim.setFaults({ documentReferenceDelayMs: 3000 })
+  const [documents, observations] = await Promise.all([get(`/DocumentReference?patient=${patientId}`), get(`/Observation?patient=${patientId}`)])
+  t.equal(documents.status, 504)
+  t.equal(await codeOf(documents), 'upstream_timeout')
+  t.equal(observations.status, 200, 'other reads are not held up')
+})
+
 testOnEachStore('upstream trouble answers OperationOutcome codes a client can act on', async (t, under) => {
   const { stack, get, patientId } = await connectedStack(t, under, { UPSTREAM_TIMEOUT_MS: '1000' })
   stack.sim.setFaults({ latencyMs: 1500 })

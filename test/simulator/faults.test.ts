@@ -92,3 +92,19 @@ t.test('force-expired access tokens: one, or all', async (t) => {
   const fresh = (await connect(sim, second, 'public')).body.access_token
   t.equal((await fhirGet(`${second.fhirBase}/Patient/${second.patientId}`, fresh)).status, 200, 'tokens issued afterwards work')
 })
+
+t.test('DocumentReference searches that take their time (one timed out at Healow)', async (t) => {
+  const sim = await startForTest(t, { faults: { documentReferenceDelayMs: 400 } })
+  const practice = sim.practices[0]
+  const { body: tokens } = await connect(sim, practice, 'public')
+  const timed = async (type: string) => {
+    const started = Date.now()
+    const res = await fhirGet(`${practice.fhirBase}/${type}?patient=${practice.patientId}`, tokens.access_token)
+    return { status: res.status, ms: Date.now() - started }
+  }
+  const slow = await timed('DocumentReference')
+  t.equal(slow.status, 200)
+  t.ok(slow.ms >= 400, `DocumentReference took ${slow.ms} ms`)
+  const fast = await timed('Observation')
+  t.ok(fast.ms < 400, `other searches are not delayed (${fast.ms} ms)`)
+})

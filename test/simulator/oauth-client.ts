@@ -5,7 +5,7 @@ import { fetch } from 'undici'
 import { followLogin, type PatientBrowser } from '../../simulator/browser.js'
 import type { Practice, Simulator } from '../../simulator/index.js'
 
-export const SCOPES = 'openid fhirUser patient/Patient.read patient/Observation.read patient/Condition.read patient/Binary.read patient/CarePlan.read'
+export const SCOPES = 'openid fhirUser patient/Patient.read patient/Observation.read patient/Condition.read patient/Binary.read patient/CarePlan.read patient/Goal.read patient/DocumentReference.read'
 /** Never requested: the walk stops before it. Any port is accepted by default. */
 export const REDIRECT_URI = 'http://127.0.0.1:9/healow/callback'
 

@@ -103,3 +103,18 @@ t.test('rate limit per practice and minute, /token included, 429 without Retry-A
   sim.setQuirks({ rateLimitPerMinute: null })
   t.equal((await fhirGet(read, refreshed.body.access_token)).status, 200, 'off')
 })
+
+t.test('hollow Goal search (off by default): total 50, no entries, no next link', async (t) => {
+  const sim = await startForTest(t)
+  const practice = sim.practices[0]
+  const { body: tokens } = await connect(sim, practice, 'public')
+  const search = `${practice.fhirBase}/Goal?patient=${practice.patientId}`
+  const normal = (await fhirGet(search, tokens.access_token)).body
+  t.equal(normal.total, normal.entry?.length ?? 0, 'off: total matches the entries')
+  sim.setQuirks({ hollowGoalSearch: true })
+  const hollow = await fhirGet(search, tokens.access_token)
+  t.equal(hollow.status, 200)
+  t.match(hollow.body, { resourceType: 'Bundle', total: 50 })
+  t.equal(hollow.body.entry, undefined)
+  t.same(hollow.body.link.map((l: any) => l.relation), ['self'])
+})
