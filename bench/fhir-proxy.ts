@@ -5,7 +5,7 @@
 // Run: npx tsx bench/fhir-proxy.ts   (prints a Markdown section for BENCHMARKS.md)
 import { fork, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -125,7 +125,14 @@ function ask<T> (child: ChildProcess, message: string): Promise<T> {
 async function load (url: string, headers: Record<string, string>, overallRate?: number) {
   const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S, ...(overallRate ? { overallRate } : {}) })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 }
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total as number }
+}
+
+/** CPU seconds (user + system) a process has used so far: a steadier cost measure than req/s on a shared VM. */
+function cpuSeconds (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  // utime and stime are the 14th and 15th fields of the whole line (the 12th and 13th after the name).
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 async function download (url: string, headers: Record<string, string>): Promise<{ seconds: number, bytes: number }> {
@@ -158,9 +165,13 @@ async function main (): Promise<void> {
 
     const saturated: Record<string, Awaited<ReturnType<typeof load>>> = {}
     const paced: Record<string, Awaited<ReturnType<typeof load>>> = {}
+    const cpuPerRequestUs: Record<string, number> = {}
+    const pids: Record<string, number> = { direct: up.child.pid!, bare: bare.child.pid!, gateway: gw.child.pid! }
     for (const [name, target] of Object.entries(targets)) {
       await autocannon({ ...target, connections: CONNECTIONS, duration: 2 }) // warm-up
+      const before = cpuSeconds(pids[name])
       saturated[name] = await load(target.url, target.headers)
+      cpuPerRequestUs[name] = (cpuSeconds(pids[name]) - before) / saturated[name].total * 1e6
     }
     const rate = Math.floor(saturated.gateway.rps * 0.5)
     for (const [name, target] of Object.entries(targets)) paced[name] = await load(target.url, target.headers, rate)
@@ -185,6 +196,8 @@ async function main (): Promise<void> {
       row('upstream directly', saturated.direct), row('bare @fastify/http-proxy', saturated.bare), row('gateway', saturated.gateway),
       '',
       `Gateway throughput: **${(saturated.gateway.rps / saturated.bare.rps).toFixed(2)}×** the bare proxy (target ≥ 0.85×), ${(saturated.gateway.rps / saturated.direct.rps).toFixed(2)}× direct.`,
+      '',
+      `CPU per request in the serving process (steadier than req/s here): upstream ${cpuPerRequestUs.direct.toFixed(0)} µs, bare proxy ${cpuPerRequestUs.bare.toFixed(0)} µs, gateway ${cpuPerRequestUs.gateway.toFixed(0)} µs (**${(cpuPerRequestUs.gateway / cpuPerRequestUs.bare).toFixed(2)}×** the bare proxy's).`,
       '',
       `Same ${CONNECTIONS} connections paced at ${rate} req/s in total (half the gateway's maximum), so that latency is not queueing:`,
       '',

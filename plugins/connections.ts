@@ -51,6 +51,7 @@ export class Connections {
   async issueKey (connectionId: string): Promise<string> {
     const key = randomSecret(KEY_PREFIX)
     await this.store.connections.setKeyHash(connectionId, sha256(key))
+    this.vault.forget(connectionId)
     return key
   }
 

@@ -4,6 +4,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { TokenCipher } from '../../plugins/vault/cipher.js'
+import { openStore } from '../../plugins/store.js'
+import { RECORD_REUSE_MS, Vault } from '../../plugins/vault.js'
 import { loadVaultKey } from '../../plugins/vault/key-file.js'
 import { tempDir } from '../helpers/app.js'
 import { bearer, connectPatient, startStack } from '../helpers/connect.js'
@@ -72,4 +74,24 @@ testOnEachStore('npm run vault -- rekey re-encrypts a stopped gateway\'s vault',
 t.test('npm run vault -- rekey refuses a malformed new key before opening any vault', async (t) => {
   const bad = await rekeyCommand({ NEW_VAULT_KEY: 'short' }).catch((e: { code: number, stderr: string }) => e)
   t.match(bad, { code: 2, stderr: /NEW_VAULT_KEY: .*32 bytes/ })
+})
+
+t.test('key-check records are reused for at most RECORD_REUSE_MS; local writes drop them at once', async (t) => {
+  const file = `sqlite:${path.join(tempDir(t), 'shared.db')}`
+  const [storeA, storeB] = [await openStore(file), await openStore(file)]
+  t.teardown(async () => { await storeA.close(); await storeB.close() })
+  const cipher = new TokenCipher(Buffer.alloc(32, 3))
+  // Two vaults on one database: two gateway instances.
+  const [a, b] = [new Vault(storeA, cipher), new Vault(storeB, cipher)]
+  const id = await a.create({ practiceId: 'P', fhirBase: 'https://fhir4.healow.com/fhir/r4/P', patientId: 'p', scope: '', tokens: { accessToken: 'x' }, accessExpiresAt: Date.now() + 60_000 })
+  t.ok(await a.record(id))
+  t.ok(await b.destroy(id), 'deleted by the other instance')
+  t.ok(await a.record(id), 'still remembered here for a moment')
+  await new Promise((resolve) => setTimeout(resolve, RECORD_REUSE_MS + 50))
+  t.equal(await a.record(id), null, 'gone here too once the reuse window has passed')
+
+  const local = await a.create({ practiceId: 'P', fhirBase: 'https://fhir4.healow.com/fhir/r4/P', patientId: 'p', scope: '', tokens: { accessToken: 'y' }, accessExpiresAt: Date.now() + 60_000 })
+  t.ok(await a.record(local))
+  await a.destroy(local)
+  t.equal(await a.record(local), null, 'a delete through this instance takes effect at once')
 })
