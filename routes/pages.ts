@@ -16,3 +16,8 @@ export function connectPage (outcome: ConnectOutcome, publicUrl: string): string
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta name="referrer" content="no-referrer"><title>healow-sync</title></head><body>${body}</body></html>`
 }
+
+/** The handoff code on a page made by connectPage; the page's format and its reader stay together. */
+export function handoffFromPage (html: string): string | undefined {
+  return /<code id="handoff">([^<]+)<\/code>/.exec(html)?.[1]
+}

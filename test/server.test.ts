@@ -6,6 +6,7 @@ import { startSimulator } from '../simulator/index.js'
 import { freePort, tempDir } from './helpers/app.js'
 import { bearer } from './helpers/connect.js'
 import { PatientBrowser, isHealowCallback } from '../simulator/browser.js'
+import { handoffFromPage } from '../routes/pages.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -62,7 +63,7 @@ t.test('SIGKILL after a refresh, restart: the connection works with no new login
 
   const browser = new PatientBrowser()
   const walk = await browser.followUntil(`${url}/healow/connect?tenant=${sim.practices[0].id}`, isHealowCallback, { requestFinal: true })
-  const handoff = /<code id="handoff">([^<]+)<\/code>/.exec(await walk.response!.text())![1]
+  const handoff = handoffFromPage(await walk.response!.text())!
   const { connection, key } = await (await fetch(`${url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })).json() as { connection: { id: string }, key: string }
   t.equal((await fetch(`${url}/connections/${connection.id}/refresh`, { method: 'POST', headers: bearer(key) })).status, 200)
 

@@ -1,5 +1,6 @@
 import { PatientBrowser, isHealowCallback } from '../../simulator/browser.js'
 import type { HealowSyncClient } from './client.js'
+import { handoffFromPage } from '../../routes/pages.js'
 
 /** startConnect through the generated client: Healow's login URL, and the gateway's cookies that the callback will need. */
 export async function startConnecting (client: HealowSyncClient, practiceId: string, returnTo?: string): Promise<{ healowLogin: URL, cookie: string }> {
@@ -24,7 +25,7 @@ export async function loginAtHealow (healowLogin: URL): Promise<Record<string, s
 export async function connectThroughClient (client: HealowSyncClient, practiceId: string): Promise<{ connectionId: string, key: string, patientId: string }> {
   const { healowLogin, cookie } = await startConnecting(client, practiceId)
   const page = await client.GET('/healow/callback', { params: { query: await loginAtHealow(healowLogin) }, headers: { cookie }, parseAs: 'text' })
-  const handoff = /<code id="handoff">([^<]+)<\/code>/.exec(page.data ?? '')?.[1]
+  const handoff = handoffFromPage(page.data ?? '')
   if (!handoff) throw new Error(`finishConnect answered ${page.response.status} without a handoff code`)
   const claimed = await client.POST('/connections/claim', { body: { handoff } })
   if (!claimed.data) throw new Error(`claimConnection answered ${claimed.response.status}`)

@@ -4,6 +4,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim
 import type { BuildOptions } from '../../app.js'
 import { startGateway, type TestGateway } from './app.js'
 import type { StoreUnderTest } from './stores.js'
+import { handoffFromPage } from '../../routes/pages.js'
 
 type Test = Parameters<typeof startGateway>[0]
 export type Mode = 'public' | 'confidential'
@@ -64,7 +65,7 @@ export async function handoffFor (stack: Stack, options: { practiceId?: string }
   const { browser, callbackUrl } = await loginAtHealow(stack, options)
   const page = await browser.get(callbackUrl)
   const html = await page.text()
-  const handoff = /<code id="handoff">([^<]+)<\/code>/.exec(html)?.[1]
+  const handoff = handoffFromPage(html)
   if (page.status !== 200 || !handoff) throw new Error(`callback answered ${page.status}: ${html.slice(0, 300)}`)
   return handoff
 }

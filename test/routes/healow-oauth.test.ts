@@ -1,5 +1,6 @@
 import t from 'tap'
 import { PatientBrowser } from '../../simulator/browser.js'
+import { handoffFromPage } from '../../routes/pages.js'
 import { bearer, connectPatient, loginAtHealow, startStack } from '../helpers/connect.js'
 
 t.test('refusals: each with a 4xx and a message saying what is wrong', async (t) => {
@@ -85,7 +86,7 @@ t.test('refusals: each with a 4xx and a message saying what is wrong', async (t)
 
   t.test('handoffs: single use, and keys checked', async (t) => {
     const { browser, callbackUrl } = await loginAtHealow(stack)
-    const handoff = /<code id="handoff">([^<]+)<\/code>/.exec(await (await browser.get(callbackUrl)).text())![1]
+    const handoff = handoffFromPage(await (await browser.get(callbackUrl)).text())!
     const claim = (code: string) => fetch(`${gw.url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff: code }) })
     const first = await claim(handoff)
     t.equal(first.status, 201)
