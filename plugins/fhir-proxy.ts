@@ -100,7 +100,7 @@ export class FhirProxy {
     }
     const base = parsePracticeBase(connection.fhirBase)
     const token = await this.deps.accessToken(connection.id, { record: connection.record })
-    await this.takeBudget(connection.practiceId)
+    await takeBudgetOrRefuse(this.deps.budget, connection.practiceId)
     request.fhirExchange = {
       connection,
       target,
@@ -109,13 +109,6 @@ export class FhirProxy {
       token,
       retried: false,
       form
-    }
-  }
-
-  private async takeBudget (practiceId: string): Promise<void> {
-    const decision = await this.deps.budget.take(practiceId)
-    if (!decision.ok) {
-      throw new GatewayError(429, 'rate_limited', "This practice's share of Healow's request limit is spent for now; try again after Retry-After", { retryAfterMs: decision.retryAfterMs })
     }
   }
 
@@ -163,7 +156,7 @@ export class FhirProxy {
       exchange.retried = true
       clearUpstreamHeaders(reply)
       exchange.token = await this.deps.accessToken(exchange.connection.id, { rejected: exchange.token })
-      await this.takeBudget(exchange.connection.practiceId)
+      await takeBudgetOrRefuse(this.deps.budget, exchange.connection.practiceId)
       reply.from(exchange.upstream.path, exchange.fromOptions)
       return
     }
@@ -231,6 +224,14 @@ export class FhirProxy {
     if (outcome.extra.allow) reply.header('allow', outcome.extra.allow)
     return reply.code(outcome.statusCode).type('application/fhir+json; charset=utf-8')
       .send(operationOutcome(outcome.code, outcome.message, outcome.extra.diagnostics))
+  }
+}
+
+/** One request from the practice's Healow budget, or a rate_limited refusal carrying the wait. */
+export async function takeBudgetOrRefuse (budget: RequestBudget, practiceId: string): Promise<void> {
+  const decision = await budget.take(practiceId)
+  if (!decision.ok) {
+    throw new GatewayError(429, 'rate_limited', "This practice's share of Healow's request limit is spent for now; try again after Retry-After", { retryAfterMs: decision.retryAfterMs })
   }
 }
 

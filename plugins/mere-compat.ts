@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { sha256 } from './connections.js'
+import { sha256, type AuthenticatedConnection } from './connections.js'
 import type { TokenCallOutcome } from './healow-token-client.js'
 import { patientIdFrom, readIdToken } from './oauth/id-token.js'
 import { ReauthRequiredError } from './token-refresher.js'
@@ -90,11 +90,11 @@ export class MereCompat {
   }
 
   /** The connection an access or refresh handle stands for, or null. */
-  async resolveHandle (handle: string, kind: 'hsa' | 'hsr'): Promise<{ connectionId: string, key: string } | null> {
+  async resolveHandle (handle: string, kind: 'hsa' | 'hsr'): Promise<{ connectionId: string, key: string, connection: AuthenticatedConnection } | null> {
     const match = HANDLE.exec(handle)
     if (!match || match[1] !== kind) return null
     const connection = await this.app.connections.verifyKey(match[2], match[3])
-    return connection ? { connectionId: connection.id, key: match[3] } : null
+    return connection ? { connectionId: connection.id, key: match[3], connection } : null
   }
 
   async refresh (input: { refresh_token: string, tenant_id: string }): Promise<MereAnswer> {

@@ -5,7 +5,7 @@ import { PracticeLinks } from './fhir-proxy/bundle-links.js'
 import { clientResponseHeaders, upstreamRequestHeaders, upstreamRetryAfterMs } from './fhir-proxy/headers.js'
 import { GatewayError } from './fhir-proxy/operation-outcome.js'
 import { canonicalParameters, parsePracticeBase } from './fhir-proxy/target.js'
-import { parseAliasOrigins } from './fhir-proxy.js'
+import { parseAliasOrigins, takeBudgetOrRefuse } from './fhir-proxy.js'
 import type { Practice } from './tenant-directory.js'
 
 export interface MereProxyQuery {
@@ -57,15 +57,11 @@ export class MereProxy {
     if (!token) throw new GatewayError(401, 'unauthorized', 'Authorization must be "Bearer <token>"')
     if (!this.app.config.MERE_VAULT_HANDLES || !token.startsWith('hsa.')) return { token }
     const resolved = await this.app.mereCompat.resolveHandle(token, 'hsa')
-    const connection = resolved ? await this.app.vault.record(resolved.connectionId) : null
-    if (!resolved || !connection) throw new GatewayError(401, 'unauthorized', 'Unknown or revoked access handle')
+    if (!resolved) throw new GatewayError(401, 'unauthorized', 'Unknown or revoked access handle')
+    const { connection } = resolved
     if (connection.practiceId !== practice.id) throw new GatewayError(403, 'forbidden_target', 'This access handle belongs to another practice')
-    return { token: await this.app.tokens.accessToken(connection.id), connectionId: connection.id }
-  }
-
-  private async takeBudget (practiceId: string): Promise<void> {
-    const decision = await this.app.requestBudget.take(practiceId)
-    if (!decision.ok) throw new GatewayError(429, 'rate_limited', "This practice's share of Healow's request limit is spent for now; try again after Retry-After", { retryAfterMs: decision.retryAfterMs })
+    // The record the handle was checked against saves a second read, as on /fhir/{id}.
+    return { token: await this.app.tokens.accessToken(connection.id, { record: connection.record }), connectionId: connection.id }
   }
 
   async relay (request: FastifyRequest, reply: FastifyReply, query: MereProxyQuery): Promise<FastifyReply> {
@@ -90,7 +86,7 @@ export class MereProxy {
     }
     let { token, connectionId } = await this.bearerFor(request, practice)
     for (let attempt = 0; ; attempt++) {
-      await this.takeBudget(practice.id)
+      await takeBudgetOrRefuse(this.app.requestBudget, practice.id)
       const headers = upstreamRequestHeaders(request.headers, token ?? '', request.id)
       if (token === undefined) delete headers.authorization
       if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
@@ -112,7 +108,7 @@ export class MereProxy {
     }
     const form = typeof request.body === 'string' ? canonicalParameters(request.body) : undefined
     if (form === undefined) throw new GatewayError(400, 'invalid_request', 'The token relay takes an application/x-www-form-urlencoded body of OAuth parameters')
-    await this.takeBudget(practice.id)
+    await takeBudgetOrRefuse(this.app.requestBudget, practice.id)
     const upstream = await this.send(practice.tokenUrl, 'POST', { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'healow-sync' }, form)
     reply.header('cache-control', 'no-store')
     return await this.answer(reply, practice, upstream)

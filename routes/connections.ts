@@ -30,12 +30,9 @@ const connections: FastifyPluginAsyncTypebox = async (app) => {
   // Keys and connection details must never sit in a shared cache.
   app.addHook('onSend', async (_request, reply) => { reply.header('cache-control', 'no-store') })
 
-  const authenticated = async (request: FastifyRequest & { params: { id: string } }) => {
-    await app.connections.authenticate(request, request.params.id)
-    const row = await app.vault.record(request.params.id)
-    if (!row) throw app.httpErrors.notFound('The connection no longer exists')
-    return row
-  }
+  // The key check already read the record; it answers 401 when there is none.
+  const authenticated = async (request: FastifyRequest & { params: { id: string } }) =>
+    (await app.connections.authenticate(request, request.params.id)).record
 
   app.post('/connections/claim', {
     config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
