@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { startSimulator } from '../simulator/index.js'
 import { freePort, tempDir } from './helpers/app.js'
+import { startGatewayProcess } from './helpers/gateway-process.js'
 import { bearer } from './helpers/connect.js'
 import { PatientBrowser, isHealowCallback } from '../simulator/browser.js'
 import { handoffFromPage } from '../routes/pages.js'
@@ -12,7 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 
 interface Running { child: ChildProcess, output: () => string }
 
-/** `npm start` as an operator runs it: server.ts in its own process, configured by environment only. */
+/** `npm start` as an operator runs it, for a start that must fail (startGatewayProcess waits for /ready). */
 function startServer (env: Record<string, string>): Running {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
     cwd: root, env: { PATH: process.env.PATH, LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe']
@@ -21,14 +22,6 @@ function startServer (env: Record<string, string>): Running {
   child.stdout!.on('data', (d) => { output += d })
   child.stderr!.on('data', (d) => { output += d })
   return { child, output: () => output }
-}
-
-async function waitFor (running: Running, pattern: RegExp, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!pattern.test(running.output())) {
-    if (Date.now() > deadline || running.child.exitCode !== null) throw new Error(`never saw ${pattern}:\n${running.output()}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 t.test('no configuration: exits non-zero and names the missing variables in plain words', async (t) => {
@@ -47,19 +40,15 @@ t.test('SIGKILL after a refresh, restart: the connection works with no new login
   const env = {
     HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
     HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    PORT: String(port),
     DATA_DIR: tempDir(t),
     HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
     HEALOW_TOKEN_URL: sim.tokenUrl,
     HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    ALLOW_LOOPBACK_HTTP: 'true'
+    ALLOW_LOOPBACK_HTTP: 'true',
+    LOG_LEVEL: 'info'
   }
-  const url = env.PUBLIC_URL
-  let running = startServer(env)
-  t.teardown(() => { running.child.kill('SIGKILL') })
-  await waitFor(running, /healow-sync is ready/)
-  for (let i = 0; i < 100 && (await fetch(`${url}/ready`)).status !== 200; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  const first = await startGatewayProcess(t, env, { port })
+  const url = first.url
 
   const browser = new PatientBrowser()
   const walk = await browser.followUntil(`${url}/healow/connect?tenant=${sim.practices[0].id}`, isHealowCallback, { requestFinal: true })
@@ -67,10 +56,8 @@ t.test('SIGKILL after a refresh, restart: the connection works with no new login
   const { connection, key } = await (await fetch(`${url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })).json() as { connection: { id: string }, key: string }
   t.equal((await fetch(`${url}/connections/${connection.id}/refresh`, { method: 'POST', headers: bearer(key) })).status, 200)
 
-  running.child.kill('SIGKILL')
-  await once(running.child, 'exit')
-  running = startServer(env)
-  await waitFor(running, /healow-sync is ready/)
+  await first.stop('SIGKILL')
+  const second = await startGatewayProcess(t, env, { port })
   const status = await fetch(`${url}/connections/${connection.id}`, { headers: bearer(key) })
   t.match(await status.json(), { status: 'active', refreshable: true })
   // Healow's refresh tokens are single use: this only works if the rotated one was committed before the kill.
@@ -78,8 +65,7 @@ t.test('SIGKILL after a refresh, restart: the connection works with no new login
   t.equal(again.status, 200)
   t.same(sim.counters().token['refresh_token:invalid_grant'] ?? 0, 0)
 
-  running.child.kill('SIGTERM')
-  const [code] = await once(running.child, 'exit')
-  t.equal(code, 0, 'SIGTERM shuts down gracefully')
-  t.match(running.output(), /shutting down/)
+  await second.stop('SIGTERM')
+  t.equal(second.child.exitCode, 0, 'SIGTERM shuts down gracefully')
+  t.match(second.output.join(''), /shutting down/)
 })
