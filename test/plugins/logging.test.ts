@@ -25,3 +25,34 @@ t.test('the logger redacts tokens, keys and codes by field, but keeps error code
   for (const secret of ['at-1', 'rt-1', 'hsk_x', 'oauth-code-1', 'client-secret-1234']) t.notOk(text.includes(secret), `${secret} redacted`)
   t.match(text, /"code":"ENOENT"/, 'an error code stays readable')
 })
+
+t.test("a request's logger writes its lines with the request id, redacted, and only at enabled levels", async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const capture = new LogCapture()
+  const app = Fastify(loggingOptions({ config: { LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HEALOW_CLIENT_SECRET: 'client-secret-1234', VAULT_KEY: undefined }, stream: capture }))
+  app.get('/quiet', async (request) => {
+    request.log.info({ key: 'hsk_should-not-matter' }, 'below the level')
+    return 'ok'
+  })
+  app.get('/loud', async (request) => {
+    request.log.warn({ tokens: { access_token: 'at-secret-1' } }, 'at the level')
+    request.log.child({ part: 'nested' }).error('from a child')
+    t.equal(request.log.level, 'warn')
+    return 'ok'
+  })
+  app.get('/debug-route', { logLevel: 'debug' }, async (request) => {
+    request.log.debug('a route with its own level')
+    return 'ok'
+  })
+  t.teardown(() => app.close())
+  await app.inject({ url: '/quiet', headers: { 'x-request-id': 'quiet-request-1' } })
+  await app.inject({ url: '/loud', headers: { 'x-request-id': 'loud-request-1' } })
+  await app.inject({ url: '/debug-route', headers: { 'x-request-id': 'debug-request-1' } })
+  const lines = capture.text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+  t.notOk(lines.some((l) => l.reqId === 'quiet-request-1'), 'nothing written below the level')
+  const loud = lines.filter((l) => l.reqId === 'loud-request-1')
+  t.same(loud.map((l) => l.msg), ['at the level', 'from a child'])
+  t.equal(loud[1].part, 'nested', "a child's bindings are kept")
+  t.notOk(capture.text.includes('at-secret-1'), 'fields are redacted')
+  t.ok(lines.some((l) => l.reqId === 'debug-request-1' && l.msg === 'a route with its own level'), "a route's own log level is honoured")
+})
