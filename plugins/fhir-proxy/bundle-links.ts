@@ -12,6 +12,8 @@ import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
  */
 export class PracticeLinks {
   readonly #origins: Set<string>
+  /** `{origin}{base path}` for each origin that counts as the practice's. */
+  readonly #prefixes: string[]
 
   constructor (private readonly base: PracticeBase, aliasOrigins: readonly string[], private readonly gatewayBase: string) {
     const origins = new Set([base.origin, ...aliasOrigins])
@@ -19,13 +21,36 @@ export class PracticeLinks {
     // The same host on the other scheme is still the practice (default ports only: other ports are other servers).
     if (url.port === '') origins.add(`${url.protocol === 'https:' ? 'http:' : 'https:'}//${url.host}`)
     this.#origins = origins
+    this.#prefixes = [...origins].map((origin) => origin + base.path)
   }
 
   /** The gateway URL for a practice URL, or undefined when the URL leads anywhere else. */
   rewrite (link: string, method = 'GET'): string | undefined {
     // The URL parser would quietly drop tabs and newlines and resolve dot segments: a link that
     // needs either is not one Healow writes, and following it would be guessing.
-    if (/[\x00-\x20\x7f\\]/.test(link) || /(^|\/)\.\.?(\/|[?#]|$)/.test(link.split(/[?#]/)[0])) return undefined
+    if (/[\x00-\x20\x7f\\]/.test(link) || DOT_SEGMENT.test(pathOf(link))) return undefined
+    const rest = this.belowPrefix(link) ?? this.belowBaseByUrlParser(link)
+    if (rest === undefined) return undefined
+    const parsed = parseFhirTarget(rest, method)
+    return parsed.ok ? this.gatewayBase + formatTarget(parsed.target) : undefined
+  }
+
+  /**
+   * What follows the practice base in a link spelled exactly as Healow spells its own (one of our
+   * origins and the base path, then `/`, `?` or nothing, then only characters the URL parser
+   * leaves as they are): the same text the URL parser would give, without parsing (a Bundle has
+   * a link per entry). Anything else takes the parser's way.
+   */
+  private belowPrefix (link: string): string | undefined {
+    for (const prefix of this.#prefixes) {
+      if (!link.startsWith(prefix)) continue
+      const rest = link.slice(prefix.length)
+      if (rest === '' || ((rest[0] === '/' || rest[0] === '?') && URL_NEUTRAL.test(rest))) return rest
+    }
+    return undefined
+  }
+
+  private belowBaseByUrlParser (link: string): string | undefined {
     let url: URL
     try {
       // Relative links are read against the base, so `../other` or `//host` cannot escape it either.
@@ -36,8 +61,7 @@ export class PracticeLinks {
     if (!this.#origins.has(url.origin) || url.username || url.password) return undefined
     const path = url.pathname
     if (!(path === this.base.path || path === `${this.base.path}/` || path.startsWith(`${this.base.path}/`))) return undefined
-    const parsed = parseFhirTarget(path.slice(this.base.path.length) + url.search, method)
-    return parsed.ok ? this.gatewayBase + formatTarget(parsed.target) : undefined
+    return path.slice(this.base.path.length) + url.search
   }
 
   /** Rewrites `link[].url`, `entry[].link[].url` and `entry[].fullUrl` in place, nested Bundles included. */
@@ -65,6 +89,19 @@ export class PracticeLinks {
       return url === undefined ? [] : [{ ...link, url }]
     })
   }
+}
+
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/
+/**
+ * A path and query the URL parser passes through unchanged. No `%` in the path: the parser reads
+ * `%2e` as a dot segment.
+ */
+const URL_NEUTRAL = /^[A-Za-z0-9\-._~$/=&+:,|*!]*(\?[A-Za-z0-9\-._~$/?=&%+:,|*!]*)?$/
+
+/** A link's text before its query or fragment. */
+function pathOf (link: string): string {
+  const end = link.search(/[?#]/)
+  return end === -1 ? link : link.slice(0, end)
 }
 
 function isRecord (value: unknown): value is Record<string, unknown> {

@@ -58,40 +58,42 @@ function decodeSegment (raw: string): string | undefined {
   return segment
 }
 
+/** A recognised interaction, if the method fits it. */
+function interaction (segments: string[], post: boolean, kind: TargetKind, postSearch = false): TargetResult {
+  if (post && !postSearch) return { ok: false, status: 405, code: 'method_not_allowed', reason: 'POST is only for {Type}/_search', allow: 'GET, HEAD' }
+  if (!post && postSearch) return { ok: false, status: 405, code: 'method_not_allowed', reason: '{Type}/_search takes POST', allow: 'POST' }
+  return { ok: true, target: { segments, query: '', kind, postSearch } }
+}
+
 function classify (segments: string[], method: string): TargetResult {
   const post = method === 'POST'
-  const result = (kind: TargetKind, postSearch = false): TargetResult => {
-    if (post && !postSearch) return { ok: false, status: 405, code: 'method_not_allowed', reason: 'POST is only for {Type}/_search', allow: 'GET, HEAD' }
-    if (!post && postSearch) return { ok: false, status: 405, code: 'method_not_allowed', reason: '{Type}/_search takes POST', allow: 'POST' }
-    return { ok: true, target: { segments, query: '', kind, postSearch } }
-  }
   const [first, second, third, fourth] = segments
   switch (segments.length) {
-    case 0: return result('bundle') // paging links (`?_getpages=…`) are answered at the base
+    case 0: return interaction(segments, post, 'bundle') // paging links (`?_getpages=…`) are answered at the base
     case 1:
-      if (first === 'metadata') return result('resource')
+      if (first === 'metadata') return interaction(segments, post, 'resource')
       break
     case 2:
-      if (first === '.well-known' && second === 'smart-configuration') return result('resource')
+      if (first === '.well-known' && second === 'smart-configuration') return interaction(segments, post, 'resource')
       break
   }
   if (!R4_RESOURCE_TYPES.has(first)) {
     return SEGMENT_CHARS.test(first) && !first.startsWith('.') ? notFound(`${first} is not a FHIR R4 resource type`) : forbidden('not a FHIR path')
   }
-  if (segments.length === 1) return result('bundle')
+  if (segments.length === 1) return interaction(segments, post, 'bundle')
   if (segments.length === 2) {
-    if (second === '_search') return result('bundle', true)
-    if (second.startsWith('$')) return TYPE_OPERATIONS.has(second) ? result('bundle') : notFound(`operation ${second} is not forwarded`)
-    return isId(second) ? result('resource') : forbidden('not a FHIR id')
+    if (second === '_search') return interaction(segments, post, 'bundle', true)
+    if (second.startsWith('$')) return TYPE_OPERATIONS.has(second) ? interaction(segments, post, 'bundle') : notFound(`operation ${second} is not forwarded`)
+    return isId(second) ? interaction(segments, post, 'resource') : forbidden('not a FHIR id')
   }
   if (!isId(second)) return forbidden('not a FHIR id')
   if (segments.length === 3) {
-    if (third === '_history') return result('bundle')
-    if (third.startsWith('$')) return first === 'Patient' && INSTANCE_OPERATIONS.has(third) ? result('bundle') : notFound(`operation ${third} is not forwarded`)
-    if (R4_RESOURCE_TYPES.has(third)) return result('bundle') // compartment search: Patient/123/Observation
+    if (third === '_history') return interaction(segments, post, 'bundle')
+    if (third.startsWith('$')) return first === 'Patient' && INSTANCE_OPERATIONS.has(third) ? interaction(segments, post, 'bundle') : notFound(`operation ${third} is not forwarded`)
+    if (R4_RESOURCE_TYPES.has(third)) return interaction(segments, post, 'bundle') // compartment search: Patient/123/Observation
     return notFound('not a FHIR interaction')
   }
-  if (segments.length === 4 && third === '_history') return isId(fourth) ? result('resource') : forbidden('not a FHIR version id')
+  if (segments.length === 4 && third === '_history') return isId(fourth) ? interaction(segments, post, 'resource') : forbidden('not a FHIR version id')
   return notFound('not a FHIR interaction')
 }
 

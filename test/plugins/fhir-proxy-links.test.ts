@@ -69,3 +69,24 @@ t.test('a practice on a non-default port keeps its scheme', async (t) => {
   t.equal(local.rewrite('https://127.0.0.1:4000/fhir/r4/JAFJCD/Patient/1'), undefined)
   t.equal(local.rewrite('http://127.0.0.1:4002/fhir/r4/JAFJCD/Patient/1'), undefined)
 })
+
+t.test("links spelled as Healow spells them are rewritten exactly as the URL parser's way would", async (t) => {
+  // An upper-case scheme sends the same link down the URL parser's way: both ways must agree.
+  const viaParser = (link: string) => link.replace(/^http/, 'HTTP')
+  const segments = ['Observation', 'Patient', 'Patient', '1', 'a-b.c', '$everything', '%24everything', '_history', '..', '.', '%2e%2e', '%2E', '%2f', 'é', '@x', "it's", 'a^b', '', 'a b']
+  const parameters = ['patient=1', '_count=10', 'date=ge2024-01-01T00%3A00%3A00Z', 'code=a|b,c', 'x=%zz', 'a=b#frag', "q='x'", 'x=é', 'x=a+b', 'x=a^b', 'x=~!*:', '_getpages=7f3c-a1&_getpagesoffset=10']
+  let seed = 7
+  const random = (n: number) => { seed = (seed * 48271) % 2147483647; return seed % n }
+  const pick = <T>(list: T[]) => list[random(list.length)]
+  const origins = ['https://fhir4.healow.com', 'http://fhir4.healow.com', 'http://fhir4.eclinicalworks.com']
+  let rewritten = 0
+  for (let i = 0; i < 5000; i++) {
+    const path = Array.from({ length: random(4) }, () => `/${pick(segments)}`).join('')
+    const query = random(2) === 0 ? '' : `?${Array.from({ length: 1 + random(3) }, () => pick(parameters)).join('&')}`
+    const link = `${pick(origins)}/fhir/r4/JAFJCD${path}${query}`
+    const direct = links.rewrite(link)
+    if (direct !== undefined) rewritten++
+    if (direct !== links.rewrite(viaParser(link))) t.fail(`${link}: ${direct} against ${links.rewrite(viaParser(link))}`)
+  }
+  t.ok(rewritten > 1000, `${rewritten} of 5000 random links were rewritten, the rest refused, and both ways agreed on each`)
+})
