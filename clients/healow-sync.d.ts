@@ -232,6 +232,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/healow/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exchange an authorization code at Healow, adding the client secret server-side */
+        post: operations["mereExchangeCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/healow/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refresh at Healow (one call per refresh token, shared by concurrent tabs), or refresh a vault handle */
+        post: operations["mereRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fhir/{connectionId}/{fhirPath}": {
         parameters: {
             query?: never;
@@ -283,40 +317,6 @@ export interface paths {
         put?: never;
         /** Search with the parameters in a form body */
         post: operations["searchFhir"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/healow/token": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Exchange an authorization code at Healow, adding the client secret server-side */
-        post: operations["mereExchangeCode"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/healow/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Refresh at Healow (one call per refresh token, shared by concurrent tabs), or refresh a vault handle */
-        post: operations["mereRefresh"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1168,6 +1168,90 @@ export interface operations {
             };
         };
     };
+    mereExchangeCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MereTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+        };
+    };
+    mereRefresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MereRefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+        };
+    };
     readFhir: {
         parameters: {
             query?: {
@@ -1446,90 +1530,6 @@ export interface operations {
                 };
                 content: {
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
-                };
-            };
-        };
-    };
-    mereExchangeCode: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MereTokenRequest"];
-            };
-        };
-        responses: {
-            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MereTokenResponse"];
-                };
-            };
-            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MereTokenResponse"];
-                };
-            };
-            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MereTokenResponse"];
-                };
-            };
-        };
-    };
-    mereRefresh: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MereRefreshRequest"];
-            };
-        };
-        responses: {
-            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MereTokenResponse"];
-                };
-            };
-            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MereTokenResponse"];
-                };
-            };
-            /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MereTokenResponse"];
                 };
             };
         };

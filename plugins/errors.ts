@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError } from 'fastify'
 import { ErrorResponse, ref } from '../schemas/common.js'
+import { FIXED_SECURITY_HEADERS } from './fhir-proxy/headers.js'
 
 /**
  * One shape for every non-FHIR error. A 5xx never carries the internal message (it may hold
@@ -27,7 +28,7 @@ export default fp(async (app) => {
     })
   })
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` })
+    reply.code(404).headers(FIXED_SECURITY_HEADERS).send({ statusCode: 404, error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` })
   })
   // Every route can answer 4xx/5xx through this handler, so every route documents that shape,
   // unless it declares its own (the FHIR proxy answers OperationOutcome).
@@ -38,5 +39,6 @@ export default fp(async (app) => {
     if (!declares('4xx')) response['4xx'] = ref(ErrorResponse)
     if (!declares('5xx')) response['5xx'] = ref(ErrorResponse)
   })
-  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+  // Set as the request arrives (a synchronous hook), so every answer carries it, errors included.
+  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 }, { name: 'errors' })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { FHIR_PREFIX } from '../plugins/fhir-proxy.js'
-import { SKIP_HELMET, setProxiedSecurityHeaders } from '../plugins/fhir-proxy/headers.js'
+import { setProxiedSecurityHeaders } from '../plugins/fhir-proxy/headers.js'
 
 const FORM_BODY_LIMIT = 64 * 1024
 
@@ -30,7 +30,7 @@ const fhirRoutes: FastifyPluginAsync = async (app) => {
     replyOptions: proxy.replyOptions as never,
     handler: proxy.forward as never,
     undici: { connections: 128, headersTimeout: app.config.UPSTREAM_TIMEOUT_MS, bodyTimeout: app.config.UPSTREAM_TIMEOUT_MS },
-    config: { swaggerTransform: describeFhirProxy, helmet: SKIP_HELMET }
+    config: { swaggerTransform: describeFhirProxy }
   })
 }
 export default fhirRoutes

@@ -61,11 +61,11 @@ export function upstreamRetryAfterMs (retryAfter: string | string[] | undefined,
 }
 
 /**
- * Fixed security headers on everything the proxies answer, set in one call instead of running
- * helmet's per-request policy builder on the hot path (a third of a proxied request's cost).
- * A Binary may hold HTML: nosniff and a sandboxing CSP keep it from ever running on our origin.
+ * Fixed security headers on everything the proxies answer (and on 404s, outside helmet's
+ * context), set in one call instead of running helmet's per-request policy builder on the hot
+ * path. A Binary may hold HTML: nosniff and a sandboxing CSP keep it from ever running on our origin.
  */
-export const PROXIED_RESPONSE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+export const FIXED_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-content-type-options': 'nosniff',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox",
   'referrer-policy': 'no-referrer',
@@ -73,11 +73,8 @@ export const PROXIED_RESPONSE_SECURITY_HEADERS: Readonly<Record<string, string>>
   'cross-origin-opener-policy': 'same-origin'
 })
 
-/** Route config for the proxies: helmet skipped, its work done by setProxiedSecurityHeaders. */
-export const SKIP_HELMET = { skipRoute: true } as const
-
 /** onRequest hook of the proxy routes. */
 export function setProxiedSecurityHeaders (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  reply.headers(PROXIED_RESPONSE_SECURITY_HEADERS)
+  reply.headers(FIXED_SECURITY_HEADERS)
   done()
 }
