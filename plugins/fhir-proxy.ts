@@ -67,8 +67,18 @@ function discard (stream: Readable): void {
 export class FhirProxy {
   constructor (private readonly deps: FhirProxyDeps) {}
 
-  /** onRequest: method and target, decided on the raw URL before anything else is read. */
-  readonly checkTarget = async (request: FastifyRequest): Promise<void> => {
+  /** onRequest: method and target, decided on the raw URL before anything else is read (synchronous: no promise per request). */
+  readonly checkTarget = (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+    try {
+      request.fhirTarget = this.targetOf(request)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    done()
+  }
+
+  private targetOf (request: FastifyRequest): FhirTarget {
     const raw = request.raw.url ?? ''
     const match = /^\/fhir\/([^/?]*)(.*)$/s.exec(raw)
     const connectionId = match?.[1] ?? ''
@@ -85,7 +95,7 @@ export class FhirProxy {
     if (parsed.target.postSearch && contentType !== undefined && !/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
       throw new GatewayError(415, 'invalid_request', 'A POST _search takes its parameters as application/x-www-form-urlencoded')
     }
-    request.fhirTarget = parsed.target
+    return parsed.target
   }
 
   /** preHandler: who is asking, where the practice is, a fresh token, and a slot in Healow's budget. */
@@ -189,23 +199,10 @@ export class FhirProxy {
   }
 
   private async sendRewrittenBundle (reply: FastifyReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
-    const chunks: Buffer[] = []
-    let size = 0
-    try {
-      for await (const chunk of res.stream) {
-        size += (chunk as Buffer).length
-        if (size > MAX_BUNDLE_BYTES) {
-          res.stream.destroy()
-          throw new GatewayError(502, 'upstream_unavailable', `Healow's Bundle is larger than ${MAX_BUNDLE_BYTES >> 20} MB; ask for smaller pages`)
-        }
-        chunks.push(chunk as Buffer)
-      }
-    } catch (err) {
-      throw err instanceof GatewayError ? err : upstreamFailure(err as FastifyError)
-    }
+    const text = await readBundleText(res.stream)
     let bundle: unknown
     try {
-      bundle = JSON.parse(Buffer.concat(chunks, size).toString('utf8'))
+      bundle = JSON.parse(text)
     } catch {
       throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')
     }
@@ -233,6 +230,25 @@ export async function takeBudgetOrRefuse (budget: RequestBudget, practiceId: str
   if (!decision.ok) {
     throw new GatewayError(429, 'rate_limited', "This practice's share of Healow's request limit is spent for now; try again after Retry-After", { retryAfterMs: decision.retryAfterMs })
   }
+}
+
+/** An upstream Bundle's text, refused past MAX_BUNDLE_BYTES (plain listeners: an async iterator costs more than a small Bundle's parse). */
+function readBundleText (stream: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BUNDLE_BYTES) {
+        stream.destroy()
+        reject(new GatewayError(502, 'upstream_unavailable', `Healow's Bundle is larger than ${MAX_BUNDLE_BYTES >> 20} MB; ask for smaller pages`))
+        return
+      }
+      chunks.push(chunk)
+    })
+    stream.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8')))
+    stream.on('error', (err) => reject(upstreamFailure(err as FastifyError)))
+  })
 }
 
 function clearUpstreamHeaders (reply: FastifyReply): void {
