@@ -2,8 +2,10 @@
 // directly, a bare @fastify/http-proxy with no auth, and the gateway (key check, vault, token
 // injection, link rewrite); then a 100 MB Binary through the gateway against direct, with the
 // gateway's peak memory growth. Each server runs in its own process; autocannon runs here.
+// Where taskset exists, the proxy under test gets a core of its own and everything else shares
+// the rest, so that a proxy's throughput is its own cost, not its share of a contended core.
 // Run: npx tsx bench/fhir-proxy.ts   (prints a Markdown section for BENCHMARKS.md)
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -11,7 +13,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon'
-import { request } from 'undici'
+import { Pool, request } from 'undici'
 import { largeBinaryBody } from '../simulator/large-binary.js'
 
 const SELF = fileURLToPath(import.meta.url)
@@ -20,6 +22,7 @@ const PRACTICE = 'BENCH'
 const BINARY_BYTES = 100 * 1024 * 1024
 const DURATION_S = 10
 const CONNECTIONS = 50
+const SEQUENTIAL_REQUESTS = 3000
 
 type Ready = { url: string, alias?: string, connectionId?: string, key?: string }
 
@@ -118,6 +121,36 @@ function start (role: string, ...args: string[]): Promise<{ child: ChildProcess,
   })
 }
 
+/** Pins a process (all its threads) to some CPUs; false where taskset is missing or refuses. */
+function pin (pid: number, cpuList: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** One connection, one request at a time: the latency a hop adds when nothing queues, to the microsecond. */
+async function sequentialLatency (url: string, headers: Record<string, string>): Promise<{ p50: number, p99: number }> {
+  const target = new URL(url)
+  const pool = new Pool(target.origin, { connections: 1 })
+  const samples: number[] = []
+  try {
+    for (let i = 0; i < SEQUENTIAL_REQUESTS + 300; i++) {
+      const started = process.hrtime.bigint()
+      const res = await pool.request({ path: target.pathname + target.search, method: 'GET', headers })
+      await res.body.text()
+      if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`)
+      if (i >= 300) samples.push(Number(process.hrtime.bigint() - started) / 1e6)
+    }
+  } finally {
+    await pool.close()
+  }
+  samples.sort((a, b) => a - b)
+  return { p50: samples[Math.floor(samples.length * 0.5)], p99: samples[Math.floor(samples.length * 0.99)] }
+}
+
 function ask<T> (child: ChildProcess, message: string): Promise<T> {
   return new Promise((resolve) => { child.once('message', (m) => resolve(m as T)); child.send(message) })
 }
@@ -149,6 +182,8 @@ async function main (): Promise<void> {
   const bare = await start('bare', up.ready.url)
   const gw = await start('gateway', up.ready.url, up.ready.alias!)
   const children = [up.child, bare.child, gw.child]
+  const cores = cpus().length
+  const pinned = cores >= 2 && pin(bare.child.pid!, '0') && pin(gw.child.pid!, '0') && pin(up.child.pid!, `1-${cores - 1}`) && pin(process.pid, `1-${cores - 1}`)
   try {
     const token = { authorization: `Bearer ${ACCESS_TOKEN}` }
     const key = { authorization: `Bearer ${gw.ready.key}` }
@@ -175,7 +210,12 @@ async function main (): Promise<void> {
     }
     const rate = Math.floor(saturated.gateway.rps * 0.5)
     for (const [name, target] of Object.entries(targets)) paced[name] = await load(target.url, target.headers, rate)
+    const sequential: Record<string, { p50: number, p99: number }> = {}
+    for (const [name, target] of Object.entries(targets)) sequential[name] = await sequentialLatency(target.url, target.headers)
 
+    // The download runs as a deployment runs, unpinned: on one core, V8's parallel GC helpers wait
+    // behind the stream and the young generation grows, which says nothing about buffering.
+    if (pinned) for (const child of children) pin(child.pid!, `0-${cores - 1}`)
     const binaryPath = `/fhir/r4/${PRACTICE}/Binary/large`
     await download(`${up.ready.url}${binaryPath}`, token)
     const direct = await download(`${up.ready.url}${binaryPath}`, token)
@@ -185,10 +225,11 @@ async function main (): Promise<void> {
     if (through.bytes !== direct.bytes) throw new Error(`Binary: ${through.bytes} bytes through the gateway, ${direct.bytes} direct`)
 
     const ms = (n: number) => n.toFixed(2)
+    const us = (n: number) => (n * 1000).toFixed(0)
     const row = (name: string, r: { rps: number, p50: number, p99: number }) => `| ${name} | ${Math.round(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} |`
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
     process.stdout.write([
-      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; upstream, bare proxy and gateway each in its own process, autocannon in a fourth; ${DURATION_S} s per run after a 2 s warm-up; gateway at LOG_LEVEL=warn.`,
+      `Machine: ${cores} × ${cpus()[0]?.model.trim()}, Node ${process.version}; upstream, bare proxy and gateway each in its own process, autocannon in a fourth; ${pinned ? `the proxies pinned to CPU 0, the upstream and autocannon to CPU${cores > 2 ? `s 1-${cores - 1}` : ' 1'} (taskset) for the Bundle runs, nothing pinned for the Binary download` : 'no CPU pinning (taskset unavailable)'}; ${DURATION_S} s per run after a 2 s warm-up; gateway at LOG_LEVEL=warn.`,
       '',
       `Bundle of ${bundleBytes} bytes, ${CONNECTIONS} connections, as fast as possible:`,
       '',
@@ -204,7 +245,14 @@ async function main (): Promise<void> {
       '| target | req/s | p50 ms | p99 ms |', '|---|---|---|---|',
       row('upstream directly', paced.direct), row('bare @fastify/http-proxy', paced.bare), row('gateway', paced.gateway),
       '',
-      `Added by the gateway over direct at that rate: p50 **+${ms(paced.gateway.p50 - paced.direct.p50)} ms**, p99 **+${ms(paced.gateway.p99 - paced.direct.p99)} ms** (target ≤ 2 ms); over the bare proxy: p50 +${ms(paced.gateway.p50 - paced.bare.p50)} ms, p99 +${ms(paced.gateway.p99 - paced.bare.p99)} ms.`,
+      `Added by the gateway over direct at that rate (autocannon measures whole milliseconds): p50 +${ms(paced.gateway.p50 - paced.direct.p50)} ms, p99 +${ms(paced.gateway.p99 - paced.direct.p99)} ms; over the bare proxy: p50 +${ms(paced.gateway.p50 - paced.bare.p50)} ms, p99 +${ms(paced.gateway.p99 - paced.bare.p99)} ms.`,
+      '',
+      `One connection, one request at a time (${SEQUENTIAL_REQUESTS} GETs after 300 warm-up, timed to the microsecond), so that no request waits behind another:`,
+      '',
+      '| target | p50 µs | p99 µs |', '|---|---|---|',
+      ...(['direct', 'bare', 'gateway'] as const).map((name) => `| ${{ direct: 'upstream directly', bare: 'bare @fastify/http-proxy', gateway: 'gateway' }[name]} | ${us(sequential[name].p50)} | ${us(sequential[name].p99)} |`),
+      '',
+      `Added by the gateway over direct: p50 **+${us(sequential.gateway.p50 - sequential.direct.p50)} µs**, p99 **+${us(sequential.gateway.p99 - sequential.direct.p99)} µs** (target ≤ 2 ms); over the bare proxy: p50 +${us(sequential.gateway.p50 - sequential.bare.p50)} µs, p99 +${us(sequential.gateway.p99 - sequential.bare.p99)} µs.`,
       '',
       `100 MB Binary (${mb(through.bytes)} MiB of FHIR JSON), one download: direct ${(through.bytes / direct.seconds / 1e6).toFixed(0)} MB/s, through the gateway ${(through.bytes / through.seconds / 1e6).toFixed(0)} MB/s (**${(direct.seconds / through.seconds).toFixed(2)}×** direct); gateway peak RSS growth **${mb(peak - baseline)} MiB** (target < 32 MB).`,
       ''
