@@ -21,6 +21,9 @@ const ACCESS_TOKEN = 'bench-access-token'
 const PRACTICE = 'BENCH'
 const BINARY_BYTES = 100 * 1024 * 1024
 const DURATION_S = 10
+/** Saturated runs alternate the targets for this many rounds: a burst of noise on the VM then spoils one round, not the figure. */
+const ROUNDS = 5
+const ROUND_S = 5
 const CONNECTIONS = 50
 const SEQUENTIAL_REQUESTS = 3000
 
@@ -155,8 +158,8 @@ function ask<T> (child: ChildProcess, message: string): Promise<T> {
   return new Promise((resolve) => { child.once('message', (m) => resolve(m as T)); child.send(message) })
 }
 
-async function load (url: string, headers: Record<string, string>, overallRate?: number) {
-  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S, ...(overallRate ? { overallRate } : {}) })
+async function load (url: string, headers: Record<string, string>, overallRate?: number, duration = DURATION_S) {
+  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration, ...(overallRate ? { overallRate } : {}) })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total as number }
 }
@@ -198,18 +201,33 @@ async function main (): Promise<void> {
     if (sample.statusCode !== 200 || !sampleBody.includes(`/fhir/${gw.ready.connectionId}?_getpages=`)) throw new Error(`gateway answered ${sample.statusCode}: ${sampleBody.slice(0, 200)}`)
     const bundleBytes = Buffer.byteLength(bundleFor(up.ready.alias!))
 
-    const saturated: Record<string, Awaited<ReturnType<typeof load>>> = {}
+    type Run = Awaited<ReturnType<typeof load>> & { cpuUs: number }
+    const rounds: Array<Record<string, Run>> = []
     const paced: Record<string, Awaited<ReturnType<typeof load>>> = {}
-    const cpuPerRequestUs: Record<string, number> = {}
     const pids: Record<string, number> = { direct: up.child.pid!, bare: bare.child.pid!, gateway: gw.child.pid! }
-    for (const [name, target] of Object.entries(targets)) {
-      await autocannon({ ...target, connections: CONNECTIONS, duration: 2 }) // warm-up
-      const before = cpuSeconds(pids[name])
-      saturated[name] = await load(target.url, target.headers)
-      cpuPerRequestUs[name] = (cpuSeconds(pids[name]) - before) / saturated[name].total * 1e6
+    for (const target of Object.values(targets)) await autocannon({ ...target, connections: CONNECTIONS, duration: 2 }) // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      const runs: Record<string, Run> = {}
+      for (const [name, target] of Object.entries(targets)) {
+        const before = cpuSeconds(pids[name])
+        const run = await load(target.url, target.headers, undefined, ROUND_S)
+        runs[name] = { ...run, cpuUs: (cpuSeconds(pids[name]) - before) / run.total * 1e6 }
+      }
+      rounds.push(runs)
     }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+    const medianOf = (name: string, field: keyof Run) => median(rounds.map((r) => r[name][field]))
+    const saturated = Object.fromEntries(Object.keys(targets).map((name) => [name, { rps: medianOf(name, 'rps'), p50: medianOf(name, 'p50'), p99: medianOf(name, 'p99') }]))
+    const cpuPerRequestUs = Object.fromEntries(Object.keys(targets).map((name) => [name, medianOf(name, 'cpuUs')]))
+    const throughputRatios = rounds.map((r) => r.gateway.rps / r.bare.rps)
+    const cpuRatios = rounds.map((r) => r.gateway.cpuUs / r.bare.cpuUs)
     const rate = Math.floor(saturated.gateway.rps * 0.5)
-    for (const [name, target] of Object.entries(targets)) paced[name] = await load(target.url, target.headers, rate)
+    const pacedCpuUs: Record<string, number> = {}
+    for (const [name, target] of Object.entries(targets)) {
+      const before = cpuSeconds(pids[name])
+      paced[name] = await load(target.url, target.headers, rate)
+      pacedCpuUs[name] = (cpuSeconds(pids[name]) - before) / paced[name].total * 1e6
+    }
     const sequential: Record<string, { p50: number, p99: number }> = {}
     for (const [name, target] of Object.entries(targets)) sequential[name] = await sequentialLatency(target.url, target.headers)
 
@@ -229,21 +247,23 @@ async function main (): Promise<void> {
     const row = (name: string, r: { rps: number, p50: number, p99: number }) => `| ${name} | ${Math.round(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} |`
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
     process.stdout.write([
-      `Machine: ${cores} × ${cpus()[0]?.model.trim()}, Node ${process.version}; upstream, bare proxy and gateway each in its own process, autocannon in a fourth; ${pinned ? `the proxies pinned to CPU 0, the upstream and autocannon to CPU${cores > 2 ? `s 1-${cores - 1}` : ' 1'} (taskset) for the Bundle runs, nothing pinned for the Binary download` : 'no CPU pinning (taskset unavailable)'}; ${DURATION_S} s per run after a 2 s warm-up; gateway at LOG_LEVEL=warn.`,
+      `Machine: ${cores} × ${cpus()[0]?.model.trim()}, Node ${process.version}; upstream, bare proxy and gateway each in its own process, autocannon in a fourth; ${pinned ? `the proxies pinned to CPU 0, the upstream and autocannon to CPU${cores > 2 ? `s 1-${cores - 1}` : ' 1'} (taskset) for the Bundle runs, nothing pinned for the Binary download` : 'no CPU pinning (taskset unavailable)'}; a 2 s warm-up per target; gateway at LOG_LEVEL=warn.`,
       '',
-      `Bundle of ${bundleBytes} bytes, ${CONNECTIONS} connections, as fast as possible:`,
+      `Bundle of ${bundleBytes} bytes, ${CONNECTIONS} connections, as fast as possible; ${ROUNDS} rounds of ${ROUND_S} s, the three targets in turn, medians:`,
       '',
       '| target | req/s | p50 ms | p99 ms |', '|---|---|---|---|',
       row('upstream directly', saturated.direct), row('bare @fastify/http-proxy', saturated.bare), row('gateway', saturated.gateway),
       '',
-      `Gateway throughput: **${(saturated.gateway.rps / saturated.bare.rps).toFixed(2)}×** the bare proxy (target ≥ 0.85×), ${(saturated.gateway.rps / saturated.direct.rps).toFixed(2)}× direct.`,
+      `Gateway throughput: **${median(throughputRatios).toFixed(2)}×** the bare proxy (median of the rounds' ratios; rounds: ${throughputRatios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 0.85×), ${(saturated.gateway.rps / saturated.direct.rps).toFixed(2)}× direct.`,
       '',
-      `CPU per request in the serving process (steadier than req/s here): upstream ${cpuPerRequestUs.direct.toFixed(0)} µs, bare proxy ${cpuPerRequestUs.bare.toFixed(0)} µs, gateway ${cpuPerRequestUs.gateway.toFixed(0)} µs (**${(cpuPerRequestUs.gateway / cpuPerRequestUs.bare).toFixed(2)}×** the bare proxy's).`,
+      `CPU per request in the serving process (medians): upstream ${cpuPerRequestUs.direct.toFixed(0)} µs, bare proxy ${cpuPerRequestUs.bare.toFixed(0)} µs, gateway ${cpuPerRequestUs.gateway.toFixed(0)} µs (**${median(cpuRatios).toFixed(2)}×** the bare proxy's; rounds: ${cpuRatios.map((r) => r.toFixed(2)).join(', ')}).`,
       '',
       `Same ${CONNECTIONS} connections paced at ${rate} req/s in total (half the gateway's maximum), so that latency is not queueing:`,
       '',
       '| target | req/s | p50 ms | p99 ms |', '|---|---|---|---|',
       row('upstream directly', paced.direct), row('bare @fastify/http-proxy', paced.bare), row('gateway', paced.gateway),
+      '',
+      `CPU per request at that same rate: bare proxy ${pacedCpuUs.bare.toFixed(0)} µs, gateway ${pacedCpuUs.gateway.toFixed(0)} µs (**${(pacedCpuUs.gateway / pacedCpuUs.bare).toFixed(2)}×**; at saturation a proxy answers several requests per event-loop turn and gets cheaper per request).`,
       '',
       `Added by the gateway over direct at that rate (autocannon measures whole milliseconds): p50 +${ms(paced.gateway.p50 - paced.direct.p50)} ms, p99 +${ms(paced.gateway.p99 - paced.direct.p99)} ms; over the bare proxy: p50 +${ms(paced.gateway.p50 - paced.bare.p50)} ms, p99 +${ms(paced.gateway.p99 - paced.bare.p99)} ms.`,
       '',
