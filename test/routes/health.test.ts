@@ -18,4 +18,11 @@ t.test('unknown routes and bad methods answer with the error shape', async (t) =
   const res = await fetch(`${gw.url}/no/such/route`)
   t.equal(res.status, 404)
   t.match(await res.json(), { statusCode: 404, error: 'Not Found', message: /No route GET \/no\/such\/route/ })
+  // Outside helmet's context (the site's routes), a 404 still carries fixed security headers and the request id.
+  t.equal(res.headers.get('x-content-type-options'), 'nosniff')
+  t.match(res.headers.get('content-security-policy'), /default-src 'none'/)
+  t.match(res.headers.get('x-request-id'), /^[0-9a-f-]{36}$/)
+  const page = await fetch(`${gw.url}/health`)
+  t.match(page.headers.get('content-security-policy'), /default-src 'none'/, "the site's routes keep helmet's headers")
+  t.ok(page.headers.get('strict-transport-security') !== null || page.headers.get('x-dns-prefetch-control') !== null, "helmet's own headers are there")
 })
