@@ -47,17 +47,19 @@ t.test('token requests Healow refuses', async (t) => {
 })
 
 t.test('FHIR refuses a missing token, one for another practice, and an expired one', async (t) => {
-  const sim = await startForTest(t, { accessTokenTtl: 1 })
+  // Three seconds: the valid read right after connecting stays well inside it on a loaded machine.
+  const sim = await startForTest(t, { accessTokenTtl: 3 })
   const [first, second] = sim.practices
   const tokens = await connect(sim, first, 'public')
+  t.equal((await fhirGet(`${first.fhirBase}/Patient/${first.patientId}`, tokens.body.access_token)).status, 200, 'a fresh token reads')
   const missing = await fhirGet(`${first.fhirBase}/Patient/${first.patientId}`)
   t.equal(missing.status, 401)
   t.equal(missing.body.resourceType, 'OperationOutcome')
   const otherPractice = await fhirGet(`${second.fhirBase}/Patient?_id=${first.patientId}`, tokens.body.access_token)
   t.equal(otherPractice.status, 401, 'a token for another practice')
   t.match(otherPractice.body.issue[0].diagnostics, /not issued for this practice/)
-  t.equal((await fhirGet(`${first.fhirBase}/Patient/${first.patientId}`, tokens.body.access_token)).status, 200)
-  await sleep(2100)
+  // exp is whole seconds after issue: past it for certain.
+  await sleep(4100)
   const expired = await fhirGet(`${first.fhirBase}/Patient/${first.patientId}`, tokens.body.access_token)
   t.equal(expired.status, 401, 'an expired token')
   t.match(expired.body.issue[0].diagnostics, /expired/)
