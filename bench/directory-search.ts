@@ -10,6 +10,7 @@ import type { Practice } from '../plugins/tenant-directory/practice.js'
 import { PracticeSearchIndex } from '../plugins/tenant-directory/search-index.js'
 import { foldText, searchWords } from '../plugins/tenant-directory/search-text.js'
 import { syntheticBundle } from '../plugins/tenant-directory/synthetic-bundle.js'
+import { percentile } from './stats.js'
 import { boundedEditDistance, typoBudget } from '../plugins/tenant-directory/typo-index.js'
 
 const REAL_DIRECTORY = resolve(import.meta.dirname, '../../shared/fixtures/healow-endpoints-bundle.json')
@@ -73,10 +74,6 @@ function collectGarbage (): void {
   const gc = runInNewContext('gc') as () => void
   gc()
   gc()
-}
-
-function percentile (sortedMs: number[], fraction: number): number {
-  return sortedMs[Math.min(sortedMs.length - 1, Math.ceil(fraction * sortedMs.length) - 1)]
 }
 
 function timeQueries (search: (query: string) => unknown, rounds: number): number[] {

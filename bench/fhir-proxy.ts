@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { Pool, request } from 'undici'
 import { largeBinaryBody } from '../simulator/large-binary.js'
+import { median, percentile } from './stats.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const ACCESS_TOKEN = 'bench-access-token'
@@ -151,18 +152,27 @@ async function sequentialLatency (url: string, headers: Record<string, string>):
     await pool.close()
   }
   samples.sort((a, b) => a - b)
-  return { p50: samples[Math.floor(samples.length * 0.5)], p99: samples[Math.floor(samples.length * 0.99)] }
+  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) }
 }
 
 function ask<T> (child: ChildProcess, message: string): Promise<T> {
   return new Promise((resolve) => { child.once('message', (m) => resolve(m as T)); child.send(message) })
 }
 
-async function load (url: string, headers: Record<string, string>, overallRate?: number, duration = DURATION_S) {
-  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration, ...(overallRate ? { overallRate } : {}) })
+type Target = { url: string, headers: Record<string, string>, pid: number }
+type Run = { rps: number, p50: number, p99: number, cpuUs: number }
+
+/** One autocannon run against a target, with the CPU its serving process spent per request. */
+async function load ({ url, headers, pid }: Target, { rate, duration = DURATION_S }: { rate?: number, duration?: number } = {}): Promise<Run> {
+  const before = cpuSeconds(pid)
+  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration, ...(rate ? { overallRate: rate } : {}) })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total as number }
+  const total = result.requests.total as number
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs: (cpuSeconds(pid) - before) / total * 1e6 }
 }
+
+const LABELS = { direct: 'upstream directly', bare: 'bare @fastify/http-proxy', gateway: 'gateway' } as const
+type TargetName = keyof typeof LABELS
 
 /** CPU seconds (user + system) a process has used so far: a steadier cost measure than req/s on a shared VM. */
 function cpuSeconds (pid: number): number {
@@ -191,45 +201,33 @@ async function main (): Promise<void> {
     const token = { authorization: `Bearer ${ACCESS_TOKEN}` }
     const key = { authorization: `Bearer ${gw.ready.key}` }
     const search = `/fhir/r4/${PRACTICE}/Observation?patient=p1`
-    const targets = {
-      direct: { url: `${up.ready.url}${search}`, headers: token },
-      bare: { url: `${bare.ready.url}${search}`, headers: token },
-      gateway: { url: `${gw.ready.url}/fhir/${gw.ready.connectionId}/Observation?patient=p1`, headers: key }
+    const targets: Record<TargetName, Target> = {
+      direct: { url: `${up.ready.url}${search}`, headers: token, pid: up.child.pid! },
+      bare: { url: `${bare.ready.url}${search}`, headers: token, pid: bare.child.pid! },
+      gateway: { url: `${gw.ready.url}/fhir/${gw.ready.connectionId}/Observation?patient=p1`, headers: key, pid: gw.child.pid! }
     }
+    const names = Object.keys(LABELS) as TargetName[]
     const sample = await request(targets.gateway.url, { headers: key })
     const sampleBody = await sample.body.text()
     if (sample.statusCode !== 200 || !sampleBody.includes(`/fhir/${gw.ready.connectionId}?_getpages=`)) throw new Error(`gateway answered ${sample.statusCode}: ${sampleBody.slice(0, 200)}`)
     const bundleBytes = Buffer.byteLength(bundleFor(up.ready.alias!))
 
-    type Run = Awaited<ReturnType<typeof load>> & { cpuUs: number }
-    const rounds: Array<Record<string, Run>> = []
-    const paced: Record<string, Awaited<ReturnType<typeof load>>> = {}
-    const pids: Record<string, number> = { direct: up.child.pid!, bare: bare.child.pid!, gateway: gw.child.pid! }
-    for (const target of Object.values(targets)) await autocannon({ ...target, connections: CONNECTIONS, duration: 2 }) // warm-up
+    for (const { url, headers } of Object.values(targets)) await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 }) // warm-up
+    const rounds: Array<Record<TargetName, Run>> = []
     for (let round = 0; round < ROUNDS; round++) {
-      const runs: Record<string, Run> = {}
-      for (const [name, target] of Object.entries(targets)) {
-        const before = cpuSeconds(pids[name])
-        const run = await load(target.url, target.headers, undefined, ROUND_S)
-        runs[name] = { ...run, cpuUs: (cpuSeconds(pids[name]) - before) / run.total * 1e6 }
-      }
+      const runs = {} as Record<TargetName, Run>
+      for (const name of names) runs[name] = await load(targets[name], { duration: ROUND_S })
       rounds.push(runs)
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-    const medianOf = (name: string, field: keyof Run) => median(rounds.map((r) => r[name][field]))
-    const saturated = Object.fromEntries(Object.keys(targets).map((name) => [name, { rps: medianOf(name, 'rps'), p50: medianOf(name, 'p50'), p99: medianOf(name, 'p99') }]))
-    const cpuPerRequestUs = Object.fromEntries(Object.keys(targets).map((name) => [name, medianOf(name, 'cpuUs')]))
+    const medianOf = (name: TargetName, field: keyof Run) => median(rounds.map((r) => r[name][field]))
+    const saturated = Object.fromEntries(names.map((name) => [name, { rps: medianOf(name, 'rps'), p50: medianOf(name, 'p50'), p99: medianOf(name, 'p99'), cpuUs: medianOf(name, 'cpuUs') }])) as Record<TargetName, Run>
     const throughputRatios = rounds.map((r) => r.gateway.rps / r.bare.rps)
     const cpuRatios = rounds.map((r) => r.gateway.cpuUs / r.bare.cpuUs)
     const rate = Math.floor(saturated.gateway.rps * 0.5)
-    const pacedCpuUs: Record<string, number> = {}
-    for (const [name, target] of Object.entries(targets)) {
-      const before = cpuSeconds(pids[name])
-      paced[name] = await load(target.url, target.headers, rate)
-      pacedCpuUs[name] = (cpuSeconds(pids[name]) - before) / paced[name].total * 1e6
-    }
-    const sequential: Record<string, { p50: number, p99: number }> = {}
-    for (const [name, target] of Object.entries(targets)) sequential[name] = await sequentialLatency(target.url, target.headers)
+    const paced = {} as Record<TargetName, Run>
+    for (const name of names) paced[name] = await load(targets[name], { rate })
+    const sequential = {} as Record<TargetName, { p50: number, p99: number }>
+    for (const name of names) sequential[name] = await sequentialLatency(targets[name].url, targets[name].headers)
 
     // The download runs as a deployment runs, unpinned: on one core, V8's parallel GC helpers wait
     // behind the stream and the young generation grows, which says nothing about buffering.
@@ -244,33 +242,32 @@ async function main (): Promise<void> {
 
     const ms = (n: number) => n.toFixed(2)
     const us = (n: number) => (n * 1000).toFixed(0)
-    const row = (name: string, r: { rps: number, p50: number, p99: number }) => `| ${name} | ${Math.round(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} |`
+    const loadTable = (runs: Record<TargetName, Run>) => ['| target | req/s | p50 ms | p99 ms |', '|---|---|---|---|',
+      ...names.map((name) => `| ${LABELS[name]} | ${Math.round(runs[name].rps)} | ${ms(runs[name].p50)} | ${ms(runs[name].p99)} |`)]
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
     process.stdout.write([
       `Machine: ${cores} × ${cpus()[0]?.model.trim()}, Node ${process.version}; upstream, bare proxy and gateway each in its own process, autocannon in a fourth; ${pinned ? `the proxies pinned to CPU 0, the upstream and autocannon to CPU${cores > 2 ? `s 1-${cores - 1}` : ' 1'} (taskset) for the Bundle runs, nothing pinned for the Binary download` : 'no CPU pinning (taskset unavailable)'}; a 2 s warm-up per target; gateway at LOG_LEVEL=warn.`,
       '',
       `Bundle of ${bundleBytes} bytes, ${CONNECTIONS} connections, as fast as possible; ${ROUNDS} rounds of ${ROUND_S} s, the three targets in turn, medians:`,
       '',
-      '| target | req/s | p50 ms | p99 ms |', '|---|---|---|---|',
-      row('upstream directly', saturated.direct), row('bare @fastify/http-proxy', saturated.bare), row('gateway', saturated.gateway),
+      ...loadTable(saturated),
       '',
       `Gateway throughput: **${median(throughputRatios).toFixed(2)}×** the bare proxy (median of the rounds' ratios; rounds: ${throughputRatios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 0.85×), ${(saturated.gateway.rps / saturated.direct.rps).toFixed(2)}× direct.`,
       '',
-      `CPU per request in the serving process (medians): upstream ${cpuPerRequestUs.direct.toFixed(0)} µs, bare proxy ${cpuPerRequestUs.bare.toFixed(0)} µs, gateway ${cpuPerRequestUs.gateway.toFixed(0)} µs (**${median(cpuRatios).toFixed(2)}×** the bare proxy's; rounds: ${cpuRatios.map((r) => r.toFixed(2)).join(', ')}).`,
+      `CPU per request in the serving process (medians): upstream ${saturated.direct.cpuUs.toFixed(0)} µs, bare proxy ${saturated.bare.cpuUs.toFixed(0)} µs, gateway ${saturated.gateway.cpuUs.toFixed(0)} µs (**${median(cpuRatios).toFixed(2)}×** the bare proxy's; rounds: ${cpuRatios.map((r) => r.toFixed(2)).join(', ')}).`,
       '',
       `Same ${CONNECTIONS} connections paced at ${rate} req/s in total (half the gateway's maximum), so that latency is not queueing:`,
       '',
-      '| target | req/s | p50 ms | p99 ms |', '|---|---|---|---|',
-      row('upstream directly', paced.direct), row('bare @fastify/http-proxy', paced.bare), row('gateway', paced.gateway),
+      ...loadTable(paced),
       '',
-      `CPU per request at that same rate: bare proxy ${pacedCpuUs.bare.toFixed(0)} µs, gateway ${pacedCpuUs.gateway.toFixed(0)} µs (**${(pacedCpuUs.gateway / pacedCpuUs.bare).toFixed(2)}×**; at saturation a proxy answers several requests per event-loop turn and gets cheaper per request).`,
+      `CPU per request at that same rate: bare proxy ${paced.bare.cpuUs.toFixed(0)} µs, gateway ${paced.gateway.cpuUs.toFixed(0)} µs (**${(paced.gateway.cpuUs / paced.bare.cpuUs).toFixed(2)}×**; at saturation a proxy answers several requests per event-loop turn and gets cheaper per request).`,
       '',
       `Added by the gateway over direct at that rate (autocannon measures whole milliseconds): p50 +${ms(paced.gateway.p50 - paced.direct.p50)} ms, p99 +${ms(paced.gateway.p99 - paced.direct.p99)} ms; over the bare proxy: p50 +${ms(paced.gateway.p50 - paced.bare.p50)} ms, p99 +${ms(paced.gateway.p99 - paced.bare.p99)} ms.`,
       '',
       `One connection, one request at a time (${SEQUENTIAL_REQUESTS} GETs after 300 warm-up, timed to the microsecond), so that no request waits behind another:`,
       '',
       '| target | p50 µs | p99 µs |', '|---|---|---|',
-      ...(['direct', 'bare', 'gateway'] as const).map((name) => `| ${{ direct: 'upstream directly', bare: 'bare @fastify/http-proxy', gateway: 'gateway' }[name]} | ${us(sequential[name].p50)} | ${us(sequential[name].p99)} |`),
+      ...names.map((name) => `| ${LABELS[name]} | ${us(sequential[name].p50)} | ${us(sequential[name].p99)} |`),
       '',
       `Added by the gateway over direct: p50 **+${us(sequential.gateway.p50 - sequential.direct.p50)} µs**, p99 **+${us(sequential.gateway.p99 - sequential.direct.p99)} µs** (target ≤ 2 ms); over the bare proxy: p50 +${us(sequential.gateway.p50 - sequential.bare.p50)} µs, p99 +${us(sequential.gateway.p99 - sequential.bare.p99)} µs.`,
       '',
