@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError } from 'fastify'
 import { ErrorResponse, ref } from '../schemas/common.js'
-import { FIXED_SECURITY_HEADERS } from './fhir-proxy/headers.js'
+import { FIXED_SECURITY_HEADERS } from './security-headers.js'
 
 /**
  * One shape for every non-FHIR error. A 5xx never carries the internal message (it may hold

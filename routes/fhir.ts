@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { FHIR_PREFIX } from '../plugins/fhir-proxy.js'
-import { setProxiedSecurityHeaders } from '../plugins/fhir-proxy/headers.js'
+import { setProxiedSecurityHeaders } from '../plugins/security-headers.js'
 
 const FORM_BODY_LIMIT = 64 * 1024
 

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import { ref } from '../schemas/common.js'
 import { FhirResource, OperationOutcome } from '../schemas/fhir.js'
 import { MereTokenResponse } from '../schemas/mere.js'
-import { setProxiedSecurityHeaders } from '../plugins/fhir-proxy/headers.js'
+import { setProxiedSecurityHeaders } from '../plugins/security-headers.js'
 
 const FORM_BODY_LIMIT = 64 * 1024
 

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 
 /**
  * What crosses the proxy in each direction, as allowlists: a header not named here does not
@@ -58,23 +57,4 @@ export function upstreamRetryAfterMs (retryAfter: string | string[] | undefined,
   const date = value === undefined ? NaN : Date.parse(value)
   if (!Number.isNaN(date) && date > now) return date - now
   return 60_000 - (now % 60_000) + 1000
-}
-
-/**
- * Fixed security headers on everything the proxies answer (and on 404s, outside helmet's
- * context), set in one call instead of running helmet's per-request policy builder on the hot
- * path. A Binary may hold HTML: nosniff and a sandboxing CSP keep it from ever running on our origin.
- */
-export const FIXED_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'x-content-type-options': 'nosniff',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox",
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin'
-})
-
-/** onRequest hook of the proxy routes. */
-export function setProxiedSecurityHeaders (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  reply.headers(FIXED_SECURITY_HEADERS)
-  done()
 }
