@@ -50,7 +50,7 @@ export interface LoggerOptionsInput {
   stream?: NodeJS.WritableStream
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 type ChildOptions = { level?: string, serializers?: Record<string, unknown> }
 /** pino's loggers answer isLevelEnabled; another logger gets its child made on every line. */
 type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean }
@@ -68,7 +68,7 @@ class LazyChildLogger {
     return (this.#child ??= this.parent.child(this.bindings))
   }
 
-  private write (level: typeof LEVELS[number], args: unknown[]): void {
+  private write (level: Level, args: unknown[]): void {
     if (this.#child === undefined && !(this.parent.isLevelEnabled?.(level) ?? true)) return
     ;(this.made()[level] as (...a: unknown[]) => void)(...args)
   }
