@@ -172,9 +172,7 @@ export class FhirProxy {
     }
     if (status === 429) {
       discard(res.stream)
-      const waitMs = upstreamRetryAfterMs(res.headers['retry-after'])
-      await this.deps.budget.holdOff(exchange.connection.practiceId, waitMs)
-      throw new GatewayError(429, 'rate_limited', "Healow's request limit for this practice is reached; try again after Retry-After", { retryAfterMs: waitMs })
+      throw await holdOffAfterUpstream429(this.deps.budget, exchange.connection.practiceId, res.headers['retry-after'])
     }
     if (status >= 500) {
       discard(res.stream)
@@ -232,6 +230,13 @@ export async function takeBudgetOrRefuse (budget: RequestBudget, practiceId: str
   }
 }
 
+/** Healow answered 429 despite the budget (someone else spent it): send nothing until its wait is over, and refuse with that wait. */
+export async function holdOffAfterUpstream429 (budget: RequestBudget, practiceId: string, retryAfter: string | string[] | undefined): Promise<GatewayError> {
+  const waitMs = upstreamRetryAfterMs(retryAfter)
+  await budget.holdOff(practiceId, waitMs)
+  return new GatewayError(429, 'rate_limited', "Healow's request limit for this practice is reached; try again after Retry-After", { retryAfterMs: waitMs })
+}
+
 /** An upstream Bundle's text, refused past MAX_BUNDLE_BYTES (plain listeners: an async iterator costs more than a small Bundle's parse). */
 function readBundleText (stream: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -247,7 +252,7 @@ function readBundleText (stream: Readable): Promise<string> {
       chunks.push(chunk)
     })
     stream.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8')))
-    stream.on('error', (err) => reject(upstreamFailure(err as FastifyError)))
+    stream.on('error', (err) => reject(upstreamFailure(err)))
   })
 }
 
@@ -256,7 +261,7 @@ function clearUpstreamHeaders (reply: FastifyReply): void {
 }
 
 /** Errors from undici / @fastify/reply-from while talking to Healow. */
-function upstreamFailure (error: FastifyError): GatewayError {
+export function upstreamFailure (error: { code?: string, cause?: unknown, statusCode?: number }): GatewayError {
   const code = (error.cause as { code?: string } | undefined)?.code ?? error.code
   if (error.statusCode === 504 || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new GatewayError(504, 'upstream_timeout', 'Healow did not answer in time; try again later')

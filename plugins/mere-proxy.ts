@@ -2,10 +2,10 @@ import fp from 'fastify-plugin'
 import { request as upstreamRequest } from 'undici'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { PracticeLinks } from './fhir-proxy/bundle-links.js'
-import { clientResponseHeaders, upstreamRequestHeaders, upstreamRetryAfterMs } from './fhir-proxy/headers.js'
+import { clientResponseHeaders, upstreamRequestHeaders } from './fhir-proxy/headers.js'
 import { GatewayError } from './fhir-proxy/operation-outcome.js'
 import { canonicalParameters, parsePracticeBase } from './fhir-proxy/target.js'
-import { parseAliasOrigins, takeBudgetOrRefuse } from './fhir-proxy.js'
+import { holdOffAfterUpstream429, parseAliasOrigins, takeBudgetOrRefuse, upstreamFailure } from './fhir-proxy.js'
 import type { Practice } from './tenant-directory.js'
 
 export interface MereProxyQuery {
@@ -121,18 +121,14 @@ export class MereProxy {
         headersTimeout: this.app.config.UPSTREAM_TIMEOUT_MS, bodyTimeout: this.app.config.UPSTREAM_TIMEOUT_MS
       })
     } catch (err) {
-      const code = (err as { code?: string }).code
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') throw new GatewayError(504, 'upstream_timeout', 'Healow did not answer in time; try again later')
-      throw new GatewayError(502, 'upstream_unavailable', 'Healow could not be reached; try again later')
+      throw upstreamFailure(err as Error)
     }
   }
 
   private async answer (reply: FastifyReply, practice: Practice, upstream: Awaited<ReturnType<MereProxy['send']>>): Promise<FastifyReply> {
     if (upstream.statusCode === 429) {
       await upstream.body.dump()
-      const waitMs = upstreamRetryAfterMs(upstream.headers['retry-after'])
-      await this.app.requestBudget.holdOff(practice.id, waitMs)
-      throw new GatewayError(429, 'rate_limited', "Healow's request limit for this practice is reached; try again after Retry-After", { retryAfterMs: waitMs })
+      throw await holdOffAfterUpstream429(this.app.requestBudget, practice.id, upstream.headers['retry-after'])
     }
     // Redirects are passed on without their Location (clientResponseHeaders drops it): never followed.
     return reply.code(upstream.statusCode).headers(clientResponseHeaders(upstream.headers)).send(upstream.body)
