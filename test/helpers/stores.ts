@@ -39,8 +39,12 @@ export const storesUnderTest: StoreUnderTest[] = [
       await client.connect()
       try {
         const { rows: tables } = await client.query<{ name: string }>("SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public'")
-        const dumps = await Promise.all(tables.map(async ({ name }) => (await client.query<{ row: string }>(`SELECT t::text AS row FROM ${name} AS t`)).rows.map((r) => r.row)))
-        return dumps.flat().join('\n')
+        // One query at a time: a pg client runs them in sequence anyway, and queuing them is deprecated.
+        const dumps: string[] = []
+        for (const { name } of tables) {
+          for (const { row } of (await client.query<{ row: string }>(`SELECT t::text AS row FROM ${name} AS t`)).rows) dumps.push(row)
+        }
+        return dumps.join('\n')
       } finally {
         await client.end()
       }

@@ -1,10 +1,10 @@
-import t from 'tap'
+import { type Test } from 'tap'
 import { ReauthRequiredError } from '../../plugins/token-refresher.js'
 import { bearer, connectPatient, startStack, type Stack, type StackOptions } from '../helpers/connect.js'
 import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 
 /** Moves a connection's access-token expiry to `inMs` from now, as if time had passed. */
-async function expireSoon (stack: Stack, connectionId: string, inMs = 1000): Promise<void> {
+async function expireSoon (t: Test, stack: Stack, connectionId: string, inMs = 1000): Promise<void> {
   const { vault } = stack.gw.app
   const c = (await vault.read(connectionId))!
   t.ok(await vault.saveRefreshed(connectionId, c.tokenVersion, c.tokens, Date.now() + inMs, c.scope))
@@ -21,7 +21,7 @@ const refreshes = (stack: Stack) => Object.entries(stack.sim.counters().token)
 testOnEachStore('a refresh storm: 200 concurrent callers, exactly one refresh, all succeed', async (t, under) => {
   const stack = await stackOn(t, under)
   const { connectionId } = await connectPatient(stack)
-  await expireSoon(stack, connectionId)
+  await expireSoon(t, stack, connectionId)
   const before = (await stack.gw.app.vault.read(connectionId))!.tokens
   stack.sim.resetCounters()
 
@@ -57,7 +57,7 @@ testOnEachStore('a fresh token is used as is; a rejected one is refreshed once, 
 testOnEachStore('invalid_grant turns the connection to reauth_required, with a reconnect link', async (t, under) => {
   const stack = await stackOn(t, under)
   const { connectionId, key } = await connectPatient(stack)
-  await expireSoon(stack, connectionId, -1000)
+  await expireSoon(t, stack, connectionId, -1000)
   stack.sim.setFaults({ invalidGrantOnNextRefresh: true })
   const err = await stack.gw.app.tokens.accessToken(connectionId).catch((e: unknown) => e)
   t.type(err, ReauthRequiredError)
@@ -71,7 +71,7 @@ testOnEachStore('invalid_grant turns the connection to reauth_required, with a r
 testOnEachStore('a token-endpoint outage keeps the connection active; it recovers when Healow is back', async (t, under) => {
   const stack = await stackOn(t, under)
   const { connectionId, key } = await connectPatient(stack)
-  await expireSoon(stack, connectionId, -1000)
+  await expireSoon(t, stack, connectionId, -1000)
   stack.sim.setFaults({ tokenDown: true })
   const down = await fetch(`${stack.gw.url}/connections/${connectionId}/refresh`, { method: 'POST', headers: bearer(key) })
   t.equal(down.status, 502)
@@ -88,7 +88,7 @@ testOnEachStore('an outage while the old token still works hands out the old tok
   const stack = await stackOn(t, under)
   const { connectionId } = await connectPatient(stack)
   const old = (await stack.gw.app.vault.read(connectionId))!.tokens.accessToken
-  await expireSoon(stack, connectionId, 60_000)
+  await expireSoon(t, stack, connectionId, 60_000)
   stack.sim.setFaults({ tokenDown: true })
   t.equal(await stack.gw.app.tokens.accessToken(connectionId), old)
 })
@@ -96,7 +96,7 @@ testOnEachStore('an outage while the old token still works hands out the old tok
 testOnEachStore('public mode: no refresh token, so an expired connection needs a new login', async (t, under) => {
   const stack = await stackOn(t, under, { mode: 'public' })
   const { connectionId } = await connectPatient(stack)
-  await expireSoon(stack, connectionId, -1000)
+  await expireSoon(t, stack, connectionId, -1000)
   await t.rejects(stack.gw.app.tokens.accessToken(connectionId), { code: 'reauth_required', name: 'Error' })
   t.match(await stack.gw.app.vault.record(connectionId), { status: 'reauth_required', lastError: /public client has no refresh token/ })
   t.equal(refreshes(stack), 0)
