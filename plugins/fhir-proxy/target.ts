@@ -1,3 +1,4 @@
+import { BoundedCache } from './bounded-cache.js'
 import { R4_RESOURCE_TYPES } from './resource-types.js'
 
 /**
@@ -38,6 +39,13 @@ const RAW_CHARS = /^[\x21\x22\x24-\x5b\x5d-\x7e]*$/
 /** Search parameter names, with modifiers and chains: `code:text`, `subject:Patient.name`, `_has:Observation:patient:code`. */
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.:\-]{0,127}$/
 const CONTROL_CHARS = /[\x00-\x1f\x7f]/
+/**
+ * A query whose every pair comes out of decoding and encoding again unchanged (names without `:`,
+ * values of characters encodeURIComponent leaves alone, no `+` or `%`): its canonical form is its
+ * text, and checking it takes one match instead of two decodes and two encodes per pair.
+ */
+const CANONICAL_PAIR = "[A-Za-z_][A-Za-z0-9_.\\-]{0,127}=[A-Za-z0-9\\-_.!~*'()]*"
+const CANONICAL_QUERY = new RegExp(`^(?:${CANONICAL_PAIR}(?:&${CANONICAL_PAIR}){0,${MAX_QUERY_PARAMS - 1}})?$`)
 
 /** Read-only operations a patient app uses; anything else is not forwarded. */
 const TYPE_OPERATIONS = new Set(['$docref', '$lastn'])
@@ -52,7 +60,7 @@ function isId (segment: string): boolean {
 
 /** `%24` is the one escape a client may use (some encode `$`); every other `%` is refused. */
 function decodeSegment (raw: string): string | undefined {
-  const segment = raw.replace(/^%24/i, '$')
+  const segment = raw.charCodeAt(0) === 0x25 ? raw.replace(/^%24/i, '$') : raw
   if (!SEGMENT_CHARS.test(segment)) return undefined
   if (segment.includes('$') && !/^\$[a-z][a-z-]{0,30}$/.test(segment)) return undefined
   return segment
@@ -103,6 +111,7 @@ function classify (segments: string[], method: string): TargetResult {
  */
 export function canonicalParameters (raw: string): string | undefined {
   if (raw.length > MAX_TARGET_LENGTH * 16) return undefined
+  if (CANONICAL_QUERY.test(raw)) return raw
   const out: string[] = []
   for (const pair of raw.split('&')) {
     if (pair === '') continue
@@ -146,7 +155,8 @@ export function parseFhirTarget (rawRest: string, method: string): TargetResult 
   if (!classified.ok) return classified
   const query = canonicalParameters(rawQuery)
   if (query === undefined) return forbidden('query parameters outside the FHIR search grammar')
-  return { ok: true, target: { ...classified.target, query } }
+  classified.target.query = query // a fresh target from interaction()
+  return classified
 }
 
 /** The target as a path and query below some base: `/Observation/1?x=y`, or '' for the bare base. */
@@ -160,8 +170,14 @@ export interface PracticeBase {
   path: string
 }
 
-/** Splits a practice's FHIR base, refusing anything but a plain http(s) URL. */
-export function parsePracticeBase (fhirBase: string): PracticeBase {
+const practiceBases = new BoundedCache<Readonly<PracticeBase>>()
+
+/** Splits a practice's FHIR base, refusing anything but a plain http(s) URL (parsed once per base). */
+export function parsePracticeBase (fhirBase: string): Readonly<PracticeBase> {
+  return practiceBases.get(fhirBase, splitPracticeBase)
+}
+
+function splitPracticeBase (fhirBase: string): Readonly<PracticeBase> {
   const url = new URL(fhirBase)
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
     throw new Error('a practice FHIR base must be a plain http(s) URL')

@@ -67,3 +67,39 @@ t.test('the upstream URL is built from the practice base and the validated segme
     t.throws(() => parsePracticeBase(bad), bad)
   }
 })
+
+t.test('a query already in canonical form comes back as it is, exactly as decoding and encoding would give it', async (t) => {
+  // The long way, written out: every pair decoded, checked and encoded again.
+  const byDecoding = (raw: string): string | undefined => {
+    const out: string[] = []
+    for (const pair of raw.split('&').filter(Boolean)) {
+      const eq = pair.indexOf('=')
+      let name: string, value: string
+      try {
+        name = decodeURIComponent((eq === -1 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '))
+        value = eq === -1 ? '' : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '))
+        if (!/^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/.test(name) || /[\x00-\x1f\x7f]/.test(value)) return undefined
+        out.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+      } catch {
+        return undefined
+      }
+    }
+    return out.length > 100 ? undefined : out.join('&')
+  }
+  const names = ['patient', '_count', 'code:text', 'subject:Patient.name', '_getpages', 'a-b.c', '9x', 'x y', 'é', '']
+  const values = ['', 'p1', '10', "a'b(c)*!~", 'a+b', 'a%20b', 'a%zz', 'ge2024-01-01T00%3A00%3A00Z', 'a|b,c', 'x=y', '%C3%A9', '%00', 'a.b_c-d']
+  let seed = 3
+  const random = (n: number) => { seed = (seed * 48271) % 2147483647; return seed % n }
+  let kept = 0
+  for (let i = 0; i < 5000; i++) {
+    const count = random(10) === 0 ? 101 : 1 + random(4)
+    const raw = Array.from({ length: count }, () => `${names[random(names.length)]}${random(8) === 0 ? '' : `=${values[random(values.length)]}`}`).join('&')
+    const canonical = canonicalParameters(raw)
+    if (canonical === raw) kept++
+    if (canonical !== byDecoding(raw)) t.fail(`${raw}: ${canonical} against ${byDecoding(raw)}`)
+  }
+  t.ok(kept > 200, `${kept} of 5000 queries were already canonical; every one agreed with the long way`)
+  const pairs = (n: number) => Array.from({ length: n }, (_, i) => `p${i}=${i}`).join('&')
+  t.equal(canonicalParameters(pairs(100)), pairs(100), 'a hundred parameters pass')
+  t.equal(canonicalParameters(pairs(101)), undefined, 'a hundred and one do not')
+})
