@@ -197,16 +197,10 @@ export class FhirProxy {
   }
 
   private async sendRewrittenBundle (reply: FastifyReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
-    const text = await readBundleText(res.stream)
-    let bundle: unknown
-    try {
-      bundle = JSON.parse(text)
-    } catch {
-      throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')
-    }
-    exchange.links.rewriteBundle(bundle)
+    const bundle = exchange.links.rewriteBundleJson(await readBundleText(res.stream))
+    if (bundle === undefined) throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')
     reply.removeHeader('content-length')
-    reply.header('content-type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(bundle))
+    reply.header('content-type', 'application/fhir+json; charset=utf-8').send(bundle)
   }
 
   /** The route's error handler: every failure as an OperationOutcome. */

@@ -1,3 +1,5 @@
+import { BoundedCache } from './bounded-cache.js'
+import { rewriteBundleText } from './bundle-text.js'
 import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
 
 /**
@@ -11,26 +13,29 @@ import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
  * become `{gateway}/fhir/{connectionId}/…`; every other link is dropped, never passed on.
  */
 export class PracticeLinks {
-  readonly #origins: Set<string>
+  readonly #origins: ReadonlySet<string>
   /** `{origin}{base path}` for each origin that counts as the practice's. */
-  readonly #prefixes: string[]
+  readonly #prefixes: readonly string[]
 
   constructor (private readonly base: PracticeBase, aliasOrigins: readonly string[], private readonly gatewayBase: string) {
-    const origins = new Set([base.origin, ...aliasOrigins])
-    const url = new URL(base.origin)
-    // The same host on the other scheme is still the practice (default ports only: other ports are other servers).
-    if (url.port === '') origins.add(`${url.protocol === 'https:' ? 'http:' : 'https:'}//${url.host}`)
-    this.#origins = origins
-    this.#prefixes = [...origins].map((origin) => origin + base.path)
+    const scope = practiceScopes.get(`${base.origin}${base.path}\n${aliasOrigins.join(' ')}`, () => practiceScope(base, aliasOrigins))
+    this.#origins = scope.origins
+    this.#prefixes = scope.prefixes
   }
 
   /** The gateway URL for a practice URL, or undefined when the URL leads anywhere else. */
   rewrite (link: string, method = 'GET'): string | undefined {
-    // The URL parser would quietly drop tabs and newlines and resolve dot segments: a link that
-    // needs either is not one Healow writes, and following it would be guessing.
-    if (/[\x00-\x20\x7f\\]/.test(link) || DOT_SEGMENT.test(pathOf(link))) return undefined
-    const rest = this.belowPrefix(link) ?? this.belowBaseByUrlParser(link)
-    if (rest === undefined) return undefined
+    let rest = this.belowPrefix(link)
+    if (rest === undefined) {
+      // The URL parser would quietly drop tabs and newlines and resolve dot segments: a link that
+      // needs either is not one Healow writes, and following it would be guessing.
+      if (/[\x00-\x20\x7f\\]/.test(link) || DOT_SEGMENT.test(pathOf(link))) return undefined
+      rest = this.belowBaseByUrlParser(link)
+      if (rest === undefined) return undefined
+    } else if (DOT_SEGMENT.test(pathOf(rest))) {
+      // The prefix is one of our normalised bases, so only what follows it can hold a dot segment.
+      return undefined
+    }
     const parsed = parseFhirTarget(rest, method)
     return parsed.ok ? this.gatewayBase + formatTarget(parsed.target) : undefined
   }
@@ -64,6 +69,25 @@ export class PracticeLinks {
     return path.slice(this.base.path.length) + url.search
   }
 
+  /**
+   * A Bundle's JSON text with its links rewritten, or undefined when the text is not JSON. The
+   * plain case is rewritten in the text itself; anything else is parsed, rewritten and printed.
+   */
+  rewriteBundleJson (text: string): string | undefined {
+    const rewritten = rewriteBundleText(text, this.#rewriteUrl)
+    if (rewritten !== undefined) return rewritten
+    let bundle: unknown
+    try {
+      bundle = JSON.parse(text)
+    } catch {
+      return undefined
+    }
+    this.rewriteBundle(bundle)
+    return JSON.stringify(bundle)
+  }
+
+  readonly #rewriteUrl = (url: string): string | undefined => this.rewrite(url)
+
   /** Rewrites `link[].url`, `entry[].link[].url` and `entry[].fullUrl` in place, nested Bundles included. */
   rewriteBundle (bundle: unknown, depth = 0): void {
     if (!isRecord(bundle) || bundle.resourceType !== 'Bundle' || depth > 8) return
@@ -91,6 +115,19 @@ export class PracticeLinks {
   }
 }
 
+interface PracticeScope { origins: ReadonlySet<string>, prefixes: readonly string[] }
+
+// Made once per practice rather than on every proxied request.
+const practiceScopes = new BoundedCache<PracticeScope>()
+
+function practiceScope (base: PracticeBase, aliasOrigins: readonly string[]): PracticeScope {
+  const origins = new Set([base.origin, ...aliasOrigins])
+  const url = new URL(base.origin)
+  // The same host on the other scheme is still the practice (default ports only: other ports are other servers).
+  if (url.port === '') origins.add(`${url.protocol === 'https:' ? 'http:' : 'https:'}//${url.host}`)
+  return { origins, prefixes: [...origins].map((origin) => origin + base.path) }
+}
+
 const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/
 /**
  * A path and query the URL parser passes through unchanged. No `%` in the path: the parser reads
@@ -100,7 +137,9 @@ const URL_NEUTRAL = /^[A-Za-z0-9\-._~$/=&+:,|*!]*(\?[A-Za-z0-9\-._~$/?=&%+:,|*!]
 
 /** A link's text before its query or fragment. */
 function pathOf (link: string): string {
-  const end = link.search(/[?#]/)
+  const query = link.indexOf('?')
+  const fragment = link.indexOf('#')
+  const end = query === -1 ? fragment : fragment === -1 ? query : Math.min(query, fragment)
   return end === -1 ? link : link.slice(0, end)
 }
 
