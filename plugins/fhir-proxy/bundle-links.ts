@@ -92,8 +92,9 @@ export class PracticeLinks {
   rewriteBundle (bundle: unknown, depth = 0): void {
     if (!isRecord(bundle) || bundle.resourceType !== 'Bundle' || depth > 8) return
     this.rewriteLinks(bundle)
-    if (!Array.isArray(bundle.entry)) return
-    for (const entry of bundle.entry) {
+    // A lone entry object is not FHIR, but a lenient client may read it as one: its URLs are vetted all the same.
+    const entries: unknown[] = Array.isArray(bundle.entry) ? bundle.entry : isRecord(bundle.entry) ? [bundle.entry] : []
+    for (const entry of entries) {
       if (!isRecord(entry)) continue
       this.rewriteLinks(entry)
       if (typeof entry.fullUrl === 'string' && !/^urn:(uuid|oid):/i.test(entry.fullUrl)) {
@@ -106,7 +107,12 @@ export class PracticeLinks {
   }
 
   private rewriteLinks (holder: Record<string, unknown>): void {
-    if (!Array.isArray(holder.link)) return
+    if (holder.link === undefined) return
+    if (!Array.isArray(holder.link)) {
+      // Not a list of links, so none that could be vetted: dropped like any link that leads elsewhere.
+      delete holder.link
+      return
+    }
     holder.link = holder.link.flatMap((link: unknown) => {
       if (!isRecord(link) || typeof link.url !== 'string') return []
       const url = this.rewrite(link.url)

@@ -63,6 +63,20 @@ t.test('a Bundle gets its links and fullUrls rewritten, foreign ones removed, ur
   t.same((bundle.entry[3].resource as { link: unknown[] }).link, [], 'nested Bundle links too')
 })
 
+t.test('links in shapes FHIR does not allow are vetted or dropped, never passed on as they came', async (t) => {
+  const bundle = {
+    resourceType: 'Bundle',
+    link: { relation: 'next', url: 'https://evil.example/steal' },
+    entry: { fullUrl: 'https://evil.example/Observation/1', link: { url: 'https://evil.example/x' }, resource: { resourceType: 'Observation', id: '1' } }
+  }
+  links.rewriteBundle(bundle)
+  t.notOk('link' in bundle, 'a link object instead of a list is dropped')
+  t.same(bundle.entry, { resource: { resourceType: 'Observation', id: '1' } }, 'a lone entry object keeps its resource, loses its foreign URLs')
+  const inside = { resourceType: 'Bundle', entry: { fullUrl: 'http://fhir4.eclinicalworks.com/fhir/r4/JAFJCD/Observation/1' } }
+  links.rewriteBundle(inside)
+  t.same(inside.entry, { fullUrl: `${GATEWAY}/Observation/1` }, 'and gets its practice URL rewritten')
+})
+
 t.test('a practice on a non-default port keeps its scheme', async (t) => {
   const local = new PracticeLinks(parsePracticeBase('http://127.0.0.1:4000/fhir/r4/JAFJCD'), ['http://127.0.0.1:4001'], GATEWAY)
   t.equal(local.rewrite('http://127.0.0.1:4001/fhir/r4/JAFJCD/Patient/1'), `${GATEWAY}/Patient/1`)
