@@ -1,5 +1,5 @@
 import { BoundedCache } from './bounded-cache.js'
-import { rewriteBundleText } from './bundle-text.js'
+import { URN_FULL_URL, rewriteBundleText } from './bundle-text.js'
 import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
 
 /**
@@ -74,8 +74,11 @@ export class PracticeLinks {
    * plain case is rewritten in the text itself; anything else is parsed, rewritten and printed.
    */
   rewriteBundleJson (text: string): string | undefined {
-    const rewritten = rewriteBundleText(text, this.#rewriteUrl)
-    if (rewritten !== undefined) return rewritten
+    return rewriteBundleText(text, this.#rewriteUrl) ?? this.rewriteBundleJsonByParsing(text)
+  }
+
+  /** The parsing way, for every Bundle the scanner leaves to it: parse, rewrite in place, print. */
+  rewriteBundleJsonByParsing (text: string): string | undefined {
     let bundle: unknown
     try {
       bundle = JSON.parse(text)
@@ -97,7 +100,7 @@ export class PracticeLinks {
     for (const entry of entries) {
       if (!isRecord(entry)) continue
       this.rewriteLinks(entry)
-      if (typeof entry.fullUrl === 'string' && !/^urn:(uuid|oid):/i.test(entry.fullUrl)) {
+      if (typeof entry.fullUrl === 'string' && !URN_FULL_URL.test(entry.fullUrl)) {
         const rewritten = this.rewrite(entry.fullUrl)
         if (rewritten === undefined) delete entry.fullUrl
         else entry.fullUrl = rewritten

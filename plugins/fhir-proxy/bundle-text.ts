@@ -41,8 +41,8 @@ const ZERO = 0x30
 const NINE = 0x39
 const DOT = 0x2e
 
-/** fullUrls that name an entry inside the Bundle rather than a location: left as they are. */
-const URN = /^urn:(uuid|oid):/i
+/** fullUrls that name an entry inside the Bundle rather than a location: left as they are, by both ways. */
+export const URN_FULL_URL = /^urn:(uuid|oid):/i
 
 class NotPlain extends Error {}
 const NOT_PLAIN = new NotPlain()
@@ -269,7 +269,7 @@ class BundleScanner {
     const start = this.pos
     this.pos = this.readString()
     const url = this.stringValue(start, this.pos)
-    if (fullUrl && URN.test(url)) return
+    if (fullUrl && URN_FULL_URL.test(url)) return
     const rewritten = this.rewrite(url)
     if (rewritten === undefined) throw NOT_PLAIN
     this.edits.push([start, this.pos, JSON.stringify(rewritten)])

@@ -10,14 +10,8 @@ const BASE = 'http://fhir4.eclinicalworks.com/fhir/r4/JAFJCD'
 
 /** What the parsing way makes of a text: the rewritten Bundle, or undefined when the text is not JSON. */
 function byParsing (text: string): unknown {
-  let bundle: unknown
-  try {
-    bundle = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  links.rewriteBundle(bundle)
-  return bundle
+  const rewritten = links.rewriteBundleJsonByParsing(text)
+  return rewritten === undefined ? undefined : JSON.parse(rewritten)
 }
 
 // A JSON value with the liberties real serializers take: keys written twice, keys and slashes
