@@ -44,6 +44,12 @@ const DOT = 0x2e
 /** fullUrls that name an entry inside the Bundle rather than a location: left as they are, by both ways. */
 export const URN_FULL_URL = /^urn:(uuid|oid):/i
 
+// The keys that matter, as bits of the set of those already seen in one object.
+const URL_KEY = 1 // url in a link, fullUrl in an entry
+const LINK_KEY = 2
+const LIST_KEY = 4 // entry in the Bundle, resource in an entry
+const TYPE_KEY = 8 // resourceType
+
 class NotPlain extends Error {}
 const NOT_PLAIN = new NotPlain()
 
@@ -51,8 +57,12 @@ function isWhitespace (c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
 
+function isDigit (c: number): boolean {
+  return c >= ZERO && c <= NINE
+}
+
 function isHexDigit (c: number): boolean {
-  return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+  return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 }
 
 /** One pass over the text; `edits` collects [start, end, replacement] in text order. */
@@ -119,26 +129,21 @@ class BundleScanner {
     const { text } = this
     let i = this.pos
     if (text.charCodeAt(i) === MINUS) i++
-    let c = text.charCodeAt(i)
-    if (c === ZERO) {
-      c = text.charCodeAt(++i)
-    } else if (c > ZERO && c <= NINE) {
-      do c = text.charCodeAt(++i); while (c >= ZERO && c <= NINE)
-    } else {
-      throw NOT_PLAIN
-    }
-    if (c === DOT) {
-      c = text.charCodeAt(++i)
-      if (!(c >= ZERO && c <= NINE)) throw NOT_PLAIN
-      do c = text.charCodeAt(++i); while (c >= ZERO && c <= NINE)
-    }
-    if (c === 0x65 || c === 0x45) { // e E
-      c = text.charCodeAt(++i)
-      if (c === 0x2b || c === MINUS) c = text.charCodeAt(++i)
-      if (!(c >= ZERO && c <= NINE)) throw NOT_PLAIN
-      do c = text.charCodeAt(++i); while (c >= ZERO && c <= NINE)
+    i = text.charCodeAt(i) === ZERO ? i + 1 : this.digitsFrom(i)
+    if (text.charCodeAt(i) === DOT) i = this.digitsFrom(i + 1)
+    const e = text.charCodeAt(i)
+    if (e === 0x65 || e === 0x45) { // e E
+      const sign = text.charCodeAt(i + 1)
+      i = this.digitsFrom(sign === 0x2b || sign === MINUS ? i + 2 : i + 1)
     }
     this.pos = i
+  }
+
+  /** The index after a run of one or more digits starting at `i`. */
+  digitsFrom (i: number): number {
+    if (!isDigit(this.text.charCodeAt(i))) throw NOT_PLAIN
+    do i++; while (isDigit(this.text.charCodeAt(i)))
+    return i
   }
 
   readLiteral (word: string): void {
@@ -194,7 +199,7 @@ class BundleScanner {
   readObject (role: number, depth: number): void {
     if (depth > MAX_DEPTH) throw NOT_PLAIN
     if (role === LINKS || role === ENTRIES) throw NOT_PLAIN
-    // Keys that matter here, each allowed once: bit 1 url/fullUrl, 2 link, 4 entry/resource, 8 resourceType.
+    // The keys that matter here that were already read: each is allowed once.
     let seen = 0
     this.pos++
     if (this.skipWhitespace() === CLOSE_BRACE) {
@@ -217,18 +222,18 @@ class BundleScanner {
         seen |= bit
         if (bit === 0) {
           this.readValue(OTHER, depth)
-        } else if (bit === 8) {
+        } else if (bit === TYPE_KEY) {
           const type = this.readStringValue(depth)
           if (role === BUNDLE) this.bundleResourceType = type
           else if (type === 'Bundle') throw NOT_PLAIN // nested Bundles take the parsing way
-        } else if (bit === 1) {
+        } else if (bit === URL_KEY) {
           this.readLinkUrl(role === ENTRY)
-        } else if (bit === 2) {
+        } else if (bit === LINK_KEY) {
           this.readValue(LINKS, depth)
+        } else if (role === BUNDLE) {
+          this.readValue(ENTRIES, depth) // LIST_KEY: the Bundle's entry
         } else {
-          // entry (in the Bundle) or resource (in an entry)
-          if (role === BUNDLE) this.readValue(ENTRIES, depth)
-          else this.readValue(this.skipWhitespace() === OPEN_BRACE ? RESOURCE : OTHER, depth)
+          this.readValue(this.skipWhitespace() === OPEN_BRACE ? RESOURCE : OTHER, depth) // LIST_KEY: an entry's resource
         }
       }
       const c = this.skipWhitespace()
@@ -236,7 +241,7 @@ class BundleScanner {
       if (c === CLOSE_BRACE) break
       if (c !== COMMA) throw NOT_PLAIN
     }
-    if (role === LINK && (seen & 1) === 0) throw NOT_PLAIN
+    if (role === LINK && (seen & URL_KEY) === 0) throw NOT_PLAIN
   }
 
   /** The bit of the key token at [start, end) in an object of `role`; 0 for keys that do not matter there. */
@@ -258,6 +263,11 @@ class BundleScanner {
       this.readValue(OTHER, depth)
       return undefined
     }
+    return this.readStringToken()
+  }
+
+  /** The value of the string token at `pos` (its opening quote), leaving `pos` after it. */
+  readStringToken (): string {
     const start = this.pos
     this.pos = this.readString()
     return this.stringValue(start, this.pos)
@@ -267,8 +277,7 @@ class BundleScanner {
   readLinkUrl (fullUrl: boolean): void {
     if (this.skipWhitespace() !== QUOTE) throw NOT_PLAIN
     const start = this.pos
-    this.pos = this.readString()
-    const url = this.stringValue(start, this.pos)
+    const url = this.readStringToken()
     if (fullUrl && URN_FULL_URL.test(url)) return
     const rewritten = this.rewrite(url)
     if (rewritten === undefined) throw NOT_PLAIN
@@ -276,12 +285,12 @@ class BundleScanner {
   }
 }
 
-// The keys that matter in each kind of object, with their bits: 1 url/fullUrl, 2 link, 4 entry/resource, 8 resourceType.
+// The keys that matter in each kind of object, with their bits.
 const KEY_BITS: Record<number, ReadonlyArray<readonly [string, number]>> = {
-  [BUNDLE]: [['link', 2], ['entry', 4], ['resourceType', 8]],
-  [LINK]: [['url', 1]],
-  [ENTRY]: [['fullUrl', 1], ['link', 2], ['resource', 4]],
-  [RESOURCE]: [['resourceType', 8]]
+  [BUNDLE]: [['link', LINK_KEY], ['entry', LIST_KEY], ['resourceType', TYPE_KEY]],
+  [LINK]: [['url', URL_KEY]],
+  [ENTRY]: [['fullUrl', URL_KEY], ['link', LINK_KEY], ['resource', LIST_KEY]],
+  [RESOURCE]: [['resourceType', TYPE_KEY]]
 }
 
 /**
