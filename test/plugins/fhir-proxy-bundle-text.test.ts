@@ -2,6 +2,7 @@ import t from 'tap'
 import { PracticeLinks } from '../../plugins/fhir-proxy/bundle-links.js'
 import { rewriteBundleText } from '../../plugins/fhir-proxy/bundle-text.js'
 import { parsePracticeBase } from '../../plugins/fhir-proxy/target.js'
+import { pick as pickFrom, randomInt, seededRandom } from '../../simulator/prng.js'
 
 const GATEWAY = 'https://gw.example.org/fhir/conn-1'
 const links = new PracticeLinks(parsePracticeBase('https://fhir4.healow.com/fhir/r4/JAFJCD'), ['http://fhir4.eclinicalworks.com'], GATEWAY)
@@ -18,9 +19,10 @@ function byParsing (text: string): unknown {
 // escaped, whitespace anywhere. Objects are lists of [key, value] so that a key can repeat.
 type Json = string | number | boolean | null | Json[] | { pairs: Array<[string, Json]> }
 
-let seed = 11
-const random = (n: number) => { seed = (seed * 48271) % 2147483647; return seed % n }
-const pick = <T>(list: readonly T[]): T => list[random(list.length)]
+const dice = seededRandom('bundle-text test')
+/** A whole number below `n`. */
+const random = (n: number) => randomInt(dice, 0, n - 1)
+const pick = <T>(list: readonly T[]): T => pickFrom(dice, list)
 const chance = (percent: number) => random(100) < percent
 
 function space (): string {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { PracticeLinks } from '../../plugins/fhir-proxy/bundle-links.js'
 import { parsePracticeBase } from '../../plugins/fhir-proxy/target.js'
+import { pick as pickFrom, randomInt, seededRandom } from '../../simulator/prng.js'
 
 const GATEWAY = 'https://gw.example.org/fhir/conn-1'
 const links = new PracticeLinks(parsePracticeBase('https://fhir4.healow.com/fhir/r4/JAFJCD'),
@@ -89,9 +90,9 @@ t.test("links spelled as Healow spells them are rewritten exactly as the URL par
   const viaParser = (link: string) => link.replace(/^http/, 'HTTP')
   const segments = ['Observation', 'Patient', 'Patient', '1', 'a-b.c', '$everything', '%24everything', '_history', '..', '.', '%2e%2e', '%2E', '%2f', 'é', '@x', "it's", 'a^b', '', 'a b']
   const parameters = ['patient=1', '_count=10', 'date=ge2024-01-01T00%3A00%3A00Z', 'code=a|b,c', 'x=%zz', 'a=b#frag', "q='x'", 'x=é', 'x=a+b', 'x=a^b', 'x=~!*:', '_getpages=7f3c-a1&_getpagesoffset=10']
-  let seed = 7
-  const random = (n: number) => { seed = (seed * 48271) % 2147483647; return seed % n }
-  const pick = <T>(list: T[]) => list[random(list.length)]
+  const dice = seededRandom('links test')
+  const random = (n: number) => randomInt(dice, 0, n - 1)
+  const pick = <T>(list: T[]) => pickFrom(dice, list)
   const origins = ['https://fhir4.healow.com', 'http://fhir4.healow.com', 'http://fhir4.eclinicalworks.com']
   let rewritten = 0
   for (let i = 0; i < 5000; i++) {
