@@ -10,8 +10,8 @@ import type { Practice } from '../plugins/tenant-directory/practice.js'
 import { PracticeSearchIndex } from '../plugins/tenant-directory/search-index.js'
 import { foldText, searchWords } from '../plugins/tenant-directory/search-text.js'
 import { syntheticBundle } from '../plugins/tenant-directory/synthetic-bundle.js'
-import { percentile } from './stats.js'
 import { boundedEditDistance, typoBudget } from '../plugins/tenant-directory/typo-index.js'
+import { percentile } from './stats.js'
 
 const REAL_DIRECTORY = resolve(import.meta.dirname, '../../shared/fixtures/healow-endpoints-bundle.json')
 const REAL_DIRECTORY_SIZE = 6919

@@ -41,7 +41,7 @@ const mereProxy: FastifyPluginAsyncTypebox = async (app) => {
     app.route({
       method,
       url: '/api/proxy',
-      config: { ...(method === 'POST' ? { swaggerTransform: documentFormBody } : {}) },
+      config: method === 'POST' ? { swaggerTransform: documentFormBody } : {},
       schema: {
         summary: method === 'GET' ? "Relay a FHIR read to the practice (Mere web's /api/proxy)" : 'Relay a FHIR _search or a token request to the practice (Mere web\'s /api/proxy)',
         description: "The browser's Authorization: Bearer (Healow's token, or an hsa. handle in vault-handle mode) goes along; Origin or Referer must be PUBLIC_URL.",
