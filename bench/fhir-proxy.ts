@@ -181,6 +181,23 @@ function cpuSeconds (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
+/**
+ * Bare proxy and gateway loaded at the same time on the one core they are pinned to: a change in
+ * the VM's speed then hits both alike, and the ratio of their CPU per request holds steady where
+ * rounds taken one after the other swing with it. Per round, gateway µs per request ÷ bare's.
+ */
+async function sharedCoreCostRatios (bare: Target, gateway: Target): Promise<number[]> {
+  const ratios: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const before = [cpuSeconds(bare.pid), cpuSeconds(gateway.pid)]
+    const [b, g] = await Promise.all([bare, gateway].map(({ url, headers }) => autocannon({ url, headers, connections: CONNECTIONS / 2, duration: ROUND_S })))
+    if (b.non2xx + b.errors + g.non2xx + g.errors > 0) throw new Error('shared-core run: non-2xx answers or errors')
+    const perRequest = (pid: number, spent: number, total: number) => (cpuSeconds(pid) - spent) / total
+    ratios.push(perRequest(gateway.pid, before[1], g.requests.total) / perRequest(bare.pid, before[0], b.requests.total))
+  }
+  return ratios
+}
+
 async function download (url: string, headers: Record<string, string>): Promise<{ seconds: number, bytes: number }> {
   const started = process.hrtime.bigint()
   const res = await request(url, { headers })
@@ -223,6 +240,7 @@ async function main (): Promise<void> {
     const saturated = Object.fromEntries(names.map((name) => [name, { rps: medianOf(name, 'rps'), p50: medianOf(name, 'p50'), p99: medianOf(name, 'p99'), cpuUs: medianOf(name, 'cpuUs') }])) as Record<TargetName, Run>
     const throughputRatios = rounds.map((r) => r.gateway.rps / r.bare.rps)
     const cpuRatios = rounds.map((r) => r.gateway.cpuUs / r.bare.cpuUs)
+    const sharedCore = pinned ? await sharedCoreCostRatios(targets.bare, targets.gateway) : []
     const rate = Math.floor(saturated.gateway.rps * 0.5)
     const paced = {} as Record<TargetName, Run>
     for (const name of names) paced[name] = await load(targets[name], { rate })
@@ -255,6 +273,10 @@ async function main (): Promise<void> {
       `Gateway throughput: **${median(throughputRatios).toFixed(2)}×** the bare proxy (median of the rounds' ratios; rounds: ${throughputRatios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 0.85×), ${(saturated.gateway.rps / saturated.direct.rps).toFixed(2)}× direct.`,
       '',
       `CPU per request in the serving process (medians): upstream ${saturated.direct.cpuUs.toFixed(0)} µs, bare proxy ${saturated.bare.cpuUs.toFixed(0)} µs, gateway ${saturated.gateway.cpuUs.toFixed(0)} µs (**${median(cpuRatios).toFixed(2)}×** the bare proxy's; rounds: ${cpuRatios.map((r) => r.toFixed(2)).join(', ')}).`,
+      '',
+      sharedCore.length > 0
+        ? `Both proxies loaded at once on their shared core (${CONNECTIONS / 2} connections each, ${ROUNDS} rounds of ${ROUND_S} s), so that a change in the VM's speed hits both alike: the gateway spends **${median(sharedCore).toFixed(2)}×** the bare proxy's CPU per request (rounds: ${sharedCore.map((r) => r.toFixed(2)).join(', ')}); a throughput of ${(1 / median(sharedCore)).toFixed(2)}× the bare proxy's on a core of its own.`
+        : 'Both proxies loaded at once on a shared core: not measured (no CPU pinning).',
       '',
       `Same ${CONNECTIONS} connections paced at ${rate} req/s in total (half the gateway's maximum), so that latency is not queueing:`,
       '',
