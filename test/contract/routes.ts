@@ -26,15 +26,16 @@ const asTemplate = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 
 /**
  * Routes that need no operation of their own: HEAD, which Fastify adds to every GET; Swagger UI's
- * static files under /docs; @fastify/cors's preflight answer for every URL; and the methods
- * on FHIR paths that are routed only so that they get a FHIR 405 instead of a 404 (writes, and
- * POST anywhere but {Type}/_search, which the wildcard maps to searchFhir).
+ * static files under /docs; @fastify/cors's preflight answer for every URL; `/fhir` itself,
+ * which only answers that a connection id is missing; and the writes on FHIR paths, routed only
+ * so that they get a FHIR 405 instead of a 404.
  */
 function isInfrastructure ({ method, url }: ServedRoute): boolean {
   return method === 'HEAD' ||
     url === '/docs' || url.startsWith('/docs/') ||
     (method === 'OPTIONS' && url === '*') ||
-    (url.startsWith('/fhir/') && (['PUT', 'DELETE', 'PATCH'].includes(method) || (method === 'POST' && !url.endsWith('*'))))
+    url === '/fhir' || url === '/fhir/' ||
+    (url === '/fhir/*' && ['PUT', 'DELETE', 'PATCH'].includes(method))
 }
 
 /**
@@ -42,8 +43,8 @@ function isInfrastructure ({ method, url }: ServedRoute): boolean {
  * (see routes/fhir.ts): each routed method and URL maps to the operation that answers it.
  */
 function documentedAs ({ method, url }: ServedRoute): string {
-  if (url === '/fhir/:connectionId/' || url === '/fhir/:connectionId') return `${method} /fhir/{connectionId}`
-  if (url === '/fhir/:connectionId/*') return method === 'POST' ? 'POST /fhir/{connectionId}/{resourceType}/_search' : `${method} /fhir/{connectionId}/{fhirPath}`
+  // The connection id is part of the wildcard (plugins/fhir-proxy.ts reads it from the raw URL).
+  if (url === '/fhir/*') return method === 'POST' ? 'POST /fhir/{connectionId}/{resourceType}/_search' : `${method} /fhir/{connectionId}/{fhirPath}`
   return `${method} ${asTemplate(url)}`
 }
 

@@ -62,7 +62,10 @@ testOnEachStore('the battery of crafted paths reaches neither another host, anot
     t.ok(res.status >= 400 && res.status < 500, `${c.name}: refused with ${res.status}`)
   }
   // Request lines a client library would never write.
-  for (const target of [`http://${decoy.host}${prefix}/Patient`, `${prefix.replace('/fhir/', '/fhir/%2e%2e/')}/Patient`, `/fhir/${connection.connectionId}%2f..%2f${other.id}/Patient`]) {
+  // The connection id is read from the raw URL, not from a route parameter: no spelling of it may pass either.
+  const id = connection.connectionId
+  for (const target of [`http://${decoy.host}${prefix}/Patient`, `${prefix.replace('/fhir/', '/fhir/%2e%2e/')}/Patient`, `/fhir/${id}%2f..%2f${other.id}/Patient`,
+    '/fhir', '/fhir/', `/fhir//${id}/Patient`, `/fhir/${id}@${decoy.host}/Patient`, `/fhir/${id}%40${decoy.host}/Patient`, `/fhir/${id}:443/Patient`, `/fhir/./${id}/Patient`, `/fhir?${id}/Patient`]) {
     const res = await rawRequest(stack.gw.url, { target, headers: bearer(connection.key) })
     t.ok(res.status >= 400 && res.status < 500, `${target}: refused with ${res.status}`)
   }
