@@ -44,13 +44,21 @@ export default async function oauthRoutes (app: FastifyInstance, { state, author
     forward(request, reply)
   })
 
-  app.post(OAUTH_PATHS.token, async (request, reply) => {
+  // A token request that arrives while the endpoint is down is answered 503 even if its body is
+  // read after the fault is lifted: a test that lifts it right after killing an instance must not
+  // have that instance's last request spend a refresh token for a process that is gone.
+  const arrivedWhileDown = new WeakSet<object>()
+  const noteArrival = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+    if (state.faults.tokenDown) arrivedWhileDown.add(request.raw)
+    done()
+  }
+  app.post(OAUTH_PATHS.token, { onRequest: noteArrival }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const params = new URLSearchParams(body.toString())
     const grantType = params.get('grant_type') ?? 'unknown'
     const { faults } = state
     if (faults.tokenLatencyMs > 0) await sleep(faults.tokenLatencyMs)
-    if (faults.tokenDown) {
+    if (faults.tokenDown || arrivedWhileDown.has(request.raw)) {
       state.counters.countToken(grantType, 'token_down')
       return reply.code(503).type('text/html').send('<html><body><h1>503 Service Unavailable</h1></body></html>')
     }

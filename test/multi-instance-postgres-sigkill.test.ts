@@ -1,4 +1,5 @@
 import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { connectionStates, expireAllAccessTokens, readPatient, startFleet, stormOrder, until } from './helpers/fleet.js'
 
 // The killed instance's refresh leases must lapse before the survivor may take them over: 14 s
@@ -23,6 +24,9 @@ t.test('SIGKILL of one instance in a refresh storm: the other finishes the work,
   await until(() => (fleet.sim.counters().token['refresh_token:token_down'] ?? 0) >= connections.length)
   const leases = (await fleet.db.query<{ owner: string, expires_at: string }>('SELECT owner, expires_at FROM refresh_leases')).rows
   await victim.stop('SIGKILL')
+  // What the victim sent before it died may still be unread in the simulator's sockets when its
+  // exit is reported: let the simulator take it in, still down, before the fault is lifted.
+  await sleep(100)
   t.equal(new Set(leases.map((lease) => lease.owner)).size, 2, 'both instances held refresh leases when the victim was killed')
   t.ok(leases.every((lease) => Number(lease.expires_at) <= Date.now() + LEASE_SECONDS * 1000), 'the leases run for REFRESH_LEASE_SECONDS, not the default')
   fleet.sim.setFaults({ tokenDown: false })

@@ -1,4 +1,6 @@
 import t from 'tap'
+import { request } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fetch } from 'undici'
 import { connect, fhirGet, tokenRequest } from './oauth-client.js'
 import { startForTest } from './start.js'
@@ -60,7 +62,15 @@ t.test('token endpoint down', async (t) => {
   t.equal(response.status, 503)
   t.match(await response.text(), /Service Unavailable/)
   t.equal(sim.counters().token['refresh_token:token_down'], 1)
+  // Down is decided when a request arrives: one whose body comes after the fault is lifted is still refused.
+  const late = request(sim.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  late.flushHeaders()
+  await sleep(100)
   sim.setFaults({ tokenDown: false })
+  const lateStatus = new Promise((resolve) => late.on('response', (res) => { res.resume(); resolve(res.statusCode) }))
+  late.end(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }).toString())
+  t.equal(await lateStatus, 503, 'arrived while down, body after: still 503')
+  t.equal(sim.counters().token['refresh_token:token_down'], 2)
   t.equal((await tokenRequest(sim, 'confidential', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })).status, 200, 'back up')
 })
 
