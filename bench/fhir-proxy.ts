@@ -163,9 +163,9 @@ type Target = { url: string, headers: Record<string, string>, pid: number }
 type Run = { rps: number, p50: number, p99: number, cpuUs: number }
 
 /** One autocannon run against a target, with the CPU its serving process spent per request. */
-async function load ({ url, headers, pid }: Target, { rate, duration = DURATION_S }: { rate?: number, duration?: number } = {}): Promise<Run> {
+async function load ({ url, headers, pid }: Target, { rate, duration = DURATION_S, connections = CONNECTIONS }: { rate?: number, duration?: number, connections?: number } = {}): Promise<Run> {
   const before = cpuSeconds(pid)
-  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration, ...(rate ? { overallRate: rate } : {}) })
+  const result = await autocannon({ url, headers, connections, duration, ...(rate ? { overallRate: rate } : {}) })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   const total = result.requests.total as number
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs: (cpuSeconds(pid) - before) / total * 1e6 }
@@ -189,11 +189,8 @@ function cpuSeconds (pid: number): number {
 async function sharedCoreCostRatios (bare: Target, gateway: Target): Promise<number[]> {
   const ratios: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const before = [cpuSeconds(bare.pid), cpuSeconds(gateway.pid)]
-    const [b, g] = await Promise.all([bare, gateway].map(({ url, headers }) => autocannon({ url, headers, connections: CONNECTIONS / 2, duration: ROUND_S })))
-    if (b.non2xx + b.errors + g.non2xx + g.errors > 0) throw new Error('shared-core run: non-2xx answers or errors')
-    const perRequest = (pid: number, spent: number, total: number) => (cpuSeconds(pid) - spent) / total
-    ratios.push(perRequest(gateway.pid, before[1], g.requests.total) / perRequest(bare.pid, before[0], b.requests.total))
+    const [b, g] = await Promise.all([bare, gateway].map((target) => load(target, { duration: ROUND_S, connections: CONNECTIONS / 2 })))
+    ratios.push(g.cpuUs / b.cpuUs)
   }
   return ratios
 }
