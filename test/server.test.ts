@@ -2,7 +2,7 @@ import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { startSimulator } from '../simulator/index.js'
+import { startSimulator, type Simulator } from '../simulator/index.js'
 import { freePort, tempDir } from './helpers/app.js'
 import { startGatewayProcess } from './helpers/gateway-process.js'
 import { bearer } from './helpers/connect.js'
@@ -10,10 +10,12 @@ import { PatientBrowser, isHealowCallback } from '../simulator/browser.js'
 import { handoffFromPage } from '../routes/pages.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+// npm start compiles the server before it starts: tens of seconds on a busy two-core machine.
+t.setTimeout(300_000)
 
 interface Running { child: ChildProcess, output: () => string }
 
-/** `npm start` as an operator runs it, for a start that must fail (startGatewayProcess waits for /ready). */
+/** The server as an operator runs it, for a start that must fail (startGatewayProcess waits for /ready). */
 function startServer (env: Record<string, string>): Running {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
     cwd: root, env: { PATH: process.env.PATH, LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe']
@@ -33,27 +35,59 @@ t.test('no configuration: exits non-zero and names the missing variables in plai
   t.notMatch(running.output(), /at .*\.ts:\d+/, 'no stack trace')
 })
 
+/** A confidential gateway's whole configuration against the simulator. */
+function envFor (sim: Simulator, dataDir: string): Record<string, string> {
+  return {
+    HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
+    HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
+    DATA_DIR: dataDir,
+    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
+    HEALOW_TOKEN_URL: sim.tokenUrl,
+    HEALOW_DIRECTORY_URL: sim.directoryUrl,
+    FHIR_ALIAS_HOSTS: sim.aliasBase,
+    ALLOW_LOOPBACK_HTTP: 'true',
+    LOG_LEVEL: 'info'
+  }
+}
+
+/** The patient's browser through login and callback, then the claim: the new connection and its key. */
+async function connectThrough (url: string, sim: Simulator): Promise<{ connection: { id: string, patientId: string }, key: string }> {
+  const walk = await new PatientBrowser().followUntil(`${url}/healow/connect?tenant=${sim.practices[0].id}`, isHealowCallback, { requestFinal: true })
+  const handoff = handoffFromPage(await walk.response!.text())!
+  const claimed = await fetch(`${url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
+  return await claimed.json() as { connection: { id: string, patientId: string }, key: string }
+}
+
+t.test('npm start: compiles the server into dist/, runs it, and passes SIGTERM on to it', async (t) => {
+  const sim = await startSimulator({ autoLogin: true })
+  t.teardown(() => sim.close())
+  const gateway = await startGatewayProcess(t, envFor(sim, tempDir(t)), { npmStart: true })
+  const { connection, key } = await connectThrough(gateway.url, sim)
+  // A search exercises the compiled proxy end to end: key, vault, injected token, link rewrite.
+  const search = await fetch(`${gateway.url}/fhir/${connection.id}/Observation?patient=${connection.patientId}`, { headers: bearer(key) })
+  const bundle = await search.json() as { resourceType: string, link: Array<{ url: string }>, entry: Array<{ fullUrl: string }> }
+  t.equal(search.status, 200)
+  t.equal(bundle.resourceType, 'Bundle')
+  const links = [...bundle.link.map((link) => link.url), ...bundle.entry.map((entry) => entry.fullUrl)]
+  t.ok(bundle.link.length > 0 && bundle.entry.length > 0, 'the Bundle has links and entries')
+  const throughGateway = `${gateway.url}/fhir/${connection.id}`
+  t.same(links.filter((url) => !(url?.startsWith(`${throughGateway}/`) || url?.startsWith(`${throughGateway}?`))), [], 'every link points back through the gateway')
+
+  // npm forwards the signal to its child; the script execs node, so the server itself gets it.
+  await gateway.stop('SIGTERM')
+  t.match(gateway.output.join(''), /shutting down/)
+  await t.rejects(fetch(`${gateway.url}/health`), 'the server is gone with npm')
+})
+
 t.test('SIGKILL after a refresh, restart: the connection works with no new login', async (t) => {
   const sim = await startSimulator({ autoLogin: true })
   t.teardown(() => sim.close())
   const port = await freePort()
-  const env = {
-    HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
-    HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
-    DATA_DIR: tempDir(t),
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    ALLOW_LOOPBACK_HTTP: 'true',
-    LOG_LEVEL: 'info'
-  }
+  const env = envFor(sim, tempDir(t))
   const first = await startGatewayProcess(t, env, { port })
   const url = first.url
 
-  const browser = new PatientBrowser()
-  const walk = await browser.followUntil(`${url}/healow/connect?tenant=${sim.practices[0].id}`, isHealowCallback, { requestFinal: true })
-  const handoff = handoffFromPage(await walk.response!.text())!
-  const { connection, key } = await (await fetch(`${url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })).json() as { connection: { id: string }, key: string }
+  const { connection, key } = await connectThrough(url, sim)
   t.equal((await fetch(`${url}/connections/${connection.id}/refresh`, { method: 'POST', headers: bearer(key) })).status, 200)
 
   await first.stop('SIGKILL')

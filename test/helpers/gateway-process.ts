@@ -19,17 +19,23 @@ export interface GatewayProcess {
 }
 
 /**
- * The gateway as an operator runs it (`node server.ts`), in its own process: what several
- * instances behind a load balancer are. `env` is its whole configuration; nothing of the test
- * process's environment leaks in but PATH. `port` lets a test know the address before the start
- * (e.g. to make it every instance's PUBLIC_URL). Resolves once /ready answers 200.
+ * The gateway as an operator runs it, in its own process: what several instances behind a load
+ * balancer are. By default `node --import=tsx server.ts` (the source as it is now); `npmStart`
+ * runs `npm start` itself, which compiles into dist/ first and runs the compiled server. `env` is
+ * its whole configuration; nothing of the test process's environment leaks in but PATH (and HOME
+ * for npm). `port` lets a test know the address before the start (e.g. to make it every
+ * instance's PUBLIC_URL). Resolves once /ready answers 200.
  */
-export async function startGatewayProcess (t: Test, env: Record<string, string>, { port }: { port?: number } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess (t: Test, env: Record<string, string>, { port, npmStart = false }: { port?: number, npmStart?: boolean } = {}): Promise<GatewayProcess> {
   port ??= await freePort()
   const url = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, ['--import=tsx', 'server.ts'], {
+  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['--import=tsx', 'server.ts']]
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: tempDir(t), LOG_FORMAT: 'json', LOG_LEVEL: 'warn', PUBLIC_URL: url, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: {
+      PATH: process.env.PATH ?? '', ...(npmStart ? { HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false' } : {}),
+      DATA_DIR: tempDir(t), LOG_FORMAT: 'json', LOG_LEVEL: 'warn', PUBLIC_URL: url, ...env, PORT: String(port), HOST: '127.0.0.1'
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const output: string[] = []
@@ -45,12 +51,14 @@ export async function startGatewayProcess (t: Test, env: Record<string, string>,
     assertNoCredentialInLogs({ lines: output.join('').split('\n') }, { HEALOW_CLIENT_SECRET: env.HEALOW_CLIENT_SECRET, VAULT_KEY: env.VAULT_KEY })
   })
 
-  for (let attempt = 0; attempt < 600; attempt++) {
+  // npm start compiles first: several seconds, more on a busy CI machine.
+  const deadline = Date.now() + (npmStart ? 120_000 : 30_000)
+  while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output.join('')}`)
     const ready = await fetch(`${url}/ready`).then((res) => res.status === 200, () => false)
     if (ready) return { url, child, output, stop }
     await sleep(50)
   }
   await stop('SIGKILL')
-  throw new Error(`gateway did not become ready in 30 s:\n${output.join('')}`)
+  throw new Error(`gateway did not become ready in ${npmStart ? 120 : 30} s:\n${output.join('')}`)
 }
