@@ -1,7 +1,9 @@
 // The FHIR proxy's cost: GETs of a ~2 KB Bundle with 50 connections against the upstream
 // directly, a bare @fastify/http-proxy with no auth, and the gateway (key check, vault, token
 // injection, link rewrite); then a 100 MB Binary through the gateway against direct, with the
-// gateway's peak memory growth. Each server runs in its own process; autocannon runs here.
+// gateway's peak memory growth. Each server runs in its own process, both proxies with node
+// itself (the gateway compiled, as `npm start` runs it; the bare proxy in plain JavaScript);
+// autocannon runs here.
 // Where taskset exists, the proxy under test gets a core of its own and everything else shares
 // the rest, so that a proxy's throughput is its own cost, not its share of a contended core.
 // Run: npx tsx bench/fhir-proxy.ts   (prints a Markdown section for BENCHMARKS.md)
@@ -18,6 +20,9 @@ import { largeBinaryBody } from '../simulator/large-binary.js'
 import { median, percentile } from './stats.js'
 
 const SELF = fileURLToPath(import.meta.url)
+const DIST_SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+const MEMORY_PROBE = new URL('./memory-probe.mjs', import.meta.url).href
+const BARE_PROXY = fileURLToPath(new URL('./bare-proxy.mjs', import.meta.url))
 const ACCESS_TOKEN = 'bench-access-token'
 const PRACTICE = 'BENCH'
 const BINARY_BYTES = 100 * 1024 * 1024
@@ -72,57 +77,56 @@ async function upstream (): Promise<Ready> {
   return { url, alias }
 }
 
-/** @fastify/http-proxy with nothing added: the client sends the token itself. */
-async function bareProxy (upstreamUrl: string): Promise<Ready> {
-  const { default: Fastify } = await import('fastify')
-  const { default: httpProxy } = await import('@fastify/http-proxy')
-  const app = Fastify({ logger: false })
-  await app.register(httpProxy, { upstream: upstreamUrl, undici: { connections: 128 } })
-  return { url: await app.listen({ port: 0, host: '127.0.0.1' }) }
+type Started = { child: ChildProcess, ready: Ready }
+/** Bytes, as bench/memory-probe.mjs samples them. */
+type Memory = { rss: number, v8: number }
+
+/** A child process that reports its address over IPC once it listens. */
+function start (module: string, args: string[], execArgv: string[]): Promise<Started> {
+  const child = fork(module, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return new Promise((resolve, reject) => {
+    child.once('message', (ready) => resolve({ child, ready: ready as Ready }))
+    child.once('exit', (code) => reject(new Error(`${path.basename(module)} ${args.join(' ')} exited with ${code}`)))
+  })
 }
 
-/** The real gateway with one connection whose practice base is the stand-in. */
-async function gateway (upstreamUrl: string, alias: string): Promise<Ready> {
+/**
+ * The gateway as deployed: `node dist/server.js` (compiled by `npm run build`, which main runs),
+ * configured by its environment, with one connection whose practice base is the stand-in. The
+ * connection is made through the source into the SQLite vault that the server then opens.
+ */
+async function startGateway (upstreamUrl: string, alias: string): Promise<Started> {
   const { buildApp } = await import('../app.js')
   const { loadConfig } = await import('../plugins/config.js')
   const { freePort } = await import('../test/helpers/app.js')
   const dataDir = mkdtempSync(path.join(tmpdir(), 'healow-sync-bench-'))
   const port = await freePort()
-  const config = loadConfig({
-    HEALOW_CLIENT_ID: 'bench', HEALOW_CLIENT_SECRET: 'bench-secret', PUBLIC_URL: `http://127.0.0.1:${port}`,
+  const url = `http://127.0.0.1:${port}`
+  const env = {
+    HEALOW_CLIENT_ID: 'bench', HEALOW_CLIENT_SECRET: 'bench-secret', PUBLIC_URL: url, PORT: String(port), HOST: '127.0.0.1',
     DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HEALOW_DIRECTORY_URL: path.join(dataDir, 'none.json'),
     HEALOW_TOKEN_URL: `${upstreamUrl}/token`, FHIR_ALIAS_HOSTS: alias, HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000'
-  })
-  const app = await buildApp(config, { logStream: process.stderr })
-  await app.listen({ port, host: '127.0.0.1' })
+  }
+  const app = await buildApp(loadConfig(env), { logStream: process.stderr })
   const connectionId = await app.vault.create({
     practiceId: PRACTICE, fhirBase: `${upstreamUrl}/fhir/r4/${PRACTICE}`, patientId: 'p1', scope: 'patient/*.read',
     tokens: { accessToken: ACCESS_TOKEN, refreshToken: 'bench-refresh' }, accessExpiresAt: Date.now() + 24 * 3600_000
   })
   const claimed = await app.connections.claim(await app.connections.createHandoff(connectionId))
-  // Sampled only around the Binary download, so the sampler does not cost the throughput runs.
-  let peak = 0
-  let sampler: NodeJS.Timeout | undefined
-  process.on('message', (message) => {
-    if (message === 'memory:start') {
-      (globalThis as { gc?: () => void }).gc?.()
-      peak = process.memoryUsage.rss()
-      sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 5)
-      process.send!({ baseline: peak })
-    } else if (message === 'memory:peak') {
-      clearInterval(sampler)
-      process.send!({ peak: Math.max(peak, process.memoryUsage.rss()) })
-    }
-  })
-  return { url: `http://127.0.0.1:${port}`, connectionId, key: claimed!.key }
-}
+  await app.close()
 
-function start (role: string, ...args: string[]): Promise<{ child: ChildProcess, ready: Ready }> {
-  const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  return new Promise((resolve, reject) => {
-    child.once('message', (ready) => resolve({ child, ready: ready as Ready }))
-    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)))
-  })
+  // cwd: the data directory, so that no .env of the checkout's is read.
+  // Its log lines go to stderr: stdout is this benchmark's Markdown.
+  const child = fork(DIST_SERVER, [], { cwd: dataDir, env: { PATH: process.env.PATH, ...env }, execArgv: ['--expose-gc', '--import', MEMORY_PROBE], stdio: ['ignore', process.stderr, 'inherit', 'ipc'] })
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}`)
+    if (await request(`${url}/health`).then((res) => res.body.text().then(() => res.statusCode === 200), () => false)) {
+      return { child, ready: { url, connectionId, key: claimed!.key } }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  child.kill()
+  throw new Error('the gateway did not start in 10 s')
 }
 
 /** Pins a process (all its threads) to some CPUs; false where taskset is missing or refuses. */
@@ -205,9 +209,11 @@ async function download (url: string, headers: Record<string, string>): Promise<
 }
 
 async function main (): Promise<void> {
-  const up = await start('upstream')
-  const bare = await start('bare', up.ready.url)
-  const gw = await start('gateway', up.ready.url, up.ready.alias!)
+  // The gateway runs compiled, as `npm start` runs it: under tsx the same code costs ~6% more CPU per read.
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', process.stderr, 'inherit'] })
+  const up = await start(SELF, ['upstream'], ['--import', 'tsx'])
+  const bare = await start(BARE_PROXY, [up.ready.url], [])
+  const gw = await startGateway(up.ready.url, up.ready.alias!)
   const children = [up.child, bare.child, gw.child]
   const cores = cpus().length
   const pinned = cores >= 2 && pin(bare.child.pid!, '0') && pin(gw.child.pid!, '0') && pin(up.child.pid!, `1-${cores - 1}`) && pin(process.pid, `1-${cores - 1}`)
@@ -250,9 +256,9 @@ async function main (): Promise<void> {
     const binaryPath = `/fhir/r4/${PRACTICE}/Binary/large`
     await download(`${up.ready.url}${binaryPath}`, token)
     const direct = await download(`${up.ready.url}${binaryPath}`, token)
-    const { baseline } = await ask<{ baseline: number }>(gw.child, 'memory:start')
+    await ask(gw.child, 'memory:start')
     const through = await download(`${gw.ready.url}/fhir/${gw.ready.connectionId}/Binary/large`, key)
-    const { peak } = await ask<{ peak: number }>(gw.child, 'memory:peak')
+    const memory = await ask<{ start: Memory, peak: Memory }>(gw.child, 'memory:peak')
     if (through.bytes !== direct.bytes) throw new Error(`Binary: ${through.bytes} bytes through the gateway, ${direct.bytes} direct`)
 
     const ms = (n: number) => n.toFixed(2)
@@ -261,7 +267,7 @@ async function main (): Promise<void> {
       ...names.map((name) => `| ${LABELS[name]} | ${Math.round(runs[name].rps)} | ${ms(runs[name].p50)} | ${ms(runs[name].p99)} |`)]
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
     process.stdout.write([
-      `Machine: ${cores} × ${cpus()[0]?.model.trim()}, Node ${process.version}; upstream, bare proxy and gateway each in its own process, autocannon in a fourth; ${pinned ? `the proxies pinned to CPU 0, the upstream and autocannon to CPU${cores > 2 ? `s 1-${cores - 1}` : ' 1'} (taskset) for the Bundle runs, nothing pinned for the Binary download` : 'no CPU pinning (taskset unavailable)'}; a 2 s warm-up per target; gateway at LOG_LEVEL=warn.`,
+      `Machine: ${cores} × ${cpus()[0]?.model.trim()}, Node ${process.version}; upstream, bare proxy and gateway each in its own process, autocannon in a fourth; ${pinned ? `the proxies pinned to CPU 0, the upstream and autocannon to CPU${cores > 2 ? `s 1-${cores - 1}` : ' 1'} (taskset) for the Bundle runs, nothing pinned for the Binary download` : 'no CPU pinning (taskset unavailable)'}; a 2 s warm-up per target; gateway compiled (\`node dist/server.js\`) at LOG_LEVEL=warn.`,
       '',
       `Bundle of ${bundleBytes} bytes, ${CONNECTIONS} connections, as fast as possible; ${ROUNDS} rounds of ${ROUND_S} s, the three targets in turn, medians:`,
       '',
@@ -290,7 +296,7 @@ async function main (): Promise<void> {
       '',
       `Added by the gateway over direct: p50 **+${us(sequential.gateway.p50 - sequential.direct.p50)} µs**, p99 **+${us(sequential.gateway.p99 - sequential.direct.p99)} µs** (target ≤ 2 ms); over the bare proxy: p50 +${us(sequential.gateway.p50 - sequential.bare.p50)} µs, p99 +${us(sequential.gateway.p99 - sequential.bare.p99)} µs.`,
       '',
-      `100 MB Binary (${mb(through.bytes)} MiB of FHIR JSON), one download: direct ${(through.bytes / direct.seconds / 1e6).toFixed(0)} MB/s, through the gateway ${(through.bytes / through.seconds / 1e6).toFixed(0)} MB/s (**${(direct.seconds / through.seconds).toFixed(2)}×** direct); gateway peak RSS growth **${mb(peak - baseline)} MiB** (target < 32 MB).`,
+      `100 MB Binary (${mb(through.bytes)} MiB of FHIR JSON), one download: direct ${(through.bytes / direct.seconds / 1e6).toFixed(0)} MB/s, through the gateway ${(through.bytes / through.seconds / 1e6).toFixed(0)} MB/s (**${(direct.seconds / through.seconds).toFixed(2)}×** direct); the gateway's peak growth (target < 32 MB): what V8 holds (heap in use + external) **${mb(memory.peak.v8 - memory.start.v8)} MiB**, resident memory ${mb(memory.peak.rss - memory.start.rss)} MiB (after the Bundle runs the allocator may already hold freed memory the download reuses).`,
       ''
     ].join('\n'))
   } finally {
@@ -298,8 +304,5 @@ async function main (): Promise<void> {
   }
 }
 
-const [role, ...args] = process.argv.slice(2)
-if (role === 'upstream') process.send!(await upstream())
-else if (role === 'bare') process.send!(await bareProxy(args[0]))
-else if (role === 'gateway') process.send!(await gateway(args[0], args[1]))
+if (process.argv[2] === 'upstream') process.send!(await upstream())
 else await main()
