@@ -134,10 +134,22 @@ export function canonicalParameters (raw: string): string | undefined {
   return out.join('&')
 }
 
+/** A read, `/{Type}/{id}` with no query: the shape of every entry's fullUrl in a Bundle. */
+const TYPE_SLASH_ID = /^\/([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})$/
+
 /**
- * Parses what follows `/fhir/{connectionId}` in the raw request URL ('' , '/…' or '?…').
+ * Parses what follows `/fhir/{connectionId}` in the raw request URL ('' , '/…' or '?…'). A read
+ * of `/{Type}/{id}` is answered with one match (a Bundle has a link per entry); its answer is the
+ * one parseFhirTargetInFull gives, which decides everything else.
  */
 export function parseFhirTarget (rawRest: string, method: string): TargetResult {
+  const read = TYPE_SLASH_ID.exec(rawRest)
+  if (read !== null && R4_RESOURCE_TYPES.has(read[1]) && isId(read[2])) return interaction([read[1], read[2]], method === 'POST', 'resource')
+  return parseFhirTargetInFull(rawRest, method)
+}
+
+/** The whole grammar (parseFhirTarget takes a shortcut for the commonest shape). */
+export function parseFhirTargetInFull (rawRest: string, method: string): TargetResult {
   if (rawRest.length > MAX_TARGET_LENGTH) return forbidden('path too long')
   if (!RAW_CHARS.test(rawRest)) return forbidden('characters outside the FHIR path grammar')
   const queryAt = rawRest.indexOf('?')
@@ -161,7 +173,9 @@ export function parseFhirTarget (rawRest: string, method: string): TargetResult 
 
 /** The target as a path and query below some base: `/Observation/1?x=y`, or '' for the bare base. */
 export function formatTarget (target: Pick<FhirTarget, 'segments' | 'query'>): string {
-  return target.segments.map((s) => `/${s}`).join('') + (target.query ? `?${target.query}` : '')
+  let path = ''
+  for (const segment of target.segments) path += `/${segment}`
+  return target.query ? `${path}?${target.query}` : path
 }
 
 export interface PracticeBase {

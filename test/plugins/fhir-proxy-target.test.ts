@@ -1,5 +1,5 @@
 import t from 'tap'
-import { canonicalParameters, formatTarget, parseFhirTarget, parsePracticeBase, upstreamLocation } from '../../plugins/fhir-proxy/target.js'
+import { canonicalParameters, formatTarget, parseFhirTarget, parseFhirTargetInFull, parsePracticeBase, upstreamLocation } from '../../plugins/fhir-proxy/target.js'
 import { CRAFTED_PATHS } from '../helpers/fhir-proxy-attacks.js'
 import { randomInt, seededRandom } from '../../simulator/prng.js'
 
@@ -103,4 +103,28 @@ t.test('a query already in canonical form comes back as it is, exactly as decodi
   const pairs = (n: number) => Array.from({ length: n }, (_, i) => `p${i}=${i}`).join('&')
   t.equal(canonicalParameters(pairs(100)), pairs(100), 'a hundred parameters pass')
   t.equal(canonicalParameters(pairs(101)), undefined, 'a hundred and one do not')
+})
+
+t.test('a read of /{Type}/{id} is answered as the whole grammar answers it', async (t) => {
+  const types = ['Patient', 'Observation', 'DocumentReference', 'patient', 'Foo', 'PATIENT', 'metadata', '.well-known', '']
+  const segments = [...types, 'obs-1', 'abc-123.x', 'a'.repeat(64), 'a'.repeat(65), '.', '..', '...', 'a..b', '_search', '_history',
+    '$everything', '%24everything', '$docref', 'a_b', 'a$b', 'a%2eb', 'a b', 'é', 'smart-configuration']
+  const dice = seededRandom('type/id shortcut test')
+  const pickFrom = (items: string[]) => items[randomInt(dice, 0, items.length - 1)]
+  const differences: string[] = []
+  let shortcut = 0
+  for (let i = 0; i < 5000; i++) {
+    // Half of them shaped like a read (a type first), so that the shortcut's edges are well covered.
+    const first = randomInt(dice, 0, 1) === 0 ? pickFrom(types) : pickFrom(segments)
+    const more = randomInt(dice, 0, 1) === 0 ? 1 : randomInt(dice, 0, 2)
+    const path = [first, ...Array.from({ length: more }, () => pickFrom(segments))].join('/')
+    const rest = `${randomInt(dice, 0, 9) === 0 ? '' : '/'}${path}${randomInt(dice, 0, 7) === 0 ? '/' : ''}${randomInt(dice, 0, 7) === 0 ? '?patient=1' : ''}`
+    for (const method of ['GET', 'POST']) {
+      const full = parseFhirTargetInFull(rest, method)
+      if (full.ok && full.target.kind === 'resource' && full.target.segments.length === 2 && full.target.query === '') shortcut++
+      if (JSON.stringify(parseFhirTarget(rest, method)) !== JSON.stringify(full)) differences.push(`${method} ${rest}`)
+    }
+  }
+  t.same(differences, [], 'no path is answered differently')
+  t.ok(shortcut > 200, `${shortcut} reads of a type and an id among them`)
 })
