@@ -204,7 +204,7 @@ function splitPracticeBase (fhirBase: string): Readonly<PracticeBase> {
  * parts only, and checked once more to be under the base (defence in depth).
  */
 export function upstreamLocation (base: PracticeBase, target: FhirTarget): { origin: string, path: string, query: string } {
-  const path = base.path + target.segments.map((s) => `/${s}`).join('')
+  const path = base.path + formatTarget({ segments: target.segments, query: '' })
   const check = new URL(path || '/', base.origin)
   if (check.origin !== base.origin || !(check.pathname === (base.path || '/') || check.pathname.startsWith(`${base.path}/`))) {
     throw new Error('upstream path escaped the practice base')
