@@ -5,9 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { startSimulator, type Simulator } from '../simulator/index.js'
 import { freePort, tempDir } from './helpers/app.js'
 import { startGatewayProcess } from './helpers/gateway-process.js'
-import { bearer } from './helpers/connect.js'
-import { PatientBrowser, isHealowCallback } from '../simulator/browser.js'
-import { handoffFromPage } from '../routes/pages.js'
+import { bearer, connectPatient } from './helpers/connect.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // npm start compiles the server before it starts: tens of seconds on a busy two-core machine.
@@ -50,27 +48,20 @@ function envFor (sim: Simulator, dataDir: string): Record<string, string> {
   }
 }
 
-/** The patient's browser through login and callback, then the claim: the new connection and its key. */
-async function connectThrough (url: string, sim: Simulator): Promise<{ connection: { id: string, patientId: string }, key: string }> {
-  const walk = await new PatientBrowser().followUntil(`${url}/healow/connect?tenant=${sim.practices[0].id}`, isHealowCallback, { requestFinal: true })
-  const handoff = handoffFromPage(await walk.response!.text())!
-  const claimed = await fetch(`${url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
-  return await claimed.json() as { connection: { id: string, patientId: string }, key: string }
-}
-
 t.test('npm start: compiles the server into dist/, runs it, and passes SIGTERM on to it', async (t) => {
   const sim = await startSimulator({ autoLogin: true })
   t.teardown(() => sim.close())
   const gateway = await startGatewayProcess(t, envFor(sim, tempDir(t)), { npmStart: true })
-  const { connection, key } = await connectThrough(gateway.url, sim)
+  const { connectionId, key, claim } = await connectPatient({ sim, gw: gateway })
+  const { patientId } = claim.connection as { patientId: string }
   // A search exercises the compiled proxy end to end: key, vault, injected token, link rewrite.
-  const search = await fetch(`${gateway.url}/fhir/${connection.id}/Observation?patient=${connection.patientId}`, { headers: bearer(key) })
+  const search = await fetch(`${gateway.url}/fhir/${connectionId}/Observation?patient=${patientId}`, { headers: bearer(key) })
   const bundle = await search.json() as { resourceType: string, link: Array<{ url: string }>, entry: Array<{ fullUrl: string }> }
   t.equal(search.status, 200)
   t.equal(bundle.resourceType, 'Bundle')
   const links = [...bundle.link.map((link) => link.url), ...bundle.entry.map((entry) => entry.fullUrl)]
   t.ok(bundle.link.length > 0 && bundle.entry.length > 0, 'the Bundle has links and entries')
-  const throughGateway = `${gateway.url}/fhir/${connection.id}`
+  const throughGateway = `${gateway.url}/fhir/${connectionId}`
   t.same(links.filter((url) => !(url?.startsWith(`${throughGateway}/`) || url?.startsWith(`${throughGateway}?`))), [], 'every link points back through the gateway')
 
   // npm forwards the signal to its child; the script execs node, so the server itself gets it.
@@ -87,15 +78,15 @@ t.test('SIGKILL after a refresh, restart: the connection works with no new login
   const first = await startGatewayProcess(t, env, { port })
   const url = first.url
 
-  const { connection, key } = await connectThrough(url, sim)
-  t.equal((await fetch(`${url}/connections/${connection.id}/refresh`, { method: 'POST', headers: bearer(key) })).status, 200)
+  const { connectionId, key } = await connectPatient({ sim, gw: first })
+  t.equal((await fetch(`${url}/connections/${connectionId}/refresh`, { method: 'POST', headers: bearer(key) })).status, 200)
 
   await first.stop('SIGKILL')
   const second = await startGatewayProcess(t, env, { port })
-  const status = await fetch(`${url}/connections/${connection.id}`, { headers: bearer(key) })
+  const status = await fetch(`${url}/connections/${connectionId}`, { headers: bearer(key) })
   t.match(await status.json(), { status: 'active', refreshable: true })
   // Healow's refresh tokens are single use: this only works if the rotated one was committed before the kill.
-  const again = await fetch(`${url}/connections/${connection.id}/refresh`, { method: 'POST', headers: bearer(key) })
+  const again = await fetch(`${url}/connections/${connectionId}/refresh`, { method: 'POST', headers: bearer(key) })
   t.equal(again.status, 200)
   t.same(sim.counters().token['refresh_token:invalid_grant'] ?? 0, 0)
 

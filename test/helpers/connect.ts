@@ -46,8 +46,11 @@ export async function startStack (t: Test, { mode = 'confidential', simulator = 
   return { sim, gw, mode }
 }
 
+/** What the login walk needs: the simulator and a gateway's address (an in-process or a separate gateway). */
+export type LoginStack = { sim: Simulator, gw: { url: string } }
+
 /** Walks the patient's browser from /healow/connect through Healow's login back to the callback. */
-export async function loginAtHealow (stack: Stack, { practiceId = stack.sim.practices[0].id, returnTo, browser = new PatientBrowser() }: { practiceId?: string, returnTo?: string, browser?: PatientBrowser } = {}) {
+export async function loginAtHealow (stack: LoginStack, { practiceId = stack.sim.practices[0].id, returnTo, browser = new PatientBrowser() }: { practiceId?: string, returnTo?: string, browser?: PatientBrowser } = {}) {
   const query = new URLSearchParams({ tenant: practiceId, ...(returnTo ? { return_to: returnTo } : {}) })
   const walk = await browser.followUntil(`${stack.gw.url}/healow/connect?${query}`, isHealowCallback)
   if (!isHealowCallback(walk.finalUrl)) throw new Error(`login stopped at ${walk.finalUrl} (${walk.response?.status})`)
@@ -61,7 +64,7 @@ export interface Connected {
 }
 
 /** Login and callback: the one-time handoff code the callback page shows the patient. */
-export async function handoffFor (stack: Stack, options: { practiceId?: string } = {}): Promise<string> {
+export async function handoffFor (stack: LoginStack, options: { practiceId?: string } = {}): Promise<string> {
   const { browser, callbackUrl } = await loginAtHealow(stack, options)
   const page = await browser.get(callbackUrl)
   const html = await page.text()
@@ -71,7 +74,7 @@ export async function handoffFor (stack: Stack, options: { practiceId?: string }
 }
 
 /** The whole flow: login, callback, claim. */
-export async function connectPatient (stack: Stack, options: { practiceId?: string } = {}): Promise<Connected> {
+export async function connectPatient (stack: LoginStack, options: { practiceId?: string } = {}): Promise<Connected> {
   const handoff = await handoffFor(stack, options)
   const claimed = await fetch(`${stack.gw.url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
   const claim = await claimed.json() as { key: string, connection: { id: string } }

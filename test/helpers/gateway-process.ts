@@ -52,7 +52,8 @@ export async function startGatewayProcess (t: Test, env: Record<string, string>,
   })
 
   // npm start compiles first: several seconds, more on a busy CI machine.
-  const deadline = Date.now() + (npmStart ? 120_000 : 30_000)
+  const readyWithinMs = npmStart ? 120_000 : 30_000
+  const deadline = Date.now() + readyWithinMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output.join('')}`)
     const ready = await fetch(`${url}/ready`).then((res) => res.status === 200, () => false)
@@ -60,5 +61,5 @@ export async function startGatewayProcess (t: Test, env: Record<string, string>,
     await sleep(50)
   }
   await stop('SIGKILL')
-  throw new Error(`gateway did not become ready in ${npmStart ? 120 : 30} s:\n${output.join('')}`)
+  throw new Error(`gateway did not become ready in ${readyWithinMs / 1000} s:\n${output.join('')}`)
 }
