@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import type { ConnectionRow, Store } from './store/types.js'
+import type { ConnectionRow, Store } from '../lib/store/types.js'
 import type { Vault } from './vault.js'
 
 const HANDOFF_TTL_MS = 5 * 60_000

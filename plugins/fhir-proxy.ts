@@ -5,10 +5,10 @@ import type { Readable } from 'node:stream'
 import type {} from '@fastify/http-proxy'
 import type { AuthenticatedConnection } from './connections.js'
 import type { RequestBudget } from './request-budget.js'
-import { PracticeLinks } from './fhir-proxy/bundle-links.js'
-import { clientResponseHeaders, isFhirJson, upstreamRequestHeaders, upstreamRetryAfterMs } from './fhir-proxy/headers.js'
-import { GatewayError, operationOutcome, retryAfterSeconds, type GatewayErrorCode } from './fhir-proxy/operation-outcome.js'
-import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from './fhir-proxy/target.js'
+import { PracticeLinks } from '../lib/fhir/bundle-links.js'
+import { clientResponseHeaders, isFhirJson, upstreamRequestHeaders, upstreamRetryAfterMs } from '../lib/fhir/headers.js'
+import { GatewayError, operationOutcome, retryAfterSeconds, type GatewayErrorCode } from '../lib/errors.js'
+import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from '../lib/fhir/target.js'
 
 /** Bundles are held in memory to rewrite their links; anything bigger is refused, never passed on unrewritten. */
 export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import { SlidingWindowBudget, type RequestBudget } from './request-budget/sliding-window.js'
+import { SlidingWindowBudget, type RequestBudget } from '../lib/budget/sliding-window.js'
 
-export type { BudgetDecision, RequestBudget } from './request-budget/sliding-window.js'
+export type { BudgetDecision, RequestBudget } from '../lib/budget/sliding-window.js'
 
 /**
  * The share of Healow's per-practice limit the gateway spends itself. The rest covers requests
@@ -20,7 +20,7 @@ export default fp(async (app) => {
   const limit = gatewayBudget(app.config.HEALOW_RATE_LIMIT_PER_MINUTE)
   if (app.store.kind === 'postgres') {
     // Instances sharing a PostgreSQL vault are one client at Healow: they must share its count too.
-    const { openPostgresRequestBudget } = await import('./request-budget/postgres.js')
+    const { openPostgresRequestBudget } = await import('../lib/budget/postgres.js')
     const shared = await openPostgresRequestBudget(app.config.databaseUrl, { limit })
     app.decorate('requestBudget', shared)
     app.addHook('onClose', async () => { await shared.close() })

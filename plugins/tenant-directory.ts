@@ -1,10 +1,10 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
-import { DirectoryRequestError, TenantDirectory } from './tenant-directory/directory.js'
+import { DirectoryRequestError, TenantDirectory } from '../lib/directory/directory.js'
 
-export { TenantDirectory } from './tenant-directory/directory.js'
-export type { Practice } from './tenant-directory/practice.js'
+export { TenantDirectory } from '../lib/directory/directory.js'
+export type { Practice } from '../lib/directory/practice.js'
 
 declare module 'fastify' {
   interface FastifyInstance { tenantDirectory: TenantDirectory }

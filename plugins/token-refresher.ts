@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { HealowTokenClient } from './healow-token-client.js'
-import type { ConnectionRow, Store } from './store/types.js'
+import type { ConnectionRow, Store } from '../lib/store/types.js'
 import type { OpenConnection, Vault } from './vault.js'
 
 export class ReauthRequiredError extends Error {

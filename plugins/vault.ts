@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
-import { TokenCipher } from './vault/cipher.js'
-import { loadVaultKey } from './vault/key-file.js'
-import type { ConnectionRow, Store } from './store/types.js'
+import { TokenCipher } from '../lib/tokens/cipher.js'
+import { loadVaultKey } from '../lib/tokens/key-file.js'
+import type { ConnectionRow, Store } from '../lib/store/types.js'
 
 export interface TokenSet {
   accessToken: string

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { ref } from '../schemas/common.js'
 import { ClaimRequest, ClaimResponse, ConnectionParams, ConnectionStatus } from '../schemas/connections.js'
-import type { ConnectionRow } from '../plugins/store/types.js'
+import type { ConnectionRow } from '../lib/store/types.js'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 

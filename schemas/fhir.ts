@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { GATEWAY_ERROR_SYSTEM } from '../plugins/fhir-proxy/operation-outcome.js'
+import { GATEWAY_ERROR_SYSTEM } from '../lib/errors.js'
 
 const ERROR_CODES = [
   'unauthorized', 'reauth_required', 'rate_limited', 'upstream_unavailable', 'upstream_timeout',

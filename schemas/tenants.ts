@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { MAX_QUERY_LENGTH } from '../plugins/tenant-directory/search-index.js'
+import { MAX_QUERY_LENGTH } from '../lib/directory/search-index.js'
 
 export const DEFAULT_PAGE_SIZE = 20
 

@@ -3,10 +3,10 @@
 import { existsSync } from 'node:fs'
 import { ConfigError, loadConfig } from '../plugins/config.js'
 import { openStore } from '../plugins/store.js'
-import type { Store } from '../plugins/store/types.js'
-import { importDirectory } from '../plugins/tenant-directory/directory.js'
-import type { Practice } from '../plugins/tenant-directory/practice.js'
-import { PracticeSearchIndex } from '../plugins/tenant-directory/search-index.js'
+import type { Store } from '../lib/store/types.js'
+import { importDirectory } from '../lib/directory/directory.js'
+import type { Practice } from '../lib/directory/practice.js'
+import { PracticeSearchIndex } from '../lib/directory/search-index.js'
 
 const USAGE = `usage: npm run directory -- import <file|url>
        npm run directory -- search <words…>`

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { buildApp } from '../app.js'
 import { ConfigError, loadConfig } from '../plugins/config.js'
-import { TokenCipher, parseVaultKey } from '../plugins/vault/cipher.js'
+import { TokenCipher, parseVaultKey } from '../lib/tokens/cipher.js'
 
 /*
  * npm run vault -- rekey

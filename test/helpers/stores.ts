@@ -3,7 +3,7 @@ import path from 'node:path'
 import pg from 'pg'
 import tap, { type Test as TapTest } from 'tap'
 import { openStore } from '../../plugins/store.js'
-import type { Store } from '../../plugins/store/types.js'
+import type { Store } from '../../lib/store/types.js'
 import { tempDir } from './app.js'
 import { freshPostgresDatabase } from './postgres.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { BoundedCache } from '../../plugins/fhir-proxy/bounded-cache.js'
+import { BoundedCache } from '../../lib/bounded-cache.js'
 
 t.test('a value is made once per key, and everything is forgotten past the bound', async (t) => {
   const made: string[] = []

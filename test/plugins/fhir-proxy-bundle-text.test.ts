@@ -1,7 +1,7 @@
 import t from 'tap'
-import { PracticeLinks } from '../../plugins/fhir-proxy/bundle-links.js'
-import { rewriteBundleText } from '../../plugins/fhir-proxy/bundle-text.js'
-import { parsePracticeBase } from '../../plugins/fhir-proxy/target.js'
+import { PracticeLinks } from '../../lib/fhir/bundle-links.js'
+import { rewriteBundleText } from '../../lib/fhir/bundle-text.js'
+import { parsePracticeBase } from '../../lib/fhir/target.js'
 import { pick as pickFrom, randomInt, seededRandom } from '../../simulator/prng.js'
 
 const GATEWAY = 'https://gw.example.org/fhir/conn-1'

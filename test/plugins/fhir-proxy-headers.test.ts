@@ -1,5 +1,5 @@
 import t from 'tap'
-import { clientResponseHeaders, isFhirJson, upstreamRequestHeaders, upstreamRetryAfterMs } from '../../plugins/fhir-proxy/headers.js'
+import { clientResponseHeaders, isFhirJson, upstreamRequestHeaders, upstreamRetryAfterMs } from '../../lib/fhir/headers.js'
 
 t.test('only allowlisted request headers go upstream, with our bearer token', async (t) => {
   const headers = upstreamRequestHeaders({

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { PracticeLinks } from '../../plugins/fhir-proxy/bundle-links.js'
-import { parsePracticeBase } from '../../plugins/fhir-proxy/target.js'
+import { PracticeLinks } from '../../lib/fhir/bundle-links.js'
+import { parsePracticeBase } from '../../lib/fhir/target.js'
 import { pick as pickFrom, randomInt, seededRandom } from '../../simulator/prng.js'
 
 const GATEWAY = 'https://gw.example.org/fhir/conn-1'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { canonicalParameters, formatTarget, parseFhirTarget, parseFhirTargetInFull, parsePracticeBase, upstreamLocation } from '../../plugins/fhir-proxy/target.js'
+import { canonicalParameters, formatTarget, parseFhirTarget, parseFhirTargetInFull, parsePracticeBase, upstreamLocation } from '../../lib/fhir/target.js'
 import { CRAFTED_PATHS } from '../helpers/fhir-proxy-attacks.js'
 import { randomInt, seededRandom } from '../../simulator/prng.js'
 

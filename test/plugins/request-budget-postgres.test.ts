@@ -1,6 +1,6 @@
 import t from 'tap'
-import { openPostgresRequestBudget } from '../../plugins/request-budget/postgres.js'
-import { SlidingWindowBudget, type RequestBudget, type SlidingWindowOptions } from '../../plugins/request-budget/sliding-window.js'
+import { openPostgresRequestBudget } from '../../lib/budget/postgres.js'
+import { SlidingWindowBudget, type RequestBudget, type SlidingWindowOptions } from '../../lib/budget/sliding-window.js'
 import { freshPostgresDatabase } from '../helpers/postgres.js'
 
 type Test = Parameters<typeof freshPostgresDatabase>[0]

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { SlidingWindowBudget } from '../../plugins/request-budget/sliding-window.js'
+import { SlidingWindowBudget } from '../../lib/budget/sliding-window.js'
 import { gatewayBudget } from '../../plugins/request-budget.js'
 
 t.test('at most `limit` requests in any window, per practice', async (t) => {

@@ -1,8 +1,8 @@
 import pg from 'pg'
 import t from 'tap'
-import { openPostgresStore } from '../../plugins/store/postgres.js'
-import { MIGRATIONS } from '../../plugins/store/postgres/migrations.js'
-import type { Store } from '../../plugins/store/types.js'
+import { openPostgresStore } from '../../lib/store/postgres.js'
+import { MIGRATIONS } from '../../lib/store/postgres-migrations.js'
+import type { Store } from '../../lib/store/types.js'
 import { freshPostgresDatabase } from '../helpers/postgres.js'
 import { openTestStore, storesUnderTest } from '../helpers/stores.js'
 

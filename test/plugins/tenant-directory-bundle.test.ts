@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
-import { parseDirectoryBundle, parseFhirBase } from '../../plugins/tenant-directory/bundle.js'
-import { bundleOf, shuffleEntries, syntheticBundle, type DirectoryBundle } from '../../plugins/tenant-directory/synthetic-bundle.js'
+import { parseDirectoryBundle, parseFhirBase } from '../../lib/directory/bundle.js'
+import { bundleOf, shuffleEntries, syntheticBundle, type DirectoryBundle } from '../helpers/synthetic-bundle.js'
 
 const OAUTH = { authorizeUrl: 'https://oauth.example/authorize', tokenUrl: 'https://oauth.example/token' }
 const REAL_DIRECTORY = new URL('../../../shared/fixtures/healow-endpoints-bundle.json', import.meta.url)

@@ -1,8 +1,8 @@
 import t from 'tap'
-import type { Practice } from '../../plugins/tenant-directory/practice.js'
-import { MAX_QUERY_LENGTH, PracticeSearchIndex, smallestKeys } from '../../plugins/tenant-directory/search-index.js'
-import { foldText, searchWords } from '../../plugins/tenant-directory/search-text.js'
-import { boundedEditDistance, deletionVariants, TypoIndex } from '../../plugins/tenant-directory/typo-index.js'
+import type { Practice } from '../../lib/directory/practice.js'
+import { MAX_QUERY_LENGTH, PracticeSearchIndex, smallestKeys } from '../../lib/directory/search-index.js'
+import { foldText, searchWords } from '../../lib/directory/search-text.js'
+import { boundedEditDistance, deletionVariants, TypoIndex } from '../../lib/directory/typo-index.js'
 
 const practice = (id: string, name: string): Practice => ({
   id, name, fhirBase: `https://fhir4.healow.com/fhir/r4/${id}`, authorizeUrl: 'https://a.example', tokenUrl: 'https://t.example',

@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { openStore } from '../../plugins/store.js'
-import { SmartDiscovery } from '../../plugins/tenant-directory/smart-discovery.js'
-import { bundleOf, syntheticBundle } from '../../plugins/tenant-directory/synthetic-bundle.js'
+import { SmartDiscovery } from '../../lib/directory/smart-discovery.js'
+import { bundleOf, syntheticBundle } from '../helpers/synthetic-bundle.js'
 import { freePort, startGateway, tempDir, type TestGateway } from '../helpers/app.js'
 
 type Test = Parameters<typeof tempDir>[0]

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { bundleOf, syntheticBundle } from '../../plugins/tenant-directory/synthetic-bundle.js'
-import { foldText } from '../../plugins/tenant-directory/search-text.js'
+import { bundleOf, syntheticBundle } from '../helpers/synthetic-bundle.js'
+import { foldText } from '../../lib/directory/search-text.js'
 import { startGateway, tempDir } from '../helpers/app.js'
 
 type MereTenant = { id: string, name: string, url: string, token: string, authorize: string }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { syntheticBundle } from '../../plugins/tenant-directory/synthetic-bundle.js'
+import { syntheticBundle } from '../helpers/synthetic-bundle.js'
 import { startGateway, tempDir } from '../helpers/app.js'
 import { startStack } from '../helpers/connect.js'
 

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { bundleOf, syntheticBundle } from '../../plugins/tenant-directory/synthetic-bundle.js'
+import { bundleOf, syntheticBundle } from '../helpers/synthetic-bundle.js'
 import { tempDir } from '../helpers/app.js'
 
 const run = promisify(execFile)

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { migrate } from './postgres/migrations.js'
+import { migrate } from './postgres-migrations.js'
 import type { ConnectionRow, Store } from './types.js'
 
 // Named as ConnectionRow names them, so a selected row is a ConnectionRow as it comes.

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { migrate } from '../store/postgres/migrations.js'
+import { migrate } from '../store/postgres-migrations.js'
 import type { BudgetDecision, RequestBudget, SlidingWindowOptions } from './sliding-window.js'
 
 /**

@@ -1,4 +1,4 @@
-import { BoundedCache } from './bounded-cache.js'
+import { BoundedCache } from '../bounded-cache.js'
 import { R4_RESOURCE_TYPES } from './resource-types.js'
 
 /**

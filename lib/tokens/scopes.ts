@@ -1,4 +1,4 @@
-import type { Mode } from '../config.js'
+import type { Mode } from '../../plugins/config.js'
 
 // The resource types Mere asks Healow for (../shared/facts/healow.md, "Authorization").
 export const PATIENT_READ_RESOURCES = [

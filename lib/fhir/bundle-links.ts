@@ -1,4 +1,4 @@
-import { BoundedCache } from './bounded-cache.js'
+import { BoundedCache } from '../bounded-cache.js'
 import { URN_FULL_URL, rewriteBundleText } from './bundle-text.js'
 import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
 
