@@ -1,34 +1,41 @@
 import fp from 'fastify-plugin'
-import { STATUS_CODES } from 'node:http'
-import type { FastifyError } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorResponse, ref } from '../schemas/common.js'
-import { FIXED_SECURITY_HEADERS } from './security-headers.js'
+import { errorHeaders, GatewayError, operationOutcome, problemBody, toGatewayError } from '../lib/errors.js'
+import { REPRESENTATION_HEADERS } from '../lib/fhir/headers.js'
+import { FIXED_SECURITY_HEADERS } from '../lib/security-headers.js'
+
+/** How a route's errors are written: FHIR routes answer OperationOutcome, every other route a problem body. */
+export type ErrorFormat = 'problem' | 'fhir'
+
+declare module 'fastify' {
+  interface FastifyContextConfig { errorFormat?: ErrorFormat }
+}
+
+
+function sendError (request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
+  const error = toGatewayError(thrown)
+  if (error.code === 'internal_error') request.log.error({ err: thrown }, 'request failed')
+  else if (error.statusCode >= 500 && !(thrown instanceof GatewayError)) request.log.warn({ err: (thrown as Error).message }, 'upstream problem')
+  // Left over from an upstream answer that failed half-way, they would describe the wrong body.
+  for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name)
+  reply.code(error.statusCode).headers(errorHeaders(error))
+  if (request.routeOptions.config.errorFormat === 'fhir') {
+    return reply.type('application/fhir+json; charset=utf-8').send(operationOutcome(error))
+  }
+  return reply.type('application/json; charset=utf-8').send(problemBody(error))
+}
 
 /**
- * One shape for every non-FHIR error. A 5xx never carries the internal message (it may hold
- * upstream bodies or paths); the log keeps it under the request id the client sees.
+ * One error handler for the whole service: every thrown value becomes a GatewayError and keeps
+ * its status, code and Retry-After whichever renderer writes it. A 5xx that is not about Healow
+ * never carries its internal message; the log keeps it under the request id the client sees.
  */
 export default fp(async (app) => {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
-    // 502-504 are ours (upstream trouble, worded for the client); any other 5xx is a bug whose text stays in the log.
-    if (statusCode >= 500 && !(statusCode >= 502 && statusCode <= 504)) {
-      request.log.error({ err: error }, 'request failed')
-      return reply.code(statusCode).send({ statusCode, error: 'Internal Server Error', message: `Something went wrong on our side; quote request id ${request.id}` })
-    }
-    if (statusCode >= 500) request.log.warn({ err: error.message }, 'upstream problem')
-    const message = error.validation ? `Invalid request: ${error.message}` : error.message
-    const code = error.code && !error.code.startsWith('FST_') ? error.code : undefined
-    const reconnectUrl = (error as { reconnectUrl?: unknown }).reconnectUrl
-    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs
-    if (typeof retryAfterMs === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
-    return reply.code(statusCode).send({
-      statusCode, error: code ?? STATUS_CODES[statusCode] ?? 'Error', message,
-      ...(code ? { code } : {}), ...(typeof reconnectUrl === 'string' ? { reconnectUrl } : {})
-    })
-  })
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).headers(FIXED_SECURITY_HEADERS).send({ statusCode: 404, error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` })
+    reply.headers(FIXED_SECURITY_HEADERS)
+    return sendError(request, reply, new GatewayError(404, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}`))
   })
   // Every route can answer 4xx/5xx through this handler, so every route documents that shape,
   // unless it declares its own (the FHIR proxy answers OperationOutcome).

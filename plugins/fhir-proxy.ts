@@ -3,11 +3,11 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 // Brings reply.from (from @fastify/reply-from, which @fastify/http-proxy registers) into the types.
 import type {} from '@fastify/http-proxy'
-import type { AuthenticatedConnection } from './connections.js'
-import type { RequestBudget } from './request-budget.js'
+import type { AuthenticatedConnection } from '../lib/tokens/connections.js'
+import type { RequestBudget } from '../lib/budget/sliding-window.js'
 import { PracticeLinks } from '../lib/fhir/bundle-links.js'
-import { clientResponseHeaders, isFhirJson, upstreamRequestHeaders, upstreamRetryAfterMs } from '../lib/fhir/headers.js'
-import { GatewayError, operationOutcome, retryAfterSeconds, type GatewayErrorCode } from '../lib/errors.js'
+import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequestHeaders, upstreamRetryAfterMs } from '../lib/fhir/headers.js'
+import { GatewayError, RateLimitedError } from '../lib/errors.js'
 import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from '../lib/fhir/target.js'
 
 /** Bundles are held in memory to rewrite their links; anything bigger is refused, never passed on unrewritten. */
@@ -20,7 +20,6 @@ export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024
  */
 export const FHIR_PREFIX = '/fhir'
 const CONNECTION_ID = /^[A-Za-z0-9-]{1,64}$/
-const RESPONSE_HEADERS_TO_CLEAR = ['content-type', 'content-length', 'content-language', 'content-disposition', 'etag', 'last-modified', 'cache-control', 'expires', 'location']
 
 /** What the raw URL asks for: whose connection, and which FHIR interaction. */
 export interface ProxyRequest { connectionId: string, target: FhirTarget }
@@ -211,24 +210,13 @@ export class FhirProxy {
     reply.header('content-type', 'application/fhir+json; charset=utf-8').send(bundle)
   }
 
-  /** The route's error handler: every failure as an OperationOutcome. */
-  readonly replyWithOutcome = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const outcome = toGatewayError(error)
-    if (outcome.code === 'internal_error') request.log.error({ err: error }, 'FHIR proxy request failed')
-    else if (outcome.statusCode >= 500 && !(error instanceof GatewayError)) request.log.warn({ err: error.message }, 'upstream problem')
-    clearUpstreamHeaders(reply)
-    if (outcome.extra.retryAfterMs !== undefined) reply.header('retry-after', String(retryAfterSeconds(outcome.extra.retryAfterMs)))
-    if (outcome.extra.allow) reply.header('allow', outcome.extra.allow)
-    return reply.code(outcome.statusCode).type('application/fhir+json; charset=utf-8')
-      .send(operationOutcome(outcome.code, outcome.message, outcome.extra.diagnostics))
-  }
 }
 
 /** One request from the practice's Healow budget, or a rate_limited refusal carrying the wait. */
 export async function takeBudgetOrRefuse (budget: RequestBudget, practiceId: string): Promise<void> {
   const decision = await budget.take(practiceId)
   if (!decision.ok) {
-    throw new GatewayError(429, 'rate_limited', "This practice's share of Healow's request limit is spent for now; try again after Retry-After", { retryAfterMs: decision.retryAfterMs })
+    throw new RateLimitedError(decision.retryAfterMs, "This practice's share of Healow's request limit is spent for now; try again after Retry-After")
   }
 }
 
@@ -236,7 +224,7 @@ export async function takeBudgetOrRefuse (budget: RequestBudget, practiceId: str
 export async function holdOffAfterUpstream429 (budget: RequestBudget, practiceId: string, retryAfter: string | string[] | undefined): Promise<GatewayError> {
   const waitMs = upstreamRetryAfterMs(retryAfter)
   await budget.holdOff(practiceId, waitMs)
-  return new GatewayError(429, 'rate_limited', "Healow's request limit for this practice is reached; try again after Retry-After", { retryAfterMs: waitMs })
+  return new RateLimitedError(waitMs, "Healow's request limit for this practice is reached; try again after Retry-After")
 }
 
 /** An upstream Bundle's text, refused past MAX_BUNDLE_BYTES (plain listeners: an async iterator costs more than a small Bundle's parse). */
@@ -259,7 +247,7 @@ function readBundleText (stream: Readable): Promise<string> {
 }
 
 function clearUpstreamHeaders (reply: FastifyReply): void {
-  for (const name of RESPONSE_HEADERS_TO_CLEAR) reply.removeHeader(name)
+  for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name)
 }
 
 /** Errors from undici / @fastify/reply-from while talking to Healow. */
@@ -269,22 +257,6 @@ export function upstreamFailure (error: { code?: string, cause?: unknown, status
     return new GatewayError(504, 'upstream_timeout', 'Healow did not answer in time; try again later')
   }
   return new GatewayError(502, 'upstream_unavailable', 'Healow could not be reached or dropped the connection; try again later')
-}
-
-const PASSED_THROUGH_CODES = new Set<GatewayErrorCode>(['reauth_required', 'upstream_unavailable', 'not_found'])
-
-function toGatewayError (error: FastifyError & { reconnectUrl?: unknown }): GatewayError {
-  if (error instanceof GatewayError) return error
-  const status = error.statusCode ?? 500
-  // The connection and token plugins' errors carry their own code (reauth_required, upstream_unavailable, not_found).
-  if (PASSED_THROUGH_CODES.has(error.code as GatewayErrorCode) && status >= 400) {
-    const diagnostics = typeof error.reconnectUrl === 'string' ? `reconnect: ${error.reconnectUrl}` : undefined
-    return new GatewayError(status, error.code as GatewayErrorCode, error.message, { diagnostics })
-  }
-  if (status === 401) return new GatewayError(401, 'unauthorized', error.message)
-  if (status >= 400 && status < 500) return new GatewayError(status, 'invalid_request', error.validation ? `Invalid request: ${error.message}` : error.message)
-  if (status >= 502 && status <= 504) return upstreamFailure(error)
-  return new GatewayError(500, 'internal_error', 'Something went wrong in the gateway; try again later')
 }
 
 declare module 'fastify' {
@@ -297,7 +269,7 @@ declare module 'fastify' {
 
 export default fp(async (app) => {
   app.decorate('fhirProxy', new FhirProxy({
-    authenticate: (request, id) => app.connections.authenticate(request, id),
+    authenticate: (request, id) => app.connections.authenticate(request.headers.authorization, id),
     accessToken: (id, opts) => app.tokens.accessToken(id, opts),
     budget: app.requestBudget,
     publicUrl: app.config.PUBLIC_URL,

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { sha256, type AuthenticatedConnection } from './connections.js'
+import { sha256, type AuthenticatedConnection } from '../lib/tokens/connections.js'
 import type { TokenCallOutcome } from './healow-token-client.js'
 import { patientIdFrom, readIdToken } from '../lib/tokens/id-token.js'
-import { ReauthRequiredError } from './token-refresher.js'
+import { ReauthRequiredError } from '../lib/errors.js'
 
 /** What Mere web's own server answers: Healow's status and body, or an error of Mere's shape. */
 export interface MereAnswer {

@@ -1,15 +1,7 @@
 import fp from 'fastify-plugin'
 import { SlidingWindowBudget, type RequestBudget } from '../lib/budget/sliding-window.js'
+import { gatewayBudget } from '../lib/budget/gateway-share.js'
 
-export type { BudgetDecision, RequestBudget } from '../lib/budget/sliding-window.js'
-
-/**
- * The share of Healow's per-practice limit the gateway spends itself. The rest covers requests
- * that count at Healow but never pass through here: the browser's own /authorize redirects.
- */
-export function gatewayBudget (healowLimitPerMinute: number): number {
-  return Math.max(1, healowLimitPerMinute - Math.ceil(healowLimitPerMinute * 0.04))
-}
 
 declare module 'fastify' {
   interface FastifyInstance { requestBudget: RequestBudget }

@@ -1,15 +1,6 @@
 import fp from 'fastify-plugin'
-import { openSqliteStore } from '../lib/store/sqlite.js'
+import { openStore } from '../lib/store/open.js'
 import type { Store } from '../lib/store/types.js'
-
-export type { Store } from '../lib/store/types.js'
-
-/** Opens the store that DATABASE_URL names. */
-export async function openStore (databaseUrl: string): Promise<Store> {
-  if (databaseUrl.startsWith('sqlite:')) return openSqliteStore(databaseUrl.slice('sqlite:'.length))
-  const { openPostgresStore } = await import('../lib/store/postgres.js')
-  return await openPostgresStore(databaseUrl)
-}
 
 declare module 'fastify' {
   interface FastifyInstance { store: Store }

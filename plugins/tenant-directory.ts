@@ -1,7 +1,5 @@
-import { STATUS_CODES } from 'node:http'
-import type { FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
-import { DirectoryRequestError, TenantDirectory } from '../lib/directory/directory.js'
+import { TenantDirectory } from '../lib/directory/directory.js'
 
 export { TenantDirectory } from '../lib/directory/directory.js'
 export type { Practice } from '../lib/directory/practice.js'
@@ -11,12 +9,6 @@ declare module 'fastify' {
 }
 
 const HOUR_MS = 60 * 60 * 1000
-
-/** Answers a directory error with its own status and message (the 503 says why the directory is not there). */
-export function sendDirectoryError (reply: FastifyReply, err: unknown): FastifyReply {
-  if (!(err instanceof DirectoryRequestError)) throw err
-  return reply.code(err.statusCode).send({ statusCode: err.statusCode, error: STATUS_CODES[err.statusCode]!, message: err.message })
-}
 
 export default fp(async (app) => {
   const { config } = app

@@ -4,34 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { HealowTokenClient } from './healow-token-client.js'
 import type { ConnectionRow, Store } from '../lib/store/types.js'
-import type { OpenConnection, Vault } from './vault.js'
-
-export class ReauthRequiredError extends Error {
-  readonly code = 'reauth_required'
-  readonly statusCode = 401
-  constructor (readonly connectionId: string, readonly reason: string, readonly reconnectUrl: string) {
-    super(`The connection needs the patient to log in at Healow again (${reason}); reconnect at ${reconnectUrl}`)
-  }
-}
-
-export class UpstreamUnavailableError extends Error {
-  readonly code = 'upstream_unavailable'
-  readonly statusCode = 502
-}
-
-/** The practice's Healow budget is spent for now; calling anyway would trip Healow's minute-long block. */
-export class RateLimitedError extends Error {
-  readonly code = 'rate_limited'
-  readonly statusCode = 429
-  constructor (readonly retryAfterMs: number) {
-    super(`Healow's request budget for this practice is spent; retry in ${Math.ceil(retryAfterMs / 1000)} s`)
-  }
-}
-
-export class ConnectionNotFoundError extends Error {
-  readonly code = 'not_found'
-  readonly statusCode = 404
-}
+import type { OpenConnection, Vault } from '../lib/tokens/vault.js'
+import { ConnectionNotFoundError, RateLimitedError, ReauthRequiredError, UpstreamUnavailableError } from '../lib/errors.js'
 
 export interface TokenRefresherOptions {
   vault: Vault

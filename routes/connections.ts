@@ -32,7 +32,7 @@ const connections: FastifyPluginAsyncTypebox = async (app) => {
 
   // The key check already read the record; it answers 401 when there is none.
   const authenticated = async (request: FastifyRequest & { params: { id: string } }) =>
-    (await app.connections.authenticate(request, request.params.id)).record
+    (await app.connections.authenticate(request.headers.authorization, request.params.id)).record
 
   app.post('/connections/claim', {
     config: { rateLimit: { max: 10, timeWindow: '1 minute' } },

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { FHIR_PREFIX } from '../plugins/fhir-proxy.js'
-import { setProxiedSecurityHeaders } from '../plugins/security-headers.js'
+import { setProxiedSecurityHeaders } from '../lib/security-headers.js'
 
 const FORM_BODY_LIMIT = 64 * 1024
 
@@ -14,7 +14,6 @@ const fhirRoutes: FastifyPluginAsync = async (app) => {
   // A POST _search body is small, and is buffered so it can be re-checked, re-encoded and resent after a 401.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
     (_request, body, done) => done(null, body))
-  app.setErrorHandler(proxy.replyWithOutcome)
   app.addHook('onRequest', setProxiedSecurityHeaders)
   app.addHook('onRequest', proxy.checkTarget)
   app.addHook('preHandler', proxy.openExchange)
@@ -30,7 +29,7 @@ const fhirRoutes: FastifyPluginAsync = async (app) => {
     replyOptions: proxy.replyOptions as never,
     handler: proxy.forward as never,
     undici: { connections: 128, headersTimeout: app.config.UPSTREAM_TIMEOUT_MS, bodyTimeout: app.config.UPSTREAM_TIMEOUT_MS },
-    config: { swaggerTransform: describeFhirProxy }
+    config: { swaggerTransform: describeFhirProxy, errorFormat: 'fhir' }
   })
 }
 export default fhirRoutes

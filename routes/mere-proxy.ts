@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import { ref } from '../schemas/common.js'
 import { FhirResource, OperationOutcome } from '../schemas/fhir.js'
 import { MereTokenResponse } from '../schemas/mere.js'
-import { setProxiedSecurityHeaders } from '../plugins/security-headers.js'
+import { setProxiedSecurityHeaders } from '../lib/security-headers.js'
 
 const FORM_BODY_LIMIT = 64 * 1024
 
@@ -34,14 +34,13 @@ const documentFormBody = ({ schema, url }: { schema: FastifySchema, url: string 
 
 const mereProxy: FastifyPluginAsyncTypebox = async (app) => {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => done(null, body))
-  app.setErrorHandler(app.fhirProxy.replyWithOutcome)
   app.addHook('onRequest', setProxiedSecurityHeaders)
 
   for (const method of ['GET', 'POST'] as const) {
     app.route({
       method,
       url: '/api/proxy',
-      config: method === 'POST' ? { swaggerTransform: documentFormBody } : {},
+      config: method === 'POST' ? { swaggerTransform: documentFormBody, errorFormat: 'fhir' } : { errorFormat: 'fhir' },
       schema: {
         summary: method === 'GET' ? "Relay a FHIR read to the practice (Mere web's /api/proxy)" : 'Relay a FHIR _search or a token request to the practice (Mere web\'s /api/proxy)',
         description: "The browser's Authorization: Bearer (Healow's token, or an hsa. handle in vault-handle mode) goes along; Origin or Referer must be PUBLIC_URL.",

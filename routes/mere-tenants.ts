@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { sendDirectoryError } from '../plugins/tenant-directory.js'
 import { errorResponses, ref } from '../schemas/common.js'
 import { MereTenantList, MereTenantQuery } from '../schemas/tenants.js'
 
@@ -19,20 +18,16 @@ const mereTenants: FastifyPluginAsyncTypebox = async (app) => {
         querystring: MereTenantQuery,
         response: { 200: ref(MereTenantList), ...errorResponses(400, 503) },
       },
-    }, async (request, reply) => {
+    }, async (request) => {
       const query = request.query.query?.trim() ?? ''
-      try {
-        const { practices } = app.tenantDirectory.search(query, query === '' ? LIST_LIMIT : SEARCH_LIMIT)
-        return practices.map((practice) => ({
-          id: practice.id,
-          name: practice.name,
-          url: practice.fhirBase,
-          token: practice.tokenUrl,
-          authorize: practice.authorizeUrl,
-        }))
-      } catch (err) {
-        return sendDirectoryError(reply, err)
-      }
+      const { practices } = app.tenantDirectory.search(query, query === '' ? LIST_LIMIT : SEARCH_LIMIT)
+      return practices.map((practice) => ({
+        id: practice.id,
+        name: practice.name,
+        url: practice.fhirBase,
+        token: practice.tokenUrl,
+        authorize: practice.authorizeUrl,
+      }))
     })
   }
 }

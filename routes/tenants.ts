@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { sendDirectoryError } from '../plugins/tenant-directory.js'
 import { errorResponses, ref } from '../schemas/common.js'
 import { Tenant, TenantPage, TenantParams, TenantQuery, TenantSearchQuery, DEFAULT_PAGE_SIZE } from '../schemas/tenants.js'
 
@@ -14,17 +13,13 @@ const tenants: FastifyPluginAsyncTypebox = async (app) => {
       querystring: TenantSearchQuery,
       response: { 200: ref(TenantPage), ...errorResponses(400, 503) },
     },
-  }, async (request, reply) => {
+  }, async (request) => {
     // Ajv fills the default, but the optional type cannot know it.
     const { q, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
-    try {
-      const page = q === undefined
-        ? app.tenantDirectory.list(cursor, limit)
-        : app.tenantDirectory.search(q, limit, cursor)
-      return { items: page.practices, total: page.total, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
-    } catch (err) {
-      return sendDirectoryError(reply, err)
-    }
+    const page = q === undefined
+      ? app.tenantDirectory.list(cursor, limit)
+      : app.tenantDirectory.search(q, limit, cursor)
+    return { items: page.practices, total: page.total, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 
   app.get('/tenants/:id', {
@@ -38,12 +33,7 @@ const tenants: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(Tenant), ...errorResponses(404, 503) },
     },
   }, async (request, reply) => {
-    let practice
-    try {
-      practice = app.tenantDirectory.get(request.params.id)
-    } catch (err) {
-      return sendDirectoryError(reply, err)
-    }
+    const practice = app.tenantDirectory.get(request.params.id)
     if (practice === undefined) {
       return reply.notFound(`No practice with id "${request.params.id}" in the Healow directory; find ids with GET /tenants?q=`)
     }

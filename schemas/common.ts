@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox'
+import { ErrorCodeSchema } from './errors.js'
 
 /** A reference to a shared schema that keeps the TypeBox static type (so handlers stay typed). */
 export function ref<T extends TSchema> (schema: T) {
@@ -8,9 +9,9 @@ export function ref<T extends TSchema> (schema: T) {
 
 export const ErrorResponse = Type.Object({
   statusCode: Type.Integer({ description: 'HTTP status code, repeated' }),
-  error: Type.String({ description: 'HTTP status text, or a machine-readable error code' }),
+  error: Type.String({ description: 'HTTP status text' }),
   message: Type.String({ description: 'What is wrong, in words a developer can act on' }),
-  code: Type.Optional(Type.String({ description: 'Stable machine-readable code, when there is one (e.g. reauth_required)' })),
+  code: ErrorCodeSchema,
   reconnectUrl: Type.Optional(Type.String({ description: 'With reauth_required: where to send the patient to log in again' }))
 }, { $id: 'ErrorResponse', title: 'ErrorResponse', description: 'Every non-FHIR error answer', additionalProperties: false })
 

@@ -1,10 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { GATEWAY_ERROR_SYSTEM } from '../lib/errors.js'
-
-const ERROR_CODES = [
-  'unauthorized', 'reauth_required', 'rate_limited', 'upstream_unavailable', 'upstream_timeout',
-  'not_found', 'forbidden_target', 'method_not_allowed', 'invalid_request', 'internal_error'
-]
+import { ERROR_CODES, GATEWAY_ERROR_SYSTEM } from './errors.js'
 
 export const OperationOutcome = Type.Object({
   resourceType: Type.Literal('OperationOutcome'),

@@ -2,7 +2,7 @@
 // configured database (as the gateway would, with a summary of what changed); `search <words>` tries a query.
 import { existsSync } from 'node:fs'
 import { ConfigError, loadConfig } from '../plugins/config.js'
-import { openStore } from '../plugins/store.js'
+import { openStore } from '../lib/store/open.js'
 import type { Store } from '../lib/store/types.js'
 import { importDirectory } from '../lib/directory/directory.js'
 import type { Practice } from '../lib/directory/practice.js'

@@ -5,6 +5,7 @@ import type { AddressPolicy, OAuthEndpoints, Practice } from './practice.js'
 import { PracticeSearchIndex } from './search-index.js'
 import { SmartDiscovery } from './smart-discovery.js'
 import { readDirectorySource, type ReadSourceOptions } from './source.js'
+import { GatewayError } from '../errors.js'
 
 export interface DirectoryLog {
   info (details: object, message: string): void
@@ -47,8 +48,10 @@ export interface DirectoryStatus {
 }
 
 /** Errors whose message is meant for the caller, with the HTTP status that fits. */
-export class DirectoryRequestError extends Error {
-  constructor (readonly statusCode: 400 | 503, message: string) { super(message) }
+export class DirectoryRequestError extends GatewayError {
+  constructor (statusCode: 400 | 503, message: string) {
+    super(statusCode, statusCode === 400 ? 'invalid_request' : 'service_unavailable', message)
+  }
 }
 
 /**

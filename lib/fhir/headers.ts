@@ -58,3 +58,6 @@ export function upstreamRetryAfterMs (retryAfter: string | string[] | undefined,
   if (!Number.isNaN(date) && date > now) return date - now
   return 60_000 - (now % 60_000) + 1000
 }
+
+/** Headers that describe a body: cleared before the gateway answers with a body of its own. */
+export const REPRESENTATION_HEADERS: readonly string[] = ['content-type', 'content-length', 'content-language', 'content-disposition', 'etag', 'last-modified', 'cache-control', 'expires', 'location']

@@ -1,6 +1,6 @@
 import t from 'tap'
 import pino from 'pino'
-import { loggingOptions, redactUrl, scrubLogLine } from '../../plugins/logging.js'
+import { loggingOptions, redactUrl, scrubLogLine } from '../../logging.js'
 import { LogCapture } from '../helpers/app.js'
 
 t.test('query strings lose their credentials, and nothing else', async (t) => {

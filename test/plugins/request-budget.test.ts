@@ -1,6 +1,6 @@
 import t from 'tap'
 import { SlidingWindowBudget } from '../../lib/budget/sliding-window.js'
-import { gatewayBudget } from '../../plugins/request-budget.js'
+import { gatewayBudget } from '../../lib/budget/gateway-share.js'
 
 t.test('at most `limit` requests in any window, per practice', async (t) => {
   let now = 1_000_000

@@ -1,5 +1,5 @@
 import { type Test } from 'tap'
-import { ReauthRequiredError } from '../../plugins/token-refresher.js'
+import { ReauthRequiredError } from '../../lib/errors.js'
 import { bearer, connectPatient, startStack, type Stack, type StackOptions } from '../helpers/connect.js'
 import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 

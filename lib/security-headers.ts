@@ -1,5 +1,3 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-
 /**
  * Fixed security headers on everything the proxies answer (and on 404s, outside helmet's
  * context), set in one call instead of running helmet's per-request policy builder on the hot
@@ -14,7 +12,7 @@ export const FIXED_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.f
 })
 
 /** onRequest hook of the proxy routes, which live outside helmet's context. */
-export function setProxiedSecurityHeaders (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+export function setProxiedSecurityHeaders (_request: unknown, reply: { headers: (values: Record<string, string>) => unknown }, done: () => void): void {
   reply.headers(FIXED_SECURITY_HEADERS)
   done()
 }
