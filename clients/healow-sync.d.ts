@@ -358,12 +358,15 @@ export interface components {
         ErrorResponse: {
             /** @description HTTP status code, repeated */
             statusCode: number;
-            /** @description HTTP status text, or a machine-readable error code */
+            /** @description HTTP status text */
             error: string;
             /** @description What is wrong, in words a developer can act on */
             message: string;
-            /** @description Stable machine-readable code, when there is one (e.g. reauth_required) */
-            code?: string;
+            /**
+             * @description Stable machine-readable code: what a client acts on
+             * @enum {string}
+             */
+            code: "unauthorized" | "reauth_required" | "rate_limited" | "upstream_unavailable" | "upstream_timeout" | "not_found" | "forbidden_target" | "method_not_allowed" | "invalid_request" | "service_unavailable" | "internal_error";
             /** @description With reauth_required: where to send the patient to log in again */
             reconnectUrl?: string;
         };
@@ -508,7 +511,7 @@ export interface components {
                     coding?: ({
                         /** @description urn:healow-sync:error for the gateway's own codes */
                         system?: string;
-                        /** @description The gateway's code, one of: unauthorized, reauth_required, rate_limited, upstream_unavailable, upstream_timeout, not_found, forbidden_target, method_not_allowed, invalid_request, internal_error */
+                        /** @description The gateway's code, one of: unauthorized, reauth_required, rate_limited, upstream_unavailable, upstream_timeout, not_found, forbidden_target, method_not_allowed, invalid_request, service_unavailable, internal_error */
                         code?: string;
                     } & {
                         [key: string]: unknown;

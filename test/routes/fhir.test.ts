@@ -141,6 +141,22 @@ testOnEachStore('the per-practice budget queues or answers 429 with Retry-After 
   t.equal(stack.sim.counters().rateLimited, 0, 'Healow never had to say 429')
 })
 
+testOnEachStore('a read whose token refresh finds the budget spent answers 429 rate_limited with Retry-After', async (t, under) => {
+  // Tokens that live less than the refresh margin: every read refreshes first, and each refresh takes from the budget.
+  const { stack, get, patientId } = await connectedStack(t, under, { HEALOW_RATE_LIMIT_PER_MINUTE: '6' }, { accessTokenTtl: 120 })
+  stack.sim.resetCounters()
+  let refused: Response | undefined
+  for (let i = 0; i < 6 && !refused; i++) {
+    const res = await get(`/Patient/${patientId}`)
+    if (res.status === 429) refused = res
+    else await res.arrayBuffer()
+  }
+  t.ok(refused, 'the budget ran out')
+  t.equal(await codeOf(refused!), 'rate_limited', 'rate_limited, not invalid_request')
+  t.ok(Number(refused!.headers.get('retry-after')) >= 1, `Retry-After ${refused!.headers.get('retry-after')}`)
+  t.equal(stack.sim.counters().rateLimited, 0, 'Healow never had to say 429')
+})
+
 testOnEachStore("Healow's own 429 becomes rate_limited, and the practice is held off for the rest of the minute", async (t, under) => {
   const { stack, get, patientId } = await connectedStack(t, under)
   // Healow's 429 names no wait, so the gateway holds off until a second after the minute ends;
