@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import path from 'node:path'
+import type { Mode } from '../lib/tokens/scopes.js'
 
 // Healow's production endpoints (../shared/facts/healow.md): one OAuth server for every practice.
 export const HEALOW_DEFAULTS = {
@@ -46,7 +47,7 @@ export const EnvSchema = Type.Object({
 })
 export type Env = Static<typeof EnvSchema>
 
-export type Mode = 'public' | 'confidential'
+export type { Mode } from '../lib/tokens/scopes.js'
 
 export interface Config extends Omit<Env, 'ALLOWED_ORIGINS'> {
   mode: Mode

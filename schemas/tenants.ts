@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox'
-import { MAX_QUERY_LENGTH } from '../lib/directory/search-index.js'
+
+/** The longest search text the directory takes (longer ones are refused, never cut). */
+export const MAX_QUERY_LENGTH = 256
 
 export const DEFAULT_PAGE_SIZE = 20
 

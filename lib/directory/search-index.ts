@@ -1,9 +1,9 @@
 import type { Practice } from './practice.js'
 import { foldText, searchWords } from './search-text.js'
 import { TypoIndex } from './typo-index.js'
+import { MAX_QUERY_LENGTH } from '../../schemas/tenants.js'
 
 // Bounds that keep every query cheap: a real practice name has at most 14 words and under 100 letters.
-export const MAX_QUERY_LENGTH = 256
 export const MAX_QUERY_WORDS = 8
 
 /** A query outside the bounds above; its message is fit to show to the caller. */

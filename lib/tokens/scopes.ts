@@ -1,4 +1,5 @@
-import type { Mode } from '../../plugins/config.js'
+/** Public: PKCE only, no refresh token. Confidential: a client secret, and refresh tokens with offline_access. */
+export type Mode = 'public' | 'confidential'
 
 // The resource types Mere asks Healow for (../shared/facts/healow.md, "Authorization").
 export const PATIENT_READ_RESOURCES = [

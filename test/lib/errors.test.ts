@@ -1,5 +1,5 @@
 import t from 'tap'
-import Ajv from 'ajv'
+import { Ajv } from 'ajv'
 import { ERROR_CODES, GATEWAY_ERROR_SYSTEM } from '../../schemas/errors.js'
 import { ErrorResponse } from '../../schemas/common.js'
 import { OperationOutcome } from '../../schemas/fhir.js'

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { Practice } from '../../lib/directory/practice.js'
-import { MAX_QUERY_LENGTH, PracticeSearchIndex, smallestKeys } from '../../lib/directory/search-index.js'
+import { PracticeSearchIndex, smallestKeys } from '../../lib/directory/search-index.js'
+import { MAX_QUERY_LENGTH } from '../../schemas/tenants.js'
 import { foldText, searchWords } from '../../lib/directory/search-text.js'
 import { boundedEditDistance, deletionVariants, TypoIndex } from '../../lib/directory/typo-index.js'
 
