@@ -4,7 +4,7 @@ import { Value } from '@sinclair/typebox/value'
 import path from 'node:path'
 import type { Mode } from '../lib/tokens/scopes.js'
 
-// Healow's production endpoints (../shared/facts/healow.md): one OAuth server for every practice.
+// Healow's production endpoints: one OAuth server for every practice.
 export const HEALOW_DEFAULTS = {
   authorizeUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize',
   tokenUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/token',
@@ -159,7 +159,7 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
   const publicOrigin = new URL(env.PUBLIC_URL).origin
   return {
     ...rest,
-    // Confidential exactly when a secret is configured (DESIGN.md, "Modes").
+    // Confidential exactly when a secret is configured (a public client cannot keep one).
     mode: env.HEALOW_CLIENT_SECRET ? 'confidential' : 'public',
     allowedOrigins: [publicOrigin, ...origins.filter((o) => o !== publicOrigin)],
     redirectUri,

@@ -23,7 +23,7 @@ export interface TokenRefresherOptions {
 
 /**
  * Keeps access tokens fresh without ever spending a refresh token twice. Healow's refresh tokens
- * are single use (../shared/facts/healow.md), so two refreshes racing lose the connection:
+ * are single use (each refresh returns a new one and kills the old), so two refreshes racing lose the connection:
  * in one process concurrent callers share one promise; across processes a lease in the store
  * lets one instance refresh while the others wait and re-read its result. The new refresh token
  * is committed before the new access token is handed out.

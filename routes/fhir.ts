@@ -20,7 +20,7 @@ const fhirRoutes: FastifyPluginAsync = async (app) => {
 
   await app.register(httpProxy, {
     prefix: FHIR_PREFIX,
-    // The origin is chosen per request (getUpstream), the path by `handler`: see ../shared/facts/stack.md.
+    // The origin is chosen per request (getUpstream, honoured only with upstream ''), the path by `handler`.
     upstream: '',
     // PUT, DELETE and PATCH are routed so that they get a FHIR 405 instead of a 404.
     httpMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'],

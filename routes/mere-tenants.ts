@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, ref } from '../schemas/common.js'
 import { MereTenantList, MereTenantQuery } from '../schemas/tenants.js'
 
-// Mere web's limits (../shared/facts/healow.md): the first 100 by name when nothing is typed, else the 50 best.
+// Mere web's own server's limits: the first 100 by name when nothing is typed, else the 50 best.
 const LIST_LIMIT = 100
 const SEARCH_LIMIT = 50
 

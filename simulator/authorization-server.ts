@@ -1,5 +1,5 @@
 // Healow's shared OAuth server, played by oidc-provider (a certified OpenID provider)
-// configured as facts/stack.md describes: `aud` is the resource indicator, access
+// configured to act as Healow's does: `aud` is the resource indicator, access
 // tokens are JWTs for one practice's FHIR base, PKCE S256 only, rotating refresh tokens.
 import { generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto'
 import type { RegisteredClients } from './clients.js'

@@ -1,5 +1,5 @@
-// The practice directory in the shape Healow publishes it (and of
-// ../shared/fixtures/healow-endpoints-bundle.json): one Endpoint + one Organization per practice.
+// The practice directory in the shape Healow publishes it (its "activated clinical endpoints"
+// Bundle): one Endpoint + one Organization per practice.
 import type { FhirResource } from './fhir-types.js'
 import type { Practice } from './practices.js'
 

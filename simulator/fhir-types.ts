@@ -1,4 +1,4 @@
-/** The resource types Healow grants `patient/X.read` for (facts/healow.md, "Scopes requested by Mere"). */
+/** The resource types Healow grants `patient/X.read` for (the scopes Mere requests). */
 export const SCOPED_RESOURCE_TYPES = [
   'AllergyIntolerance', 'CarePlan', 'CareTeam', 'Condition', 'Device', 'DiagnosticReport',
   'DocumentReference', 'Binary', 'Encounter', 'Goal', 'Immunization', 'MedicationAdministration',

@@ -1,6 +1,6 @@
 import { DEFAULT_PRACTICES, type PracticeListing } from './practices.js'
 
-/** Healow's known oddities (facts/healow.md); each one can be switched off. Defaults: as Healow. */
+/** Healow's known oddities, as seen in recorded traffic; each one can be switched off. Defaults: as Healow. */
 export interface Quirks {
   /** Bundle links and `entry.fullUrl` point at another origin than the request (`aliasBase`). */
   aliasHostLinks: boolean

@@ -1,6 +1,6 @@
 // oidc-provider 9 prints two warnings that are expected here and only confuse a
-// reader of test output: "Unsupported runtime" on Node 20 (it works anyway, see
-// facts/stack.md) and the notice that its in-memory store is used (a simulator
+// reader of test output: "Unsupported runtime" on Node 20 (it works anyway on
+// Node 20) and the notice that its in-memory store is used (a simulator
 // wants exactly that). Every other warning gets through.
 const EXPECTED_WARNINGS = ['Unsupported runtime', 'in-memory adapter']
 

@@ -7,7 +7,7 @@ import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
  *
  * Healow writes absolute links, and not always on the host the request went to: links were seen
  * on `http://fhir4.eclinicalworks.com/…` for a request to `https://fhir4.healow.com/…` (other
- * host, other scheme; ../shared/facts/healow.md). A link counts as "into the practice" when its
+ * host, other scheme). A link counts as "into the practice" when its
  * origin is the base's (either scheme) or a configured alias, its path is under the practice's
  * base path, and what follows passes the same target grammar as a client's request. Such links
  * become `{gateway}/fhir/{connectionId}/…`; every other link is dropped, never passed on.

@@ -1,7 +1,7 @@
 /** Public: PKCE only, no refresh token. Confidential: a client secret, and refresh tokens with offline_access. */
 export type Mode = 'public' | 'confidential'
 
-// The resource types Mere asks Healow for (../shared/facts/healow.md, "Authorization").
+// The resource types Mere web asks Healow for, as its own authorize request lists them.
 export const PATIENT_READ_RESOURCES = [
   'AllergyIntolerance', 'CarePlan', 'CareTeam', 'Condition', 'Device', 'DiagnosticReport', 'DocumentReference', 'Binary',
   'Encounter', 'Goal', 'Immunization', 'MedicationAdministration', 'MedicationRequest', 'Observation', 'Organization',

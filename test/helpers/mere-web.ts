@@ -3,7 +3,7 @@ import { PatientBrowser, isHealowCallback } from '../../simulator/browser.js'
 import type { Stack } from './connect.js'
 
 /**
- * Plays Mere web's part of the Healow flow (../shared/facts/healow.md, "What Mere web calls today"):
+ * Plays Mere web's part of the Healow flow (the calls Mere web's own code makes to its server):
  * it sends the patient to Healow itself with its own redirect URI and PKCE, then hands the code to
  * its server — here, the gateway's Mere-compatible endpoints — with the Origin of its page.
  */
