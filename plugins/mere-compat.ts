@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { sha256, type AuthenticatedConnection } from '../lib/tokens/connections.js'
 import type { TokenCallOutcome } from './healow-token-client.js'
-import { patientIdFrom, readIdToken } from '../lib/tokens/id-token.js'
+import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
 import { ReauthRequiredError } from '../lib/errors.js'
 
 /** What Mere web's own server answers: Healow's status and body, or an error of Mere's shape. */
@@ -52,26 +52,11 @@ export class MereCompat {
   }
 
   private async storeAndHandOut (practice: { id: string, fhirBase: string }, body: Record<string, unknown>): Promise<MereAnswer> {
-    let patientId: string | null
-    try {
-      patientId = patientIdFrom(body, typeof body.id_token === 'string' ? readIdToken(body.id_token, this.app.config.HEALOW_CLIENT_ID) : undefined)
-    } catch (err) {
-      return mereError('invalid_id_token', `Healow's id_token is unusable: ${(err as Error).message}`, 502)
-    }
-    if (!patientId) return mereError('invalid_token_response', 'Healow did not say which patient logged in', 502)
-    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 3600
-    const connectionId = await this.app.vault.create({
-      practiceId: practice.id,
-      fhirBase: practice.fhirBase,
-      patientId,
-      scope: typeof body.scope === 'string' ? body.scope : '',
-      tokens: {
-        accessToken: body.access_token as string,
-        refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : undefined,
-        idToken: typeof body.id_token === 'string' ? body.id_token : undefined
-      },
-      accessExpiresAt: Date.now() + expiresIn * 1000
-    })
+    const now = Date.now()
+    const made = connectionFromTokenResponse(body, practice, this.app.config.HEALOW_CLIENT_ID, now)
+    if (!made.ok) return mereError(made.code, made.message, 502)
+    const connectionId = await this.app.vault.create(made.connection, now)
+    const expiresIn = (made.connection.accessExpiresAt - now) / 1000
     const key = await this.app.connections.issueKey(connectionId)
     return { status: 200, body: this.handleResponse(connectionId, key, body, expiresIn) }
   }

@@ -3,7 +3,7 @@ import oauth2, { type OAuth2Namespace } from '@fastify/oauth2'
 import { randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sha256 } from '../lib/tokens/connections.js'
-import { patientIdFrom, readIdToken } from '../lib/tokens/id-token.js'
+import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
 import { scopesFor } from '../lib/tokens/scopes.js'
 import type { PendingAuthorization } from '../lib/store/types.js'
 
@@ -128,30 +128,9 @@ export default fp(async (app) => {
       const pending = request.checkedPending!
       const practice = app.tenantDirectory.get(pending.practiceId)
       if (!practice) throw app.httpErrors.notFound('The practice is no longer in the directory')
-      if (typeof response.access_token !== 'string') throw app.httpErrors.badGateway('Healow answered without an access token')
-
-      let claims
-      try {
-        claims = typeof response.id_token === 'string' ? readIdToken(response.id_token, config.HEALOW_CLIENT_ID) : undefined
-      } catch (err) {
-        throw app.httpErrors.badGateway(`Healow's id_token is unusable: ${(err as Error).message}`)
-      }
-      const patientId = patientIdFrom(response, claims)
-      if (!patientId) throw app.httpErrors.badGateway('Healow did not say which patient logged in (no patient, no fhirUser)')
-
-      const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : 3600
-      const connectionId = await app.vault.create({
-        practiceId: practice.id,
-        fhirBase: practice.fhirBase,
-        patientId,
-        scope: typeof response.scope === 'string' ? response.scope : '',
-        tokens: {
-          accessToken: response.access_token,
-          refreshToken: typeof response.refresh_token === 'string' ? response.refresh_token : undefined,
-          idToken: typeof response.id_token === 'string' ? response.id_token : undefined
-        },
-        accessExpiresAt: Date.now() + expiresIn * 1000
-      })
+      const made = connectionFromTokenResponse(response, practice, config.HEALOW_CLIENT_ID)
+      if (!made.ok) throw app.httpErrors.badGateway(made.message)
+      const connectionId = await app.vault.create(made.connection)
       const handoff = await app.connections.createHandoff(connectionId)
       request.log.info({ connectionId, practiceId: practice.id }, 'patient connected')
       return { kind: 'connected', connectionId, handoff, practiceId: practice.id, returnTo: pending.returnTo }

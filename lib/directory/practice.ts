@@ -1,16 +1,14 @@
-/** The OAuth endpoints a practice's patients log in through. */
-export interface OAuthEndpoints {
-  authorizeUrl: string
-  tokenUrl: string
-}
+import type { Static } from '@sinclair/typebox'
+import type { Tenant } from '../../schemas/tenants.js'
 
-/** One Healow practice: the id is the shared id of its Endpoint and Organization (Mere's tenant id). */
-export interface Practice extends OAuthEndpoints {
-  id: string
-  name: string
-  /** `https://host/fhir/r4/{practiceCode}`, without a trailing slash (it is also the OAuth `aud`). */
-  fhirBase: string
-}
+/**
+ * One Healow practice, as the API's Tenant schema describes it: the id is the shared id of its
+ * Endpoint and Organization (Mere's tenant id); fhirBase has no trailing slash (it is also the OAuth `aud`).
+ */
+export type Practice = Static<typeof Tenant>
+
+/** The OAuth endpoints a practice's patients log in through. */
+export type OAuthEndpoints = Pick<Practice, 'authorizeUrl' | 'tokenUrl'>
 
 /** Which `http:` addresses count as acceptable; everything else must be `https:`. */
 export interface AddressPolicy {

@@ -16,13 +16,8 @@ function randomSecret (prefix: string): string {
   return prefix + randomBytes(32).toString('base64url')
 }
 
-export interface AuthenticatedConnection {
-  id: string
-  practiceId: string
-  fhirBase: string
-  patientId: string
-  status: 'active' | 'reauth_required'
-  /** The stored record the key was checked against, so the caller need not read it again. */
+/** A connection whose key the caller proved, with the stored record the key was checked against (no second read). */
+export interface AuthenticatedConnection extends Pick<ConnectionRow, 'id' | 'practiceId' | 'fhirBase' | 'patientId' | 'status'> {
   record: ConnectionRow
 }
 

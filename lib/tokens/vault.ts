@@ -8,13 +8,9 @@ export interface TokenSet {
   idToken?: string
 }
 
-export interface NewConnectionInput {
-  practiceId: string
-  fhirBase: string
-  patientId: string
-  scope: string
+/** What a login gives a new connection: its row's own fields, with the tokens still open. */
+export interface NewConnectionInput extends Pick<ConnectionRow, 'practiceId' | 'fhirBase' | 'patientId' | 'scope' | 'accessExpiresAt'> {
   tokens: TokenSet
-  accessExpiresAt: number
 }
 
 /** A connection as read from the store, with its tokens opened. */
