@@ -10,6 +10,7 @@ import { loggingOptions } from './logging.js'
 import errors from './plugins/errors.js'
 import openapi from './plugins/openapi.js'
 import readiness from './plugins/readiness.js'
+import events from './plugins/events.js'
 import store from './plugins/store.js'
 import vault from './plugins/vault.js'
 import connections from './plugins/connections.js'
@@ -57,6 +58,7 @@ export async function buildApp (config: Config, { logStream, refreshRetryDelaysM
   await app.register(openapi)
   await app.register(errors)
   await app.register(readiness)
+  await app.register(events)
   await app.register(store)
   await app.register(vault)
   await app.register(connections)
