@@ -1,6 +1,7 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { startSimulator, type Simulator } from '../simulator/index.js'
 import { freePort, tempDir } from './helpers/app.js'
@@ -94,3 +95,58 @@ t.test('SIGKILL after a refresh, restart: the connection works with no new login
   t.equal(second.child.exitCode, 0, 'SIGTERM shuts down gracefully')
   t.match(second.output.join(''), /shutting down/)
 })
+
+/** A connected patient whose next FHIR read the simulator holds for `holdMs`, that read started (wrapped: awaiting it is the caller's choice). */
+async function readInFlight (sim: Simulator, gateway: { url: string }, holdMs: number): Promise<{ read: Promise<Response> }> {
+  const { connectionId, key, claim } = await connectPatient({ sim, gw: gateway })
+  const { patientId } = claim.connection as { patientId: string }
+  sim.setFaults({ latencyMs: holdMs })
+  const before = Object.values(sim.counters().fhir).reduce((a, b) => a + b, 0)
+  const read = fetch(`${gateway.url}/fhir/${connectionId}/Patient/${patientId}`, { headers: bearer(key) })
+  read.catch(() => {}) // awaited by the test, or cut off with the process on purpose
+  while (Object.values(sim.counters().fhir).reduce((a, b) => a + b, 0) === before) await sleep(20)
+  return { read }
+}
+
+const logLines = (output: string[]): Array<{ msg?: string, err?: { message?: string }, signal?: string }> =>
+  output.join('').split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
+
+t.test('SIGTERM waits for the request in flight; a second SIGTERM exits at once', async (t) => {
+  const sim = await startSimulator({ autoLogin: true })
+  t.teardown(() => sim.close())
+  const gateway = await startGatewayProcess(t, envFor(sim, tempDir(t)))
+  await readInFlight(sim, gateway, 20_000)
+
+  gateway.child.kill('SIGTERM')
+  await sleep(1000)
+  t.equal(gateway.child.exitCode, null, 'still draining the held read after a second')
+  const secondAt = Date.now()
+  await gateway.stop('SIGTERM')
+  t.ok(Date.now() - secondAt < 2000, 'the second SIGTERM ends it without waiting for the read')
+  t.equal(gateway.child.exitCode, 1, 'and says it did not finish cleanly')
+  const messages = logLines(gateway.output).map((line) => line.msg)
+  t.ok(messages.includes('shutting down: finishing in-flight requests'), 'the first signal started the drain')
+  t.ok(messages.includes('second signal while shutting down: exiting at once'), 'the second is logged')
+  t.notOk(messages.includes('closed'), 'the close never finished')
+})
+
+for (const failure of ['exception', 'rejection']) {
+  t.test(`an uncaught ${failure} is logged, the server closes (the read in flight completes), and the process exits 1`, async (t) => {
+    const sim = await startSimulator({ autoLogin: true })
+    t.teardown(() => sim.close())
+    const gateway = await startGatewayProcess(t, { ...envFor(sim, tempDir(t)), CRASH_WITH: failure }, { preload: 'test/helpers/crash-on-signal.ts' })
+    const { read } = await readInFlight(sim, gateway, 1500)
+
+    const exited = once(gateway.child, 'exit')
+    gateway.child.kill('SIGWINCH')
+    const answer = await read
+    t.equal(answer.status, 200, 'the read that was in flight still gets its answer')
+    const [code] = await exited
+    t.equal(code, 1, 'exits 1 on its own, with no signal')
+    const lines = logLines(gateway.output)
+    const crash = lines.findIndex((line) => line.msg === 'uncaught error: closing the server, then exiting')
+    t.ok(crash >= 0, 'the failure is logged')
+    t.equal(lines[crash]?.err?.message, `injected ${failure}`, 'with its error')
+    t.ok(lines.findIndex((line) => line.msg === 'closed') > crash, 'then the close finishes')
+  })
+}

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3'
+import Database from 'libsql'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { ConnectionRow, Store } from './types.js'
@@ -75,7 +75,11 @@ function migrate (db: Database.Database): void {
   }).immediate()
 }
 
-/** SQLite through better-sqlite3: synchronous and fast; WAL so readers never wait for the writer. */
+/**
+ * SQLite through libsql (better-sqlite3's API): synchronous and fast; WAL so readers never wait for
+ * the writer. libsql is a Node-API module shipped prebuilt, so one binary serves Node 20, 22 and 24
+ * with no compiler at install time. Its rows carry an extra `_metadata` field: map columns by name.
+ */
 export function openSqliteStore (file: string): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
   const db = new Database(file)
@@ -138,7 +142,7 @@ export function openSqliteStore (file: string): Store {
       recordError: async (id, lastError, at) => { q.recordError.run(lastError, at, id) },
       delete: async (id) => q.delete.run(id).changes === 1,
       listStale: async (before, limit) => (q.listStale.all(before, limit) as Array<{ id: string }>).map((r) => r.id),
-      allTokens: async () => q.allTokens.all() as Array<{ id: string, tokens: string }>,
+      allTokens: async () => (q.allTokens.all() as Array<{ id: string, tokens: string }>).map(({ id, tokens }) => ({ id, tokens })),
       replaceTokens: async (rows) => { replaceAll(rows) }
     },
     handoffs: {

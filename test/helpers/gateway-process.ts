@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { assertNoCredentialInLogs, freePort, tempDir } from './app.js'
 
 type Test = Parameters<typeof tempDir>[0]
@@ -21,15 +21,17 @@ export interface GatewayProcess {
 /**
  * The gateway as an operator runs it, in its own process: what several instances behind a load
  * balancer are. By default `node --import=tsx server.ts` (the source as it is now); `npmStart`
- * runs `npm start` itself, which compiles into dist/ first and runs the compiled server. `env` is
+ * runs `npm start` itself, which compiles into dist/ first and runs the compiled server; `preload`
+ * is a module loaded before the server (`--import`). `env` is
  * its whole configuration; nothing of the test process's environment leaks in but PATH (and HOME
  * for npm). `port` lets a test know the address before the start (e.g. to make it every
  * instance's PUBLIC_URL). Resolves once /ready answers 200.
  */
-export async function startGatewayProcess (t: Test, env: Record<string, string>, { port, npmStart = false }: { port?: number, npmStart?: boolean } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess (t: Test, env: Record<string, string>, { port, npmStart = false, preload }: { port?: number, npmStart?: boolean, preload?: string } = {}): Promise<GatewayProcess> {
   port ??= await freePort()
   const url = `http://127.0.0.1:${port}`
-  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['--import=tsx', 'server.ts']]
+  const preloads = preload === undefined ? [] : [`--import=${pathToFileURL(path.resolve(REPO_ROOT, preload)).href}`]
+  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['--import=tsx', ...preloads, 'server.ts']]
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: {

@@ -1,4 +1,8 @@
+import Database from 'libsql'
+import path from 'node:path'
 import t from 'tap'
+import { openStore } from '../../plugins/store.js'
+import { tempDir } from '../helpers/app.js'
 import { openTestStore, storesUnderTest } from '../helpers/stores.js'
 
 const connection = (id: string, now: number) => ({
@@ -23,6 +27,15 @@ for (const under of storesUnderTest) {
     t.match(await store.connections.get('c1'), { status: 'reauth_required', lastError: 'invalid_grant' })
     t.ok(await store.connections.delete('c1'))
     t.notOk(await store.connections.delete('c1'))
+  })
+
+  t.test(`${under.name}: allTokens lists exactly each connection's id and ciphertext`, async (t) => {
+    const store = await openTestStore(t, under)
+    const now = Date.now()
+    await store.connections.insert(connection('c1', now))
+    await store.connections.insert({ ...connection('c2', now), tokens: 'other' })
+    // Nothing beyond the two columns: the rekey writes back what it reads.
+    t.same((await store.connections.allTokens()).sort((x, y) => x.id.localeCompare(y.id)), [{ id: 'c1', tokens: 'ciphertext' }, { id: 'c2', tokens: 'other' }])
   })
 
   t.test(`${under.name}: handoffs and pending authorizations are single use and expire`, async (t) => {
@@ -61,3 +74,16 @@ for (const under of storesUnderTest) {
     t.same(await store.directory.loadSnapshot(), { ...snapshot, source: 'y' })
   })
 }
+
+// The SQLite driver is a native module shipped prebuilt per platform: this fails when the binary
+// for this machine is missing or does not load on this Node version.
+t.test('sqlite: the native driver loads on this Node and the store file stays in WAL mode', async (t) => {
+  const file = path.join(tempDir(t), 'wal.db')
+  const store = await openStore(`sqlite:${file}`)
+  await store.connections.insert(connection('c1', Date.now()))
+  await store.close()
+  const db = new Database(file)
+  t.teardown(() => db.close())
+  t.match(db.prepare('PRAGMA journal_mode').get(), { journal_mode: 'wal' }, 'WAL lets readers go on while the writer writes')
+  t.match(db.prepare('SELECT count(*) AS n FROM connections').get(), { n: 1 })
+})
