@@ -1,7 +1,7 @@
 import Database from 'libsql'
 import path from 'node:path'
 import t from 'tap'
-import { openStore } from '../../plugins/store.js'
+import { openStore } from '../../lib/store/open.js'
 import { tempDir } from '../helpers/app.js'
 import { openTestStore, storesUnderTest } from '../helpers/stores.js'
 
