@@ -5,6 +5,7 @@ import type { Store } from '../../lib/store/types.js'
 import type { GatewayEvent } from '../../lib/events.js'
 import { WebhookDispatcher, type WebhookDispatcherOptions } from '../../lib/webhooks/dispatcher.js'
 import { webhookSecretProblem, webhookSigningKey } from '../../lib/webhooks/secret.js'
+import { signWebhook } from '../../lib/webhooks/signature.js'
 import { tempDir } from '../helpers/app.js'
 import { testOnEachStore } from '../helpers/stores.js'
 import { newWebhookSecret, startWebhookReceiver, verifyStandardWebhook, type ReceivedWebhook } from '../helpers/webhook-receiver.js'
@@ -67,6 +68,23 @@ tap.test('secrets: whsec_ and base64 of 24 to 64 bytes, nothing else', async (t)
   t.match(webhookSecretProblem(newWebhookSecret(32).replace('whsec_', 'whsk_')), /must start with whsec_/)
   t.match(webhookSecretProblem(`${newWebhookSecret(32)}!`), /not valid base64/, 'a stray character is refused, not skipped')
   t.match(webhookSecretProblem('whsec_' + 'a'.repeat(33)), /not valid base64/, 'unpadded base64 is refused')
+})
+
+tap.test('the Standard Webhooks test vector: the gateway signs it, and the test\'s verifier accepts it', async (t) => {
+  // Published with the specification's reference libraries, so matching it means any of them verifies us.
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
+  const body = '{"test": 2432232314}'
+  const headers = { ...signWebhook(webhookSigningKey(secret), 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, body) }
+  t.same(headers, {
+    'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+    'webhook-timestamp': '1614265330',
+    'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='
+  })
+  t.same(verifyStandardWebhook(secret, { headers, body }, 1614265330), { ok: true })
+  const rotated = { ...headers, 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')} ${headers['webhook-signature']}` }
+  t.same(verifyStandardWebhook(secret, { headers: rotated, body }, 1614265330), { ok: true }, 'any of several signatures')
+  const wrongVersion = { ...headers, 'webhook-signature': headers['webhook-signature'].replace('v1,', 'v1a,') }
+  t.same(verifyStandardWebhook(secret, { headers: wrongVersion, body }, 1614265330), { ok: false, reason: 'no valid signature' })
 })
 
 tap.test('every attempt is signed as Standard Webhooks; the receiver refuses a tampered body, a stale timestamp and another key', async (t) => {
