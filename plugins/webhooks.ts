@@ -19,10 +19,16 @@ export default fp<WebhooksPluginOptions>(async (app, options) => {
   const key = webhookSigningKey(secret)
   const dispatcher = new WebhookDispatcher({ ...options, url, key, outbox: app.store.webhooks, log: app.log })
   app.decorate('webhooks', dispatcher)
+  // Shown on GET /ready for the operator; undelivered webhooks never make the instance unready.
+  app.readiness.register('webhooks', async () => {
+    const { counts, failed } = await dispatcher.status()
+    const last = failed[0] ? `; last given up: ${failed[0].type} of ${new Date(failed[0].createdAt).toISOString()} (${failed[0].lastError ?? ''})` : ''
+    return { ok: true, detail: `${counts.pending} pending, ${counts.delivered} delivered, ${counts.failed} given up${last}` }
+  })
   const unsubscribe = app.events.subscribe(async (event) => await dispatcher.enqueue(event))
   app.addHook('onReady', async () => { dispatcher.start() })
   app.addHook('onClose', async () => {
     unsubscribe()
     await dispatcher.stop()
   })
-}, { name: 'webhooks', dependencies: ['config', 'events', 'store'] })
+}, { name: 'webhooks', dependencies: ['config', 'events', 'readiness', 'store'] })

@@ -96,6 +96,8 @@ tap.test('a sync result published on app.events reaches the receiver; a gateway 
   await firstWebhooks(receiver, 1)
   t.same(JSON.parse(receiver.received[0].body).data, { connectionId: 'c-9', practiceId: 'p-9', syncId: 's-9', code: 'upstream_unavailable' })
   t.same(verifyStandardWebhook(secret, receiver.received[0], Math.floor(Date.now() / 1000)), { ok: true })
+  const ready = await (await fetch(`${stack.gw.url}/ready`)).json() as { checks: Record<string, unknown> }
+  t.same(ready.checks.webhooks, { ok: true, detail: '0 pending, 1 delivered, 0 given up' }, 'the outbox on GET /ready')
 
   const quiet = await startStack(t)
   t.equal(quiet.gw.app.webhooks, null)
