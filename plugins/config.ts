@@ -109,6 +109,8 @@ function checkWebhook (env: Env, problems: string[]): void {
     if (url && url.protocol !== 'https:' && !(env.ALLOW_LOOPBACK_HTTP && LOOPBACK_HOSTS.has(url.hostname))) {
       problems.push(`WEBHOOK_URL must use https (plain http only to a loopback host with ALLOW_LOOPBACK_HTTP), got ${url.protocol}//${url.host}`)
     }
+    // The HTTP client would drop them silently; the signature is what authenticates the gateway.
+    if (url && (url.username || url.password)) problems.push('WEBHOOK_URL must not carry credentials (user:password@); receivers check the signature instead')
   }
   if (env.WEBHOOK_SECRET) {
     const problem = webhookSecretProblem(env.WEBHOOK_SECRET)
