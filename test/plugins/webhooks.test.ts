@@ -108,3 +108,29 @@ tap.test('a sync result published on app.events reaches the receiver; a gateway 
   await sleep(200)
   t.equal(receiver.received.length, 1)
 })
+
+tap.test('the gateway on a test clock: a receiver answering 500 twice then 200 gets one webhook-id three times', async (t) => {
+  const receiver = await startWebhookReceiver(t, (n) => n < 2 ? 500 : 200)
+  const secret = newWebhookSecret()
+  let now = Date.now()
+  const clock = { now: () => now }
+  const stack = await startStack(t, {
+    env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret },
+    build: { webhooks: { clock, random: () => 0.5, pollMs: 20 } }
+  })
+  stack.gw.app.events.publish({ type: 'connection.reauth_required', connectionId: 'c-7', practiceId: 'p-7', at: now })
+  await firstWebhooks(receiver, 1)
+  await sleep(200)
+  t.equal(receiver.received.length, 1, 'no retry before the clock moves')
+  now += 5_000
+  await firstWebhooks(receiver, 2)
+  now += 15_000
+  await firstWebhooks(receiver, 3)
+  await sleep(200)
+  t.equal(receiver.received.length, 3)
+  const ids = new Set(receiver.received.map((w) => w.headers['webhook-id']))
+  t.equal(ids.size, 1, 'the same webhook-id')
+  const stamps = receiver.received.map((w) => Number(w.headers['webhook-timestamp']))
+  t.same([stamps[1] - stamps[0], stamps[2] - stamps[1]], [5, 15], 'after 5 s, then 15 s')
+  for (const w of receiver.received) t.same(verifyStandardWebhook(secret, w, Number(w.headers['webhook-timestamp'])), { ok: true })
+})
