@@ -12,6 +12,7 @@ import openapi from './plugins/openapi.js'
 import readiness from './plugins/readiness.js'
 import events from './plugins/events.js'
 import store from './plugins/store.js'
+import webhooks, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import vault from './plugins/vault.js'
 import connections from './plugins/connections.js'
 import healowTokenClient from './plugins/healow-token-client.js'
@@ -39,10 +40,14 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream
   /** Waits between attempts of one token refresh; tests of Healow outages shorten them. */
   refreshRetryDelaysMs?: number[]
+  /** The webhook dispatcher's clock and retry schedule; tests of a day of retries change them. */
+  webhooks?: WebhooksPluginOptions
 }
 
 /** The whole service: third-party plugins, then ours in dependency order, then routes. */
-export async function buildApp (config: Config, { logStream, refreshRetryDelaysMs }: BuildOptions = {}): Promise<FastifyInstance> {
+export async function buildApp (
+  config: Config, { logStream, refreshRetryDelaysMs, webhooks: webhookOptions = {} }: BuildOptions = {}
+): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggingOptions({ config, stream: logStream }),
     trustProxy: config.TRUST_PROXY,
@@ -60,6 +65,7 @@ export async function buildApp (config: Config, { logStream, refreshRetryDelaysM
   await app.register(readiness)
   await app.register(events)
   await app.register(store)
+  await app.register(webhooks, webhookOptions)
   await app.register(vault)
   await app.register(connections)
   await app.register(healowTokenClient)

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import path from 'node:path'
 import type { Mode } from '../lib/tokens/scopes.js'
+import { webhookSecretProblem } from '../lib/webhooks/secret.js'
 
 // Healow's production endpoints: one OAuth server for every practice.
 export const HEALOW_DEFAULTS = {
@@ -43,6 +44,8 @@ export const EnvSchema = Type.Object({
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
   UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),
   HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 1_000_000_000, 250),
+  WEBHOOK_URL: Type.Optional(Text('https URL that receives signed webhooks (sync.succeeded, sync.failed, connection.reauth_required); needs WEBHOOK_SECRET')),
+  WEBHOOK_SECRET: Type.Optional(Text('Standard Webhooks signing secret: whsec_ followed by the base64 of 24 to 64 random bytes')),
   FHIR_ALIAS_HOSTS: Text('Comma-separated origins that Healow also writes into Bundle links for the same practice; such links are rewritten to point back through the gateway', { default: 'http://fhir4.eclinicalworks.com,https://fhir4.eclinicalworks.com' })
 })
 export type Env = Static<typeof EnvSchema>
@@ -92,6 +95,27 @@ function parseOrigins (value: string, problems: string[]): string[] {
 function parseVaultKeyProblem (value: string): string | undefined {
   const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64')
   if (bytes.length !== 32) return 'VAULT_KEY must be 32 bytes, written as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)'
+}
+
+function checkWebhook (env: Env, problems: string[]): void {
+  if (!env.WEBHOOK_URL !== !env.WEBHOOK_SECRET) {
+    problems.push('WEBHOOK_URL and WEBHOOK_SECRET go together: set both to send webhooks, or neither')
+    return
+  }
+  if (env.WEBHOOK_URL) {
+    // Webhooks leave the machine with ids of patients' connections: only over TLS, except to a
+    // receiver on this very host for development.
+    const url = checkUrl('WEBHOOK_URL', env.WEBHOOK_URL, problems)
+    if (url && url.protocol !== 'https:' && !(env.ALLOW_LOOPBACK_HTTP && LOOPBACK_HOSTS.has(url.hostname))) {
+      problems.push(`WEBHOOK_URL must use https (plain http only to a loopback host with ALLOW_LOOPBACK_HTTP), got ${url.protocol}//${url.host}`)
+    }
+    // The HTTP client would drop them silently; the signature is what authenticates the gateway.
+    if (url && (url.username || url.password)) problems.push('WEBHOOK_URL must not carry credentials (user:password@); receivers check the signature instead')
+  }
+  if (env.WEBHOOK_SECRET) {
+    const problem = webhookSecretProblem(env.WEBHOOK_SECRET)
+    if (problem) problems.push(problem)
+  }
 }
 
 /**
@@ -153,6 +177,7 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
     problems.push(`DATABASE_URL must start with postgres://, postgresql:// or sqlite:, got "${databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}"`)
   }
   const origins = parseOrigins(env.ALLOWED_ORIGINS, problems)
+  checkWebhook(env, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const { ALLOWED_ORIGINS: _origins, ...rest } = env

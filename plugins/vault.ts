@@ -9,5 +9,8 @@ declare module 'fastify' {
 
 export default fp(async (app) => {
   const key = loadVaultKey(app.config.VAULT_KEY, app.config.DATA_DIR, (message) => app.log.warn(message))
-  app.decorate('vault', new Vault(app.store, new TokenCipher(key)))
-}, { name: 'vault', dependencies: ['config', 'store'] })
+  app.decorate('vault', new Vault(app.store, new TokenCipher(key), (connection, at) => {
+    const { id: connectionId, practiceId } = connection
+    app.events.publish({ type: 'connection.reauth_required', connectionId, practiceId, at })
+  }))
+}, { name: 'vault', dependencies: ['config', 'store', 'events'] })

@@ -6,11 +6,9 @@ import { PracticeSearchIndex } from './search-index.js'
 import { SmartDiscovery } from './smart-discovery.js'
 import { readDirectorySource, type ReadSourceOptions } from './source.js'
 import { GatewayError } from '../errors.js'
+import type { PartLog } from '../log.js'
 
-export interface DirectoryLog {
-  info (details: object, message: string): void
-  warn (details: object, message: string): void
-}
+export type DirectoryLog = PartLog
 
 export interface TenantDirectoryOptions {
   /** URL or file path of the Bundle. */

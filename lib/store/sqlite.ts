@@ -2,6 +2,7 @@ import Database from 'libsql'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { ConnectionRow, Store } from './types.js'
+import { SQLITE_WEBHOOK_MIGRATION, sqliteWebhookOutbox } from './sqlite-webhooks.js'
 
 // Versioned migrations: append only, never edit a released one.
 const MIGRATIONS: string[] = [
@@ -43,7 +44,8 @@ const MIGRATIONS: string[] = [
      fetched_at TEXT NOT NULL,
      source TEXT NOT NULL,
      practices TEXT NOT NULL
-   );`
+   );`,
+  SQLITE_WEBHOOK_MIGRATION
 ]
 
 interface ConnectionRecord {
@@ -170,6 +172,7 @@ export function openSqliteStore (file: string): Store {
       },
       saveSnapshot: async (s) => { q.saveSnapshot.run(s.fetchedAt, s.source, JSON.stringify(s.practices)) }
     },
+    webhooks: sqliteWebhookOutbox(db),
     sweep: async (now) => { sweep(now) },
     ping: async () => { db.prepare('SELECT 1').get() },
     close: async () => { db.close() }

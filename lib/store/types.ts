@@ -82,6 +82,43 @@ export interface DirectoryStore {
   saveSnapshot (snapshot: DirectorySnapshot): Promise<void>
 }
 
+export type WebhookStatus = 'pending' | 'delivered' | 'failed'
+
+/** One webhook in the outbox. The body holds ids and counts only, so it is stored in clear. */
+export interface WebhookRow {
+  id: string
+  type: string
+  body: string
+  status: WebhookStatus
+  /** Attempts started so far (counted when claimed, so a crashed sender's attempt counts too). */
+  attempts: number
+  createdAt: number
+  nextAttemptAt: number
+  /** Why the last attempt failed (a status code or a network error), never the receiver's body. */
+  lastError: string | null
+  updatedAt: number
+}
+
+export interface WebhookOutcome { status: WebhookStatus, nextAttemptAt: number, lastError: string | null, at: number }
+
+/**
+ * The durable outbox of webhooks. A message is claimed with a lease on its row before it is sent,
+ * so of several instances on one database exactly one sends a given attempt; a crashed sender's
+ * lease lapses and the message is tried again.
+ */
+export interface WebhookOutboxStore {
+  enqueue (message: { id: string, type: string, body: string, createdAt: number }): Promise<void>
+  /** Leases up to `limit` pending messages due at `now` to `owner` and counts the attempt. */
+  claimDue (owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookRow[]>
+  /** Records an attempt's outcome and drops the lease; false if `owner` no longer held it. */
+  settle (id: string, owner: string, outcome: WebhookOutcome): Promise<boolean>
+  get (id: string): Promise<WebhookRow | null>
+  /** How many messages are in each state, and the most recent failures. */
+  summary (failedLimit: number): Promise<{ counts: Record<WebhookStatus, number>, failed: WebhookRow[] }>
+  /** Deletes delivered and failed messages last updated before `before`. */
+  prune (before: number): Promise<number>
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   readonly connections: ConnectionStore
@@ -89,6 +126,7 @@ export interface Store {
   readonly pendingAuthorizations: PendingAuthorizationStore
   readonly refreshLeases: RefreshLeaseStore
   readonly directory: DirectoryStore
+  readonly webhooks: WebhookOutboxStore
   /** Deletes expired handoffs, pending authorizations and leases. */
   sweep (now: number): Promise<void>
   ping (): Promise<void>

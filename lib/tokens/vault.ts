@@ -36,7 +36,12 @@ export class Vault {
   readonly #opened = new Map<string, { sealed: string, tokens: TokenSet }>()
   readonly #recent = new Map<string, { row: ConnectionRow, until: number }>()
 
-  constructor (private readonly store: Store, private cipher: TokenCipher) {}
+  constructor (
+    private readonly store: Store,
+    private cipher: TokenCipher,
+    /** Told once per connection that turns reauth_required (webhooks, metrics listen through it). */
+    private readonly onReauthRequired: (connection: ConnectionRow, at: number) => void = () => {}
+  ) {}
 
   get keyId (): string { return this.cipher.keyId }
 
@@ -102,8 +107,10 @@ export class Vault {
   }
 
   async markReauthRequired (id: string, reason: string, now = Date.now()): Promise<void> {
+    const before = await this.store.connections.get(id)
     await this.store.connections.setStatus(id, 'reauth_required', reason, now)
     this.forget(id)
+    if (before && before.status !== 'reauth_required') this.onReauthRequired(before, now)
   }
 
   async recordError (id: string, reason: string, now = Date.now()): Promise<void> {

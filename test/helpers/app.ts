@@ -38,8 +38,9 @@ export class LogCapture extends Writable {
   get text (): string { return this.lines.join('\n') }
 }
 
-// What a credential looks like in a line: our keys and handoffs, and JWTs (Healow's tokens are).
-const CREDENTIAL_SHAPES = /hs[kh]_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/
+// What a credential looks like in a line: our keys and handoffs, JWTs (Healow's tokens are) and
+// webhook signing secrets.
+const CREDENTIAL_SHAPES = /hs[kh]_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}|whsec_[A-Za-z0-9+/]{20,}/
 
 /**
  * Every gateway a test starts is checked when it closes: not one of its log lines may carry a
