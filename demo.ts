@@ -3,7 +3,7 @@ import { buildApp } from './app.js'
 import { loadConfig } from './plugins/config.js'
 import { PatientBrowser, isHealowCallback } from './simulator/browser.js'
 import { startSimulator } from './simulator/index.js'
-import { handoffFromPage } from './routes/pages.js'
+import { handoffFromPage } from './lib/pages/connect-result.js'
 
 /*
  * The demo: a local Healow simulator and the gateway wired to it (confidential mode, SQLite vault
@@ -35,7 +35,9 @@ for (let i = 0; i < 100 && !app.tenantDirectory.status().ready; i++) await new P
 const practice = sim.practices[0]
 const browser = new PatientBrowser()
 const walk = await browser.followUntil(`${publicUrl}/healow/connect?tenant=${practice.id}`, isHealowCallback, { requestFinal: true, login: practice.login })
-const handoff = handoffFromPage(await walk.response!.text())
+// The callback redirects to the page that shows the code (the cookie it set goes along).
+const result = await browser.get(new URL(walk.response!.headers.get('location') ?? '/', publicUrl))
+const handoff = handoffFromPage(await result.text())
 const claim = await fetch(`${publicUrl}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
 const { connection, key } = await claim.json() as { connection: { id: string, patientId: string }, key: string }
 

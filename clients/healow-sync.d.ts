@@ -98,7 +98,7 @@ export interface paths {
         };
         /**
          * Where Healow sends the browser back; stores the connection and hands it to the client
-         * @description Redirects to return_to with #handoff=… (or #error=…), or shows a page with the one-time handoff code.
+         * @description Redirects to return_to with #handoff=… (or #error=…); without return_to, to the page /healow/connected, which shows the one-time handoff code (or why Healow refused) from a signed cookie, so a reload shows it again.
          */
         get: operations["finishConnect"];
         put?: never;
@@ -789,15 +789,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Connected; the page shows the handoff code */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
             /** @description Back to return_to with #handoff=… or #error=… */
             302: {
                 headers: {
@@ -805,14 +796,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The patient declined at Healow */
-            403: {
+            /** @description To /healow/connected, the page that shows the handoff code or why Healow refused */
+            303: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": string;
-                };
+                content?: never;
             };
             /** @description Every non-FHIR error answer */
             "4XX": {

@@ -42,6 +42,8 @@ export const EnvSchema = Type.Object({
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
   UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),
   HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 1_000_000_000, 250),
+  SITE_TITLE: Text('Title of the pages a person sees in a browser (start page, connect pages, operator view)', { default: 'healow-sync', minLength: 1, maxLength: 80 }),
+  ADMIN_TOKEN: Type.Optional(Text('Turns the operator view (/admin) and GET /admin/connections on; at least 32 characters (e.g. `openssl rand -hex 32`). Unset: those routes do not exist', { minLength: 32, maxLength: 512 })),
   FHIR_ALIAS_HOSTS: Text('Comma-separated origins that Healow also writes into Bundle links for the same practice; such links are rewritten to point back through the gateway', { default: 'http://fhir4.eclinicalworks.com,https://fhir4.eclinicalworks.com' })
 })
 export type Env = Static<typeof EnvSchema>
