@@ -14,7 +14,7 @@ const BY_STATUS: Record<number, { title: string, text: string }> = {
   400: { title: 'This link does not work', text: 'The address is incomplete or was changed on the way. Go back to the start page and choose your practice again.' },
   401: { title: 'Please sign in', text: 'This page needs you to sign in first.' },
   403: { title: 'Not allowed', text: 'You are not allowed to do this.' },
-  404: { title: 'Page not found', text: 'There is nothing at this address. It may have been typed wrong, or the page is gone.' },
+  404: { title: 'Not found', text: 'There is nothing at this address. It may have been typed wrong, or the page is gone.' },
   405: { title: 'This link does not work', text: 'This address cannot be used this way.' },
   413: { title: 'Too much at once', text: 'What was sent is too large.' },
   429: { title: 'Too many tries', text: 'There were too many tries in a short time. Wait a minute, then try again.' },
