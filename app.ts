@@ -35,6 +35,8 @@ import fhirRoutes from './routes/fhir.js'
 import mereTokenRoutes from './routes/mere-token.js'
 import mereProxyRoutes from './routes/mere-proxy.js'
 import pageRoutes from './routes/pages.js'
+import adminRoutes from './routes/admin.js'
+import admin from './plugins/admin.js'
 
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
@@ -90,6 +92,11 @@ export async function buildApp (config: Config, { logStream, refreshRetryDelaysM
     await site.register(mereTenantRoutes)
     await site.register(mereTokenRoutes)
     await site.register(pageRoutes)
+    // The operator view exists only with ADMIN_TOKEN: without it, its routes answer 404.
+    if (config.ADMIN_TOKEN) {
+      await site.register(admin)
+      await site.register(adminRoutes)
+    }
   })
   await app.register(fhirRoutes)
   await app.register(mereProxyRoutes)

@@ -266,6 +266,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every connection with its practice, patient and refresh status, newest first (operators)
+         * @description For scripts: the list the operator view shows. Needs ADMIN_TOKEN as a bearer token; absent (404) when ADMIN_TOKEN is not set. Paged: follow `nextCursor`.
+         */
+        get: operations["listAdminConnections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fhir/{connectionId}/{fhirPath}": {
         parameters: {
             query?: never;
@@ -570,6 +590,50 @@ export interface components {
             error_description?: string;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * AdminConnection
+         * @description A connection as the operator sees it: no token, no key
+         */
+        AdminConnection: {
+            /**
+             * Format: uuid
+             * @description Connection id
+             */
+            id: string;
+            /** @description Healow practice code (tenant id) */
+            practiceId: string;
+            /** @description The practice's name in the directory; null when the directory no longer lists it */
+            practiceName: string | null;
+            /** @description The FHIR Patient id of the person who logged in */
+            patientId: string;
+            /** @description reauth_required: the patient must log in at Healow again (reconnectUrl) */
+            status: "active" | "reauth_required";
+            /** @description Whether an app has claimed the connection (holds its key) */
+            claimed: boolean;
+            /** @description true when the gateway holds a refresh token (confidential mode) */
+            refreshable: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            accessTokenExpiresAt: string;
+            /** @description When the tokens were last refreshed */
+            lastRefreshAt: string | null;
+            /** @description The last refresh problem, if any */
+            lastError: string | null;
+            /** @description A link to give the patient: it starts connecting this practice again */
+            reconnectUrl: string;
+        };
+        /**
+         * AdminConnectionPage
+         * @description One page of connections, newest first
+         */
+        AdminConnectionPage: {
+            items: components["schemas"]["AdminConnection"][];
+            /** @description How many connections there are in all */
+            total: number;
+            /** @description Pass as `cursor` to get the next page; absent on the last page */
+            nextCursor?: string;
         };
     };
     responses: never;
@@ -1237,6 +1301,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+        };
+    };
+    listAdminConnections: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of connections, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminConnectionPage"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -15,7 +15,8 @@ const TAGS = [
   { name: 'FHIR', description: "Read a connected patient's records through the gateway" },
   { name: 'Tenants', description: 'The Healow practice directory' },
   { name: 'Mere compatibility', description: 'The endpoints Mere web calls, unchanged' },
-  { name: 'Operations', description: 'Health, readiness and the API document' }
+  { name: 'Operations', description: 'Health, readiness and the API document' },
+  { name: 'Operator', description: 'For the operator of this gateway (ADMIN_TOKEN): every connection and its state' }
 ]
 
 /**
@@ -35,6 +36,11 @@ export default fp(async (app) => {
             type: 'http',
             scheme: 'bearer',
             description: 'The connection key returned once by POST /connections/claim'
+          },
+          adminToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'ADMIN_TOKEN, the operator token the gateway was started with'
           }
         }
       },

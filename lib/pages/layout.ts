@@ -34,13 +34,13 @@ export function layout (site: PageSite, { title, main, nav, wide = false }: Page
 <link rel="stylesheet" href="${site.base}${ASSET_PATHS.style}">
 <script src="${site.base}${ASSET_PATHS.script}" defer></script>
 </head>
-<body>
+<body${wide ? html` class="wide"` : ''}>
 <a class="skip" href="#main">Skip to content</a>
 <header class="site"><div class="bar">
 <a class="brand" href="${site.base}/"><img src="${site.base}${ASSET_PATHS.icon}" alt="">${site.title}</a>
 ${nav ? html`<nav aria-label="Account">${nav}</nav>` : ''}
 </div></header>
-<main id="main"${wide ? html` class="wide"` : ''}>
+<main id="main">
 ${main}
 </main>
 <footer class="site"><p>${site.title} connects your health records at practices that use Healow (eClinicalWorks) to the apps you choose.</p></footer>
