@@ -23,6 +23,14 @@ t.test('without ADMIN_TOKEN the operator routes do not exist', async (t) => {
   }
 })
 
+t.test("the operator's session cookie is Secure when PUBLIC_URL is https", async (t) => {
+  const gw = await startGateway(t, { PUBLIC_URL: 'https://gw.example.org', ADMIN_TOKEN })
+  const { body, ...headers } = form({ token: ADMIN_TOKEN })
+  const login = await gw.app.inject({ method: 'POST', url: '/admin/login', payload: body, headers })
+  t.equal(login.statusCode, 303)
+  t.match(login.headers['set-cookie'], /; Secure; SameSite=Strict$/)
+})
+
 t.test('ADMIN_TOKEN must be long enough to resist guessing', async (t) => {
   t.throws(() => loadConfig({ HEALOW_CLIENT_ID: 'x', PUBLIC_URL: 'https://gw.example.org', ADMIN_TOKEN: 'short-token' }), /ADMIN_TOKEN/)
 })

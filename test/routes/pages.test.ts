@@ -44,8 +44,22 @@ t.test('pages answer browsers with HTML and API clients with JSON, with the same
       t.equal(body.statusCode, status, `${path} (${accept ?? 'no Accept'}): the JSON error`)
     }
   }
+  for (const path of ['/', '/?q=family', '/healow/connected', '/no/such/page']) {
+    const page = await (await fetch(gw.url + path, { headers: { accept: browserAccept } })).text()
+    t.notMatch(page, /<script(?![^>]*\bsrc=)|\sstyle=|<style|\son[a-z]+=/i, `${path}: no inline script, style or event handler`)
+  }
   const fhir = await fetch(`${gw.url}/fhir/00000000-0000-4000-8000-000000000000/Patient/1`, { headers: { accept: browserAccept } })
   t.equal((await fhir.json() as { resourceType: string }).resourceType, 'OperationOutcome', 'the FHIR proxy answers OperationOutcome even to a browser')
+})
+
+t.test('the result page believes only a cookie the gateway signed', async (t) => {
+  const { gw, sim } = await startPatientStack(t)
+  const forged = Buffer.from(JSON.stringify({ kind: 'connected', practiceId: sim.practices[1]!.id, handoff: 'hsh_forged', expiresAt: Date.now() + 60_000 })).toString('base64url')
+  for (const value of [forged, `${forged}.c2lnbmF0dXJl`]) {
+    const page = await (await fetch(`${gw.url}/healow/connected`, { headers: { cookie: `healow-connect-result=${value}` } })).text()
+    t.match(page, /Nothing to show/, 'an unsigned or wrongly signed result is ignored')
+    t.notMatch(page, /hsh_forged/)
+  }
 })
 
 t.test('in Chromium', { skip: noChromium }, async (t) => {
