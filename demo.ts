@@ -51,8 +51,8 @@ A demo patient of ${practice.name} is connected. Read their records:
   curl -H 'Authorization: Bearer ${key}' '${publicUrl}/fhir/${connection.id}/Observation?patient=${connection.patientId}'
   curl -H 'Authorization: Bearer ${key}' '${publicUrl}/connections/${connection.id}'
 
-Connect another patient yourself: open ${publicUrl}/healow/connect?tenant=${sim.practices[1]?.id ?? practice.id}
-in a browser, log in as ${sim.practices[1]?.login ?? practice.login}, then claim the code the page shows:
+Connect another patient yourself: open ${publicUrl}/ in a browser, find ${sim.practices[1]?.name ?? practice.name},
+press Connect, log in as ${sim.practices[1]?.login ?? practice.login}, then claim the code the page shows:
   curl -X POST -H 'content-type: application/json' -d '{"handoff":"<code>"}' ${publicUrl}/connections/claim
 `)
 
