@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { DirectoryRequestError, TenantDirectory } from './tenant-directory/directory.js'
 
-export { TenantDirectory } from './tenant-directory/directory.js'
+export { DirectoryRequestError, TenantDirectory } from './tenant-directory/directory.js'
 export type { Practice } from './tenant-directory/practice.js'
 
 declare module 'fastify' {

@@ -2,6 +2,7 @@ import t from 'tap'
 import path from 'node:path'
 import { DEFAULT_PRACTICES } from '../../simulator/practices.js'
 import { startStack, type Stack } from '../helpers/connect.js'
+import { startGateway } from '../helpers/app.js'
 import { SCREENSHOTS, WatchedPage, launchChromium, noChromium } from '../helpers/browser.js'
 
 // Practice names, search words and error details an attacker controls; each must reach the
@@ -50,6 +51,17 @@ t.test('pages answer browsers with HTML and API clients with JSON, with the same
   }
   const fhir = await fetch(`${gw.url}/fhir/00000000-0000-4000-8000-000000000000/Patient/1`, { headers: { accept: browserAccept } })
   t.equal((await fhir.json() as { resourceType: string }).resourceType, 'OperationOutcome', 'the FHIR proxy answers OperationOutcome even to a browser')
+})
+
+t.test('the start page says so while the practice list is not loaded yet', async (t) => {
+  const gw = await startGateway(t)
+  const home = await fetch(`${gw.url}/`)
+  t.equal(home.status, 200, 'the page itself is there')
+  const search = await fetch(`${gw.url}/?q=family`)
+  t.equal(search.status, 503)
+  t.match(await search.text(), /The list of practices is still loading/)
+  const tooLong = await fetch(`${gw.url}/?q=${'x'.repeat(300)}`, { headers: { accept: 'text/html' } })
+  t.equal(tooLong.status, 400, 'search words too long: the error page')
 })
 
 t.test('the result page believes only a cookie the gateway signed', async (t) => {
