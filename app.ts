@@ -8,6 +8,8 @@ import rateLimit from '@fastify/rate-limit'
 import configPlugin, { type Config } from './plugins/config.js'
 import { loggingOptions } from './logging.js'
 import errors from './plugins/errors.js'
+import pages from './plugins/pages.js'
+import { PAGE_CSP_DIRECTIVES } from './lib/security-headers.js'
 import openapi from './plugins/openapi.js'
 import readiness from './plugins/readiness.js'
 import events from './plugins/events.js'
@@ -34,6 +36,9 @@ import mereTenantRoutes from './routes/mere-tenants.js'
 import fhirRoutes from './routes/fhir.js'
 import mereTokenRoutes from './routes/mere-token.js'
 import mereProxyRoutes from './routes/mere-proxy.js'
+import pageRoutes from './routes/pages.js'
+import adminRoutes from './routes/admin.js'
+import admin from './plugins/admin.js'
 
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
@@ -61,6 +66,7 @@ export async function buildApp (
   await app.register(rateLimit, { global: false })
   for (const schema of sharedSchemas) app.addSchema(schema)
   await app.register(openapi)
+  await app.register(pages)
   await app.register(errors)
   await app.register(readiness)
   await app.register(events)
@@ -80,8 +86,10 @@ export async function buildApp (
   // stay outside this context: they set fixed security headers of their own and read no cookie,
   // and the two plugins' four hooks were a good part of a proxied read's cost.
   await app.register(async (site) => {
-    await site.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })
-    await site.register(cookie)
+    await site.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: PAGE_CSP_DIRECTIVES } })
+    // Signed cookies (the connect result, the operator's session) verify on every instance that
+    // shares the vault key; a new ADMIN_TOKEN voids every signature made under the old one.
+    await site.register(cookie, { secret: app.vault.deriveKey(`cookies ${config.ADMIN_TOKEN ?? ''}`).toString('base64url') })
     await site.register(oauth)
     await site.register(healthRoutes)
     await site.register(instanceConfigRoutes)
@@ -91,6 +99,12 @@ export async function buildApp (
     await site.register(tenantRoutes)
     await site.register(mereTenantRoutes)
     await site.register(mereTokenRoutes)
+    await site.register(pageRoutes)
+    // The operator view exists only with ADMIN_TOKEN: without it, its routes answer 404.
+    if (config.ADMIN_TOKEN) {
+      await site.register(admin)
+      await site.register(adminRoutes)
+    }
   })
   await app.register(fhirRoutes)
   await app.register(mereProxyRoutes)

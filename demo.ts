@@ -3,7 +3,7 @@ import { buildApp } from './app.js'
 import { loadConfig } from './plugins/config.js'
 import { PatientBrowser, isHealowCallback } from './simulator/browser.js'
 import { startSimulator } from './simulator/index.js'
-import { handoffFromPage } from './routes/pages.js'
+import { handoffFromPage } from './lib/pages/connect-result.js'
 
 /*
  * The demo: a local Healow simulator and the gateway wired to it (confidential mode, SQLite vault
@@ -35,7 +35,9 @@ for (let i = 0; i < 100 && !app.tenantDirectory.status().ready; i++) await new P
 const practice = sim.practices[0]
 const browser = new PatientBrowser()
 const walk = await browser.followUntil(`${publicUrl}/healow/connect?tenant=${practice.id}`, isHealowCallback, { requestFinal: true, login: practice.login })
-const handoff = handoffFromPage(await walk.response!.text())
+// The callback redirects to the page that shows the code (the cookie it set goes along).
+const result = await browser.get(new URL(walk.response!.headers.get('location') ?? '/', publicUrl))
+const handoff = handoffFromPage(await result.text())
 const claim = await fetch(`${publicUrl}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
 const { connection, key } = await claim.json() as { connection: { id: string, patientId: string }, key: string }
 
@@ -49,8 +51,8 @@ A demo patient of ${practice.name} is connected. Read their records:
   curl -H 'Authorization: Bearer ${key}' '${publicUrl}/fhir/${connection.id}/Observation?patient=${connection.patientId}'
   curl -H 'Authorization: Bearer ${key}' '${publicUrl}/connections/${connection.id}'
 
-Connect another patient yourself: open ${publicUrl}/healow/connect?tenant=${sim.practices[1]?.id ?? practice.id}
-in a browser, log in as ${sim.practices[1]?.login ?? practice.login}, then claim the code the page shows:
+Connect another patient yourself: open ${publicUrl}/ in a browser, find ${sim.practices[1]?.name ?? practice.name},
+press Connect, log in as ${sim.practices[1]?.login ?? practice.login}, then claim the code the page shows:
   curl -X POST -H 'content-type: application/json' -d '{"handoff":"<code>"}' ${publicUrl}/connections/claim
 `)
 

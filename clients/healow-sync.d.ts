@@ -98,7 +98,7 @@ export interface paths {
         };
         /**
          * Where Healow sends the browser back; stores the connection and hands it to the client
-         * @description Redirects to return_to with #handoff=… (or #error=…), or shows a page with the one-time handoff code.
+         * @description Redirects to return_to with #handoff=… (or #error=…); without return_to, to the page /healow/connected, which shows the one-time handoff code (or why Healow refused) from a signed cookie, so a reload shows it again.
          */
         get: operations["finishConnect"];
         put?: never;
@@ -260,6 +260,26 @@ export interface paths {
         put?: never;
         /** Refresh at Healow (one call per refresh token, shared by concurrent tabs), or refresh a vault handle */
         post: operations["mereRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every connection with its practice, patient and refresh status, newest first (operators)
+         * @description For scripts: the list the operator view shows. Needs ADMIN_TOKEN as a bearer token; absent (404) when ADMIN_TOKEN is not set. Paged: follow `nextCursor`.
+         */
+        get: operations["listAdminConnections"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -574,6 +594,50 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * AdminConnection
+         * @description A connection as the operator sees it: no token, no key
+         */
+        AdminConnection: {
+            /**
+             * Format: uuid
+             * @description Connection id
+             */
+            id: string;
+            /** @description Healow practice code (tenant id) */
+            practiceId: string;
+            /** @description The practice's name in the directory; null when the directory no longer lists it */
+            practiceName: string | null;
+            /** @description The FHIR Patient id of the person who logged in */
+            patientId: string;
+            /** @description reauth_required: the patient must log in at Healow again (reconnectUrl) */
+            status: "active" | "reauth_required";
+            /** @description Whether an app has claimed the connection (holds its key) */
+            claimed: boolean;
+            /** @description true when the gateway holds a refresh token (confidential mode) */
+            refreshable: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            accessTokenExpiresAt: string;
+            /** @description When the tokens were last refreshed */
+            lastRefreshAt: string | null;
+            /** @description The last refresh problem, if any */
+            lastError: string | null;
+            /** @description A link to give the patient: it starts connecting this practice again */
+            reconnectUrl: string;
+        };
+        /**
+         * AdminConnectionPage
+         * @description One page of connections, newest first
+         */
+        AdminConnectionPage: {
+            items: components["schemas"]["AdminConnection"][];
+            /** @description How many connections there are in all */
+            total: number;
+            /** @description Pass as `cursor` to get the next page; absent on the last page */
+            nextCursor?: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -792,15 +856,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Connected; the page shows the handoff code */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
             /** @description Back to return_to with #handoff=… or #error=… */
             302: {
                 headers: {
@@ -808,14 +863,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The patient declined at Healow */
-            403: {
+            /** @description To /healow/connected, the page that shows the handoff code or why Healow refused */
+            303: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": string;
-                };
+                content?: never;
             };
             /** @description Every non-FHIR error answer */
             "4XX": {
@@ -1251,6 +1304,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+        };
+    };
+    listAdminConnections: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of connections, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminConnectionPage"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

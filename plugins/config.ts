@@ -46,6 +46,8 @@ export const EnvSchema = Type.Object({
   HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 1_000_000_000, 250),
   WEBHOOK_URL: Type.Optional(Text('https URL that receives signed webhooks (sync.succeeded, sync.failed, connection.reauth_required); needs WEBHOOK_SECRET')),
   WEBHOOK_SECRET: Type.Optional(Text('Standard Webhooks signing secret: whsec_ followed by the base64 of 24 to 64 random bytes')),
+  SITE_TITLE: Text('Title of the pages a person sees in a browser (start page, connect pages, operator view)', { default: 'healow-sync', minLength: 1, maxLength: 80 }),
+  ADMIN_TOKEN: Type.Optional(Text('Turns the operator view (/admin) and GET /admin/connections on; at least 32 characters (e.g. `openssl rand -hex 32`). Unset: those routes do not exist', { minLength: 32, maxLength: 512 })),
   FHIR_ALIAS_HOSTS: Text('Comma-separated origins that Healow also writes into Bundle links for the same practice; such links are rewritten to point back through the gateway', { default: 'http://fhir4.eclinicalworks.com,https://fhir4.eclinicalworks.com' })
 })
 export type Env = Static<typeof EnvSchema>

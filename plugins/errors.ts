@@ -1,11 +1,16 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorResponse, ref } from '../schemas/common.js'
-import { errorHeaders, GatewayError, operationOutcome, problemBody, toGatewayError } from '../lib/errors.js'
+import { errorHeaders, GatewayError, operationOutcome, personMessageOf, problemBody, toGatewayError } from '../lib/errors.js'
+import { errorPage } from '../lib/pages/error.js'
+import { wantsPage } from './pages.js'
 import { REPRESENTATION_HEADERS } from '../lib/fhir/headers.js'
 import { FIXED_SECURITY_HEADERS } from '../lib/security-headers.js'
 
-/** How a route's errors are written: FHIR routes answer OperationOutcome, every other route a problem body. */
+/**
+ * How a route's errors are written: FHIR routes answer OperationOutcome; every other route a
+ * problem body, or a page when a browser asks for HTML.
+ */
 export type ErrorFormat = 'problem' | 'fhir'
 
 declare module 'fastify' {
@@ -22,6 +27,11 @@ function sendError (request: FastifyRequest, reply: FastifyReply, thrown: unknow
   reply.code(error.statusCode).headers(errorHeaders(error))
   if (request.routeOptions.config.errorFormat === 'fhir') {
     return reply.type('application/fhir+json; charset=utf-8').send(operationOutcome(error))
+  }
+  if (wantsPage(request)) {
+    const personMessage = personMessageOf(thrown)
+    const { pageSite } = request.server
+    return reply.sendPage(error.statusCode, errorPage(pageSite, { statusCode: error.statusCode, detail: error.message, requestId: request.id, ...(personMessage ? { personMessage } : {}) }))
   }
   return reply.type('application/json; charset=utf-8').send(problemBody(error))
 }
@@ -48,4 +58,4 @@ export default fp(async (app) => {
   })
   // Set as the request arrives (a synchronous hook), so every answer carries it, errors included.
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
-}, { name: 'errors' })
+}, { name: 'errors', dependencies: ['pages'] })

@@ -3,6 +3,7 @@ import oauth2, { type OAuth2Namespace } from '@fastify/oauth2'
 import { randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sha256 } from '../lib/tokens/connections.js'
+import { withPersonMessage } from '../lib/errors.js'
 import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
 import { scopesFor } from '../lib/tokens/scopes.js'
 import type { PendingAuthorization } from '../lib/store/types.js'
@@ -10,10 +11,12 @@ import type { PendingAuthorization } from '../lib/store/types.js'
 const STATE_COOKIE = 'healow-oauth-state'
 const VERIFIER_COOKIE = 'healow-oauth-verifier'
 const PENDING_TTL_MS = 10 * 60_000
+// For every callback that cannot be finished: an old link, a second tab, a reload, another browser.
+const STALE_SIGN_IN = 'This sign-in cannot be finished: it was started in another browser, already used, or is more than 10 minutes old. Nothing was stored. Start again from the start page or your app.'
 
 export type ConnectOutcome =
   | { kind: 'connected', connectionId: string, handoff: string, practiceId: string, returnTo: string | null }
-  | { kind: 'declined', error: string, description: string, returnTo: string | null }
+  | { kind: 'declined', practiceId: string, error: string, description: string, returnTo: string | null }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -91,9 +94,13 @@ export default fp(async (app) => {
 
     async start (request, reply, tenant, returnTo) {
       const practice = app.tenantDirectory.get(tenant)
-      if (!practice) throw app.httpErrors.notFound(`Unknown practice "${tenant.slice(0, 64)}": look it up with GET /tenants?q=…`)
+      if (!practice) {
+        throw withPersonMessage(app.httpErrors.notFound(`Unknown practice "${tenant.slice(0, 64)}": look it up with GET /tenants?q=…`),
+          'We could not find this practice in the list of practices that use Healow. Search for it again on the start page.')
+      }
       if (returnTo !== undefined && !isAllowedReturnTo(returnTo)) {
-        throw app.httpErrors.badRequest('return_to must be an absolute URL on PUBLIC_URL or one of ALLOWED_ORIGINS')
+        throw withPersonMessage(app.httpErrors.badRequest('return_to must be an absolute URL on PUBLIC_URL or one of ALLOWED_ORIGINS'),
+          'The app that sent you here asked to send you back to an address this service does not trust, so nothing was started. Start again from your app, or use the start page.')
       }
       request.pendingConnect = { practiceId: practice.id, returnTo: returnTo ?? null, expiresAt: Date.now() + PENDING_TTL_MS }
       const url = new URL(await app.healowOAuth2.generateAuthorizationUri(request, reply))
@@ -109,21 +116,22 @@ export default fp(async (app) => {
         const pending = typeof state === 'string' && request.cookies[STATE_COOKIE] === state
           ? await app.store.pendingAuthorizations.consume(sha256(state), Date.now())
           : null
-        if (!pending) throw app.httpErrors.badRequest('Healow returned an error for an authorization this browser did not start (unknown, expired or reused state)')
+        if (!pending) throw withPersonMessage(app.httpErrors.badRequest('Healow returned an error for an authorization this browser did not start (unknown, expired or reused state)'), STALE_SIGN_IN)
         reply.clearCookie(STATE_COOKIE, { path: '/healow' }).clearCookie(VERIFIER_COOKIE, { path: '/healow' })
-        return { kind: 'declined', error: query.error.slice(0, 64), description: (query.error_description ?? '').slice(0, 300), returnTo: pending.returnTo }
+        return { kind: 'declined', practiceId: pending.practiceId, error: query.error.slice(0, 64), description: (query.error_description ?? '').slice(0, 300), returnTo: pending.returnTo }
       }
-      if (typeof query.code !== 'string' || query.code.length === 0) throw app.httpErrors.badRequest('The callback needs either code and state, or error')
+      if (typeof query.code !== 'string' || query.code.length === 0) throw withPersonMessage(app.httpErrors.badRequest('The callback needs either code and state, or error'), STALE_SIGN_IN)
 
       let response: Record<string, unknown>
       try {
         response = (await app.healowOAuth2.getAccessTokenFromAuthorizationCodeFlow(request, reply)).token as unknown as Record<string, unknown>
       } catch (err) {
-        if ((err as Error).message === 'Invalid state') throw app.httpErrors.badRequest('Invalid OAuth state: this browser did not start the authorization, or it was already used or expired; start again at /healow/connect')
+        if ((err as Error).message === 'Invalid state') throw withPersonMessage(app.httpErrors.badRequest('Invalid OAuth state: this browser did not start the authorization, or it was already used or expired; start again at /healow/connect'), STALE_SIGN_IN)
         const payload = (err as { data?: { payload?: { error?: string } } }).data?.payload
-        if (payload?.error) throw app.httpErrors.badRequest(`Healow refused the authorization code (${payload.error}); start again at /healow/connect`)
+        if (payload?.error) throw withPersonMessage(app.httpErrors.badRequest(`Healow refused the authorization code (${payload.error}); start again at /healow/connect`), STALE_SIGN_IN)
         request.log.warn({ err: (err as Error).message }, 'code exchange failed')
-        throw app.httpErrors.badGateway("Could not reach Healow's token endpoint to finish the connection; try again")
+        throw withPersonMessage(app.httpErrors.badGateway("Could not reach Healow's token endpoint to finish the connection; try again"),
+          'Healow did not answer while we finished connecting your records. Nothing was stored. Try connecting again in a few minutes.')
       }
       const pending = request.checkedPending!
       const practice = app.tenantDirectory.get(pending.practiceId)

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { loadAssets } from '../lib/pages/assets.js'
 
 export const OPENAPI_INFO = {
   title: 'healow-sync',
@@ -14,7 +15,8 @@ const TAGS = [
   { name: 'FHIR', description: "Read a connected patient's records through the gateway" },
   { name: 'Tenants', description: 'The Healow practice directory' },
   { name: 'Mere compatibility', description: 'The endpoints Mere web calls, unchanged' },
-  { name: 'Operations', description: 'Health, readiness and the API document' }
+  { name: 'Operations', description: 'Health, readiness and the API document' },
+  { name: 'Operator', description: 'For the operator of this gateway (ADMIN_TOKEN): every connection and its state' }
 ]
 
 /**
@@ -34,6 +36,11 @@ export default fp(async (app) => {
             type: 'http',
             scheme: 'bearer',
             description: 'The connection key returned once by POST /connections/claim'
+          },
+          adminToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'ADMIN_TOKEN, the operator token the gateway was started with'
           }
         }
       },
@@ -43,5 +50,29 @@ export default fp(async (app) => {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  const icon = loadAssets().get('favicon.svg')!.body
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI's bundle inserts one <style> element (React, while rendering): allowed by its
+    // hash, so the page needs no 'unsafe-inline'. A new Swagger UI whose style differs shows up as
+    // a CSP violation in the browser test of /docs.
+    staticCSP: {
+      'default-src': ["'none'"],
+      'script-src': ["'self'"],
+      'style-src': ["'self'", "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"],
+      'img-src': ["'self'", 'data:'],
+      'font-src': ["'self'", 'data:'],
+      'connect-src': ["'self'"],
+      'base-uri': ["'none'"],
+      'form-action': ["'none'"],
+      'frame-ancestors': ["'none'"]
+    },
+    theme: {
+      title: 'healow-sync API',
+      favicon: [{ filename: 'favicon.svg', rel: 'icon', sizes: 'any', type: 'image/svg+xml', content: icon }]
+    },
+    logo: { type: 'image/svg+xml', content: icon, href: `${app.config.PUBLIC_URL}/`, target: '_self' },
+    // The document the gateway serves itself, not a second copy under /docs.
+    uiConfig: { urls: [{ url: `${app.config.PUBLIC_URL}/openapi.json`, name: 'healow-sync' }] }
+  })
 }, { name: 'openapi', dependencies: ['config'] })

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorResponse, ref } from '../schemas/common.js'
-import { CallbackQuery, ConnectQuery, HtmlPage } from '../schemas/connections.js'
-import { connectPage } from './pages.js'
+import { CallbackQuery, ConnectQuery } from '../schemas/connections.js'
+import { HANDOFF_TTL_MS } from '../lib/tokens/connections.js'
+import type { ConnectResult } from '../lib/pages/connect-result.js'
+import { CONNECT_RESULT_COOKIE, CONNECT_RESULT_MAX_AGE_S, encodeConnectResult } from '../lib/pages/connect-result-cookie.js'
 
 const rateLimit = { max: 30, timeWindow: '1 minute' }
 
@@ -25,17 +26,14 @@ const healowOAuth: FastifyPluginAsyncTypebox = async (app) => {
     config: { rateLimit },
     schema: {
       summary: 'Where Healow sends the browser back; stores the connection and hands it to the client',
-      description: 'Redirects to return_to with #handoff=… (or #error=…), or shows a page with the one-time handoff code.',
+      description: 'Redirects to return_to with #handoff=… (or #error=…); without return_to, to the page /healow/connected, which shows the one-time handoff code (or why Healow refused) from a signed cookie, so a reload shows it again.',
       operationId: 'finishConnect',
       tags: ['Connections'],
       security: [],
       querystring: CallbackQuery,
       response: {
-        200: { description: 'Connected; the page shows the handoff code', content: { 'text/html': { schema: HtmlPage } } },
         302: { description: 'Back to return_to with #handoff=… or #error=…', type: 'null' },
-        403: { description: 'The patient declined at Healow', content: { 'text/html': { schema: HtmlPage } } },
-        // Declaring 403 would otherwise keep the errors plugin from documenting the other 4xx answers.
-        '4xx': ref(ErrorResponse)
+        303: { description: 'To /healow/connected, the page that shows the handoff code or why Healow refused', type: 'null' }
       }
     }
   }, async (request, reply) => {
@@ -48,7 +46,13 @@ const healowOAuth: FastifyPluginAsyncTypebox = async (app) => {
       target.hash = fragment.toString()
       return reply.redirect(target.toString(), 302)
     }
-    return reply.code(outcome.kind === 'connected' ? 200 : 403).type('text/html; charset=utf-8').send(connectPage(outcome, app.config.PUBLIC_URL))
+    const result: ConnectResult = outcome.kind === 'connected'
+      ? { kind: 'connected', practiceId: outcome.practiceId, handoff: outcome.handoff, expiresAt: Date.now() + HANDOFF_TTL_MS }
+      : { kind: 'declined', practiceId: outcome.practiceId, error: outcome.error, description: outcome.description }
+    const page = `${app.pageSite.base}/healow/connected`
+    return reply.setCookie(CONNECT_RESULT_COOKIE, encodeConnectResult(result), {
+      path: page, signed: true, httpOnly: true, sameSite: 'lax', secure: app.config.PUBLIC_URL.startsWith('https:'), maxAge: CONNECT_RESULT_MAX_AGE_S
+    }).redirect(page, 303)
   })
 }
 export default healowOAuth

@@ -41,6 +41,4 @@ export const CallbackQuery = Type.Object({
   error_description: Type.Optional(Type.String({ maxLength: 2048 }))
 })
 
-export const HtmlPage = Type.String({ description: 'A small HTML page for the person in the browser' })
-
 export const connectionSchemas = [ConnectionStatus, ClaimRequest, ClaimResponse]

@@ -19,7 +19,9 @@ export async function generateOpenApiYaml (): Promise<string> {
       PUBLIC_URL: 'https://healow-sync.example.org',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'silent',
-      HEALOW_DIRECTORY_URL: path.join(dataDir, 'no-directory.json')
+      HEALOW_DIRECTORY_URL: path.join(dataDir, 'no-directory.json'),
+      // The operator routes exist only with a token; the document describes them.
+      ADMIN_TOKEN: 'documentation-only-admin-token-0000000000'
     })
     const app = await buildApp(config)
     await app.ready()

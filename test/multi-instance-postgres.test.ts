@@ -1,8 +1,8 @@
 import t from 'tap'
-import { bearer, loginAtHealow, type Stack } from './helpers/connect.js'
+import { bearer, finishAtCallback, loginAtHealow, type Stack } from './helpers/connect.js'
 import type { GatewayProcess } from './helpers/gateway-process.js'
 import { connectionStates, expireAllAccessTokens, readPatient, startFleet, stormOrder } from './helpers/fleet.js'
-import { handoffFromPage } from '../routes/pages.js'
+import { handoffFromPage } from '../lib/pages/connect-result.js'
 
 t.test('OAuth started on one instance finishes on the other; the handoff is claimed on either', async (t) => {
   const fleet = await startFleet(t)
@@ -11,8 +11,8 @@ t.test('OAuth started on one instance finishes on the other; the handoff is clai
   const { browser, callbackUrl } = await loginAtHealow(stack)
   const onB = new URL(callbackUrl)
   onB.port = new URL(b.url).port
-  const page = await browser.get(onB)
-  const handoff = handoffFromPage(await page.text())
+  const page = await finishAtCallback(browser, onB)
+  const handoff = handoffFromPage(page.html)
   t.equal(page.status, 200, 'the callback is accepted by the instance that did not start the flow')
   const claim = async (instance: GatewayProcess) => await fetch(`${instance.url}/connections/claim`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff })

@@ -70,6 +70,14 @@ export async function openPostgresStore (url: string): Promise<Store> {
           ORDER BY COALESCE(last_refresh_at, created_at) LIMIT $2`, [before, limit])
         return rows.map((r) => r.id)
       },
+      listNewestFirst: async (after, limit) => {
+        const { rows } = after
+          ? await pool.query<ConnectionRow>(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE (created_at, id) < ($1, $2)
+              ORDER BY created_at DESC, id DESC LIMIT $3`, [after.createdAt, after.id, limit])
+          : await pool.query<ConnectionRow>(`SELECT ${CONNECTION_COLUMNS} FROM connections ORDER BY created_at DESC, id DESC LIMIT $1`, [limit])
+        return rows
+      },
+      count: async () => Number((await pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM connections')).rows[0]!.n),
       allTokens: async () => (await pool.query<{ id: string, tokens: string }>('SELECT id, tokens FROM connections')).rows,
       // One statement, so a re-encryption is applied to every row or to none.
       replaceTokens: async (rows) => {

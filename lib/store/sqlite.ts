@@ -105,6 +105,9 @@ export function openSqliteStore (file: string): Store {
     delete: db.prepare('DELETE FROM connections WHERE id = ?'),
     listStale: db.prepare(`SELECT id FROM connections WHERE status = 'active' AND refreshable = 1
       AND COALESCE(last_refresh_at, created_at) < ? ORDER BY COALESCE(last_refresh_at, created_at) LIMIT ?`),
+    listFirst: db.prepare('SELECT * FROM connections ORDER BY created_at DESC, id DESC LIMIT ?'),
+    listAfter: db.prepare('SELECT * FROM connections WHERE (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?'),
+    count: db.prepare('SELECT COUNT(*) AS n FROM connections'),
     allTokens: db.prepare('SELECT id, tokens FROM connections'),
     replaceTokens: db.prepare('UPDATE connections SET tokens = ? WHERE id = ?'),
     createHandoff: db.prepare('INSERT INTO handoffs (code_hash, connection_id, expires_at) VALUES (?, ?, ?)'),
@@ -144,6 +147,8 @@ export function openSqliteStore (file: string): Store {
       recordError: async (id, lastError, at) => { q.recordError.run(lastError, at, id) },
       delete: async (id) => q.delete.run(id).changes === 1,
       listStale: async (before, limit) => (q.listStale.all(before, limit) as Array<{ id: string }>).map((r) => r.id),
+      listNewestFirst: async (after, limit) => ((after ? q.listAfter.all(after.createdAt, after.id, limit) : q.listFirst.all(limit)) as ConnectionRecord[]).map(toConnection),
+      count: async () => (q.count.get() as { n: number }).n,
       allTokens: async () => (q.allTokens.all() as Array<{ id: string, tokens: string }>).map(({ id, tokens }) => ({ id, tokens })),
       replaceTokens: async (rows) => { replaceAll(rows) }
     },

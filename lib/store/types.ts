@@ -28,6 +28,9 @@ export interface ConnectionRow {
   updatedAt: number
 }
 
+/** Where a page of connections ends: the newest-first order is (createdAt, id) descending. */
+export interface ConnectionPosition { createdAt: number, id: string }
+
 export interface NewConnection extends Omit<ConnectionRow, 'tokenVersion' | 'updatedAt' | 'lastRefreshAt' | 'lastError' | 'keyHash' | 'status'> {}
 
 export interface PendingAuthorization {
@@ -54,6 +57,9 @@ export interface ConnectionStore {
   delete (id: string): Promise<boolean>
   /** Active, refreshable connections whose last refresh (or creation) is older than `before`. */
   listStale (before: number, limit: number): Promise<string[]>
+  /** A page of connections, newest first, after the (createdAt, id) of the previous page's last one. */
+  listNewestFirst (after: ConnectionPosition | null, limit: number): Promise<ConnectionRow[]>
+  count (): Promise<number>
   /** Every connection's id and ciphertext, for re-encryption under a new key. */
   allTokens (): Promise<Array<{ id: string, tokens: string }>>
   replaceTokens (rows: Array<{ id: string, tokens: string }>): Promise<void>

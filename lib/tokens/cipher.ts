@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto'
 
 const FORMAT = 'v1'
 
@@ -26,6 +26,11 @@ export class TokenCipher {
     if (key.length !== 32) throw new Error('AES-256 needs a 32-byte key')
     this.#key = key
     this.keyId = createHash('sha256').update('healow-sync vault key id').update(key).digest('base64url').slice(0, 8)
+  }
+
+  /** A key for another purpose (e.g. signing cookies), derived so that it never equals the vault key. */
+  deriveKey (purpose: string): Buffer {
+    return createHmac('sha256', this.#key).update(`healow-sync derived key: ${purpose}`).digest()
   }
 
   encrypt (plaintext: string, boundTo: string): string {

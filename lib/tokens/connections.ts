@@ -3,7 +3,7 @@ import type { ConnectionRow, Store } from '../store/types.js'
 import type { Vault } from './vault.js'
 import { GatewayError } from '../errors.js'
 
-const HANDOFF_TTL_MS = 5 * 60_000
+export const HANDOFF_TTL_MS = 5 * 60_000
 // Prefixes make a leaked credential recognisable to secret scanners and to people.
 const KEY_PREFIX = 'hsk_'
 const HANDOFF_PREFIX = 'hsh_'

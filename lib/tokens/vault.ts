@@ -45,6 +45,9 @@ export class Vault {
 
   get keyId (): string { return this.cipher.keyId }
 
+  /** A secret shared by every instance with this vault key, for `purpose` only. */
+  deriveKey (purpose: string): Buffer { return this.cipher.deriveKey(purpose) }
+
   private seal (connectionId: string, tokens: TokenSet): string {
     return this.cipher.encrypt(JSON.stringify(tokens), `connection:${connectionId}`)
   }

@@ -28,8 +28,11 @@ export interface ContractStack {
   connect: (t: Test, practiceIndex: number) => Promise<ConnectedPatient>
 }
 
+/** The operator token of the contract gateways. */
+export const CONTRACT_ADMIN_TOKEN = 'contract-test-admin-token-0123456789abcdef'
+
 export async function startContractStack (t: Test, contract: Contract, mode: Mode): Promise<ContractStack> {
-  const stack = await startStack(t, { mode, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase, LOG_LEVEL: 'warn' }) })
+  const stack = await startStack(t, { mode, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase, LOG_LEVEL: 'warn', ADMIN_TOKEN: CONTRACT_ADMIN_TOKEN }) })
   const client = (t: Test) => contractClient(t, stack.gw.url, contract)
   const connect = (t: Test, practiceIndex: number) => connectThroughClient(client(t), stack.sim.practices[practiceIndex].id)
   return { stack, client, patient: await connect(t, 0), connect }

@@ -24,14 +24,18 @@ export function servedRoutes (app: FastifyInstance): ServedRoute[] {
 /** `/connections/:id` → `/connections/{id}`. */
 const asTemplate = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 
+/** Pages and their files, for a person's browser: hidden from the document (routes/pages.ts, routes/admin.ts). */
+const PAGE_URLS = new Set(['/', '/healow/connected', '/assets/style.css', '/assets/app.js', '/favicon.svg'])
+const isPage = (url: string) => PAGE_URLS.has(url) || (url.startsWith('/admin') && url !== '/admin/connections')
+
 /**
- * Routes that need no operation of their own: HEAD, which Fastify adds to every GET; Swagger UI's
- * static files under /docs; @fastify/cors's preflight answer for every URL; `/fhir` itself,
+ * Routes that need no operation of their own: HEAD, which Fastify adds to every GET; the pages;
+ * Swagger UI's static files under /docs; @fastify/cors's preflight answer for every URL; `/fhir` itself,
  * which only answers that a connection id is missing; and the writes on FHIR paths, routed only
  * so that they get a FHIR 405 instead of a 404.
  */
 function isInfrastructure ({ method, url }: ServedRoute): boolean {
-  return method === 'HEAD' ||
+  return method === 'HEAD' || isPage(url) ||
     url === '/docs' || url.startsWith('/docs/') ||
     (method === 'OPTIONS' && url === '*') ||
     url === '/fhir' || url === '/fhir/' ||

@@ -4,7 +4,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim
 import type { BuildOptions } from '../../app.js'
 import { startGateway, type TestGateway } from './app.js'
 import type { StoreUnderTest } from './stores.js'
-import { handoffFromPage } from '../../routes/pages.js'
+import { handoffFromPage } from '../../lib/pages/connect-result.js'
 
 type Test = Parameters<typeof startGateway>[0]
 export type Mode = 'public' | 'confidential'
@@ -63,13 +63,24 @@ export interface Connected {
   claim: Record<string, unknown>
 }
 
-/** Login and callback: the one-time handoff code the callback page shows the patient. */
+/**
+ * The callback in the patient's browser, then the page it redirects to (the address bar loses
+ * Healow's code and state); a refused callback answers itself, with no redirect.
+ */
+export async function finishAtCallback (browser: PatientBrowser, callbackUrl: URL): Promise<{ status: number, html: string, redirected: boolean }> {
+  const callback = await browser.get(callbackUrl)
+  const location = callback.headers.get('location')
+  if (callback.status !== 303 || !location) return { status: callback.status, html: await callback.text(), redirected: false }
+  const page = await browser.get(new URL(location, callbackUrl))
+  return { status: page.status, html: await page.text(), redirected: true }
+}
+
+/** Login and callback: the one-time handoff code the result page shows the patient. */
 export async function handoffFor (stack: LoginStack, options: { practiceId?: string } = {}): Promise<string> {
   const { browser, callbackUrl } = await loginAtHealow(stack, options)
-  const page = await browser.get(callbackUrl)
-  const html = await page.text()
-  const handoff = handoffFromPage(html)
-  if (page.status !== 200 || !handoff) throw new Error(`callback answered ${page.status}: ${html.slice(0, 300)}`)
+  const page = await finishAtCallback(browser, callbackUrl)
+  const handoff = handoffFromPage(page.html)
+  if (page.status !== 200 || !handoff) throw new Error(`callback answered ${page.status}: ${page.html.slice(0, 300)}`)
   return handoff
 }
 

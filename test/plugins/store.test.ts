@@ -38,6 +38,26 @@ for (const under of storesUnderTest) {
     t.same((await store.connections.allTokens()).sort((x, y) => x.id.localeCompare(y.id)), [{ id: 'c1', tokens: 'ciphertext' }, { id: 'c2', tokens: 'other' }])
   })
 
+  t.test(`${under.name}: connections page newest first, without gaps or repeats`, async (t) => {
+    const store = await openTestStore(t, under)
+    const now = Date.now()
+    // Two share a creation time: the id breaks the tie, so the page boundary cannot drop one.
+    for (const [id, at] of [['a', now], ['b', now], ['c', now - 10], ['d', now + 10], ['e', now - 20]] as const) {
+      await store.connections.insert(connection(id, at))
+    }
+    t.equal(await store.connections.count(), 5)
+    const seen: string[] = []
+    let after = null
+    for (let page = 0; page < 4; page++) {
+      const rows = await store.connections.listNewestFirst(after, 2)
+      if (rows.length === 0) break
+      seen.push(...rows.map((r) => r.id))
+      const last = rows[rows.length - 1]!
+      after = { createdAt: last.createdAt, id: last.id }
+    }
+    t.same(seen, ['d', 'b', 'a', 'c', 'e'])
+  })
+
   t.test(`${under.name}: handoffs and pending authorizations are single use and expire`, async (t) => {
     const store = await openTestStore(t, under)
     const now = Date.now()

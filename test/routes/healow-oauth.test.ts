@@ -1,7 +1,7 @@
 import t from 'tap'
 import { PatientBrowser } from '../../simulator/browser.js'
-import { handoffFromPage } from '../../routes/pages.js'
-import { bearer, connectPatient, loginAtHealow, startStack } from '../helpers/connect.js'
+import { handoffFromPage } from '../../lib/pages/connect-result.js'
+import { bearer, connectPatient, finishAtCallback, loginAtHealow, startStack } from '../helpers/connect.js'
 
 t.test('refusals: each with a 4xx and a message saying what is wrong', async (t) => {
   const stack = await startStack(t, { mode: 'confidential', env: { ALLOWED_ORIGINS: 'https://app.example.org' } })
@@ -50,7 +50,7 @@ t.test('refusals: each with a 4xx and a message saying what is wrong', async (t)
     const { browser, callbackUrl } = await loginAtHealow(stack)
     const cookies = browser.cookiesFor(callbackUrl)
     const first = await browser.get(callbackUrl)
-    t.equal(first.status, 200)
+    t.equal(first.status, 303, 'finished: to the result page')
     const replay = await fetch(callbackUrl, { headers: { cookie: Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join('; ') } })
     t.equal(replay.status, 400)
     t.match(await replay.text(), /Invalid OAuth state/)
@@ -86,7 +86,7 @@ t.test('refusals: each with a 4xx and a message saying what is wrong', async (t)
 
   t.test('handoffs: single use, and keys checked', async (t) => {
     const { browser, callbackUrl } = await loginAtHealow(stack)
-    const handoff = handoffFromPage(await (await browser.get(callbackUrl)).text())!
+    const handoff = handoffFromPage((await finishAtCallback(browser, callbackUrl)).html)!
     const claim = (code: string) => fetch(`${gw.url}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff: code }) })
     const first = await claim(handoff)
     t.equal(first.status, 201)

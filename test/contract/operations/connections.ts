@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { loginAtHealow, startConnecting } from '../connect.js'
+import { loginAtHealow, resultPage, startConnecting } from '../connect.js'
 import { bearer, type ContractStack } from '../context.js'
 
 /**
@@ -29,8 +29,9 @@ export async function connectionContracts (t: Test, { client, patient, stack, co
   // The patient declines at Healow: Healow sends the browser back with an error and the state.
   const { healowLogin, cookie } = await startConnecting(api, stack.sim.practices[0].id)
   const state = healowLogin.searchParams.get('state') ?? ''
-  const declined = await api.GET('/healow/callback', { params: { query: { error: 'access_denied', error_description: 'The patient said no', state } }, headers: { cookie }, parseAs: 'text' })
-  t.equal(declined.response.status, 403, 'declined')
+  const declined = await api.GET('/healow/callback', { params: { query: { error: 'access_denied', error_description: 'The patient said no', state } }, headers: { cookie }, redirect: 'manual' })
+  t.equal(declined.response.status, 303, 'declined: to the result page')
+  t.match(await resultPage(declined.response), /Not connected/, 'which says so')
   t.equal((await api.GET('/healow/callback', { params: { query: { code: 'forged', state: 'forged' } }, parseAs: 'text' })).response.status, 400, 'a callback this browser did not start')
   // A callback that returns to an allowed page carries the handoff in the fragment.
   const returning = await startConnecting(api, stack.sim.practices[0].id, `${stack.gw.url}/app`)

@@ -1,0 +1,67 @@
+import type { ConnectionPosition, ConnectionRow, ConnectionStore } from '../store/types.js'
+
+export interface OperatorConnection {
+  id: string
+  practiceId: string
+  practiceName: string | null
+  patientId: string
+  status: ConnectionRow['status']
+  claimed: boolean
+  refreshable: boolean
+  createdAt: string
+  accessTokenExpiresAt: string
+  lastRefreshAt: string | null
+  lastError: string | null
+  reconnectUrl: string
+}
+
+export interface OperatorConnectionPage { items: OperatorConnection[], total: number, nextCursor?: string }
+
+export class CursorError extends Error {}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+export function encodeConnectionCursor (position: ConnectionPosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url')
+}
+
+export function decodeConnectionCursor (cursor: string): ConnectionPosition {
+  let value: unknown
+  try { value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) } catch { value = null }
+  if (!Array.isArray(value) || value.length !== 2 || !Number.isSafeInteger(value[0]) || typeof value[1] !== 'string') {
+    throw new CursorError('the cursor is not one this service returned; start again without it')
+  }
+  return { createdAt: value[0] as number, id: value[1] }
+}
+
+/** What the operator sees of a connection: its state, never a token or a key. */
+export function describeForOperator (row: ConnectionRow, practiceName: string | null, reconnectUrl: string): OperatorConnection {
+  return {
+    id: row.id,
+    practiceId: row.practiceId,
+    practiceName,
+    patientId: row.patientId,
+    status: row.status,
+    claimed: row.keyHash !== null,
+    refreshable: row.refreshable,
+    createdAt: iso(row.createdAt),
+    accessTokenExpiresAt: iso(row.accessExpiresAt),
+    lastRefreshAt: row.lastRefreshAt === null ? null : iso(row.lastRefreshAt),
+    lastError: row.lastError,
+    reconnectUrl
+  }
+}
+
+/** One page of every connection, newest first; one row more than asked tells whether another page follows. */
+export async function listForOperator (
+  store: ConnectionStore, cursor: string | undefined, limit: number, describe: (row: ConnectionRow) => OperatorConnection
+): Promise<OperatorConnectionPage> {
+  const rows = await store.listNewestFirst(cursor ? decodeConnectionCursor(cursor) : null, limit + 1)
+  const page = rows.slice(0, limit)
+  const last = page[page.length - 1]
+  return {
+    items: page.map(describe),
+    total: await store.count(),
+    ...(rows.length > limit && last ? { nextCursor: encodeConnectionCursor(last) } : {})
+  }
+}
