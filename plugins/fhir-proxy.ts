@@ -6,6 +6,7 @@ import type {} from '@fastify/http-proxy'
 import type { AuthenticatedConnection } from './connections.js'
 import type { RequestBudget } from './request-budget.js'
 import { PracticeLinks } from './fhir-proxy/bundle-links.js'
+import type { WithheldLink } from '../lib/fhir/withheld-links.js'
 import { clientResponseHeaders, isFhirJson, upstreamRequestHeaders, upstreamRetryAfterMs } from './fhir-proxy/headers.js'
 import { GatewayError, operationOutcome, retryAfterSeconds, type GatewayErrorCode } from './fhir-proxy/operation-outcome.js'
 import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from './fhir-proxy/target.js'
@@ -74,6 +75,12 @@ function discard (stream: Readable): void {
  * stream everything else, turn upstream trouble into OperationOutcome).
  */
 export class FhirProxy {
+  /**
+   * Bundles that reached a client with links withheld, and those links: an operator's sign that
+   * Healow writes links on a host missing from FHIR_ALIAS_HOSTS.
+   */
+  readonly withheldLinks = { bundles: 0, links: 0 }
+
   constructor (private readonly deps: FhirProxyDeps) {}
 
   /** onRequest: method and target, decided on the raw URL before anything else is read (synchronous: no promise per request). */
@@ -205,8 +212,14 @@ export class FhirProxy {
   }
 
   private async sendRewrittenBundle (reply: FastifyReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
-    const bundle = exchange.links.rewriteBundleJson(await readBundleText(res.stream))
+    const withheld: WithheldLink[] = []
+    const bundle = exchange.links.rewriteBundleJson(await readBundleText(res.stream), withheld)
     if (bundle === undefined) throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')
+    if (withheld.length > 0) {
+      this.withheldLinks.bundles++
+      this.withheldLinks.links += withheld.length
+      reply.log.warn({ withheld: withheld.slice(0, 10), count: withheld.length, practice: exchange.connection.practiceId }, 'Bundle links withheld: they lead to a host the gateway does not map (FHIR_ALIAS_HOSTS?)')
+    }
     reply.removeHeader('content-length')
     reply.header('content-type', 'application/fhir+json; charset=utf-8').send(bundle)
   }
