@@ -60,10 +60,17 @@ export class MereWeb {
     return { status: res.status, body: await res.json() as Record<string, unknown> }
   }
 
-  /** Public mode: the code exchange goes through the relay to Healow's token URL, without a secret. */
-  async exchangeViaRelay (tenantId: string, code: string, codeVerifier: string): Promise<{ status: number, body: Record<string, unknown> }> {
-    const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: this.redirectUri, code_verifier: codeVerifier, client_id: this.stack.gw.config.HEALOW_CLIENT_ID })
-    const res = await this.proxy(tenantId, '', undefined, { method: 'POST', targetType: 'token', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } })
+  /**
+   * Public mode: the code exchange goes through the relay to Healow's token URL, without a secret,
+   * exactly as Mere web's createHealowClientWithProxy sends it: no target parameter, a
+   * URLSearchParams body, Content-Type set by hand, no Accept and no Authorization header.
+   */
+  async exchangeViaRelay (tenantId: string, code: string, codeVerifier: string, { contentType = 'application/x-www-form-urlencoded' } = {}): Promise<{ status: number, body: Record<string, unknown> }> {
+    const res = await fetch(`${this.origin}/api/proxy?vendor=healow&serviceId=${tenantId}&target_type=token`, {
+      method: 'POST',
+      headers: { 'Content-Type': contentType, origin: this.origin },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: this.redirectUri, client_id: this.stack.gw.config.HEALOW_CLIENT_ID, code_verifier: codeVerifier })
+    })
     return { status: res.status, body: await res.json() as Record<string, unknown> }
   }
 
