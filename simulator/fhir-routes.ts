@@ -69,6 +69,9 @@ export default async function fhirRoutes (app: FastifyInstance, { state, checkAc
     const admitted = await admit(request, reply, type)
     if (!admitted) return reply
     const names = Object.keys(query).sort()
+    // A repeated parameter arrives as a list; those the simulator reads must come once.
+    const repeated = ['patient', '_id', '_count'].find((name) => Array.isArray(query[name]))
+    if (repeated) return fail(reply, 400, 'invalid', `Parameter ${repeated} given more than once`)
     if (state.quirks.rejectCount && COUNT_REJECTED.has(type) && names.includes('_count')) {
       return fail(reply, 400, 'not-supported', `Does not know how to handle get operation with parameter [${names.join(',')}]`)
     }
