@@ -98,13 +98,19 @@ export class MereWeb {
     return { ids, pages, bodies }
   }
 
-  /** `/api/proxy` as Mere calls it: the target URL-encoded, the browser's own bearer header. */
+  /**
+   * `/api/proxy` as Mere calls it: the target URL-encoded, the browser's own bearer header, Mere's
+   * Accept (Healow's pre-R4 spelling). A browser sends no Origin on a same-origin GET, only the
+   * page's Referer; it sends Origin on a POST.
+   */
   async proxy (tenantId: string, target: string, accessToken: string | undefined, init: { method?: string, body?: string, targetType?: 'base' | 'token', headers?: Record<string, string> } = {}): Promise<Response> {
     const query = new URLSearchParams({ vendor: 'healow', serviceId: tenantId, target, target_type: init.targetType ?? 'base' })
+    const method = init.method ?? 'GET'
+    const page: Record<string, string> = method === 'GET' || method === 'HEAD' ? { referer: `${this.origin}/timeline` } : { origin: this.origin }
     return await fetch(`${this.origin}/api/proxy?${query}`, {
-      method: init.method ?? 'GET',
+      method,
       body: init.body,
-      headers: { origin: this.origin, accept: 'application/fhir+json', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}), ...init.headers }
+      headers: { ...page, accept: 'application/json+fhir', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}), ...init.headers }
     })
   }
 }
