@@ -3,6 +3,7 @@ import { buildApp } from './app.js'
 import { loadConfig } from './plugins/config.js'
 import { PatientBrowser, isHealowCallback } from './simulator/browser.js'
 import { startSimulator } from './simulator/index.js'
+import { gatewaySettings } from './simulator/cli-options.js'
 import { handoffFromPage } from './lib/pages/connect-result.js'
 
 /*
@@ -16,14 +17,10 @@ const publicUrl = `http://127.0.0.1:${port}`
 
 const sim = await startSimulator({ port: simulatorPort, autoLogin: false })
 const config = loadConfig({
-  HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
-  HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
+  // What `npm run simulator` prints, so the demo pages through searches as an operator's gateway would.
+  ...gatewaySettings(sim, 'confidential'),
   PUBLIC_URL: publicUrl,
   PORT: String(port),
-  HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-  HEALOW_TOKEN_URL: sim.tokenUrl,
-  HEALOW_DIRECTORY_URL: sim.directoryUrl,
-  ALLOW_LOOPBACK_HTTP: 'true',
   DATA_DIR: process.env.DATA_DIR ?? path.join('data', 'demo'),
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn'
 })

@@ -352,13 +352,13 @@ export interface paths {
         };
         /**
          * Relay a FHIR read to the practice (Mere web's /api/proxy)
-         * @description The browser's Authorization: Bearer (Healow's token, or an hsa. handle in vault-handle mode) goes along; Origin or Referer must be PUBLIC_URL.
+         * @description The browser's Authorization: Bearer (Healow's token, or an hsa. handle in vault-handle mode) goes along and is required for target_type=base; Origin or Referer must be PUBLIC_URL's origin. target_type=token (POST) relays a public client's authorization-code exchange only, 10 a minute per client address.
          */
         get: operations["mereProxyGet"];
         put?: never;
         /**
          * Relay a FHIR _search or a token request to the practice (Mere web's /api/proxy)
-         * @description The browser's Authorization: Bearer (Healow's token, or an hsa. handle in vault-handle mode) goes along; Origin or Referer must be PUBLIC_URL.
+         * @description The browser's Authorization: Bearer (Healow's token, or an hsa. handle in vault-handle mode) goes along and is required for target_type=base; Origin or Referer must be PUBLIC_URL's origin. target_type=token (POST) relays a public client's authorization-code exchange only, 10 a minute per client address.
          */
         post: operations["mereProxyPost"];
         delete?: never;
@@ -1640,8 +1640,8 @@ export interface operations {
                 vendor: string;
                 /** @description The practice id (tenant) */
                 serviceId: string;
-                /** @description The FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123 */
-                target: string;
+                /** @description target_type=base (required): the FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123. target_type=token: left out (Mere web sends none), or the token URL itself */
+                target?: string;
                 /** @description base: under the practice's FHIR base; token: the practice's token URL (form POST) */
                 target_type?: "base" | "token";
             };
@@ -1663,7 +1663,107 @@ export interface operations {
                     };
                 };
             };
-            /** @description The gateway's refusals (forbidden_target, unauthorized, not_found, method_not_allowed, rate_limited) and Healow's FHIR errors as OperationOutcome; Healow's token endpoint errors as OAuth JSON */
+            /** @description invalid_request: a malformed or missing query parameter, target missing for base, a token request that is not a public client's code exchange, a malformed form body; forbidden_target: a target outside the practice's FHIR base or token URL. Also Healow's own 400 (e.g. invalid_grant as OAuth JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description unauthorized: no Authorization: Bearer token on a base call (refused before any Healow request), or not a handle in vault-handle mode, or an unknown handle. Also Healow's own 401 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description forbidden_target: Origin (or Referer) is not PUBLIC_URL's origin exactly, or the handle belongs to another practice. Also Healow's own 403 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description not_found: another vendor than healow, or an unknown practice. Also Healow's own 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description method_not_allowed: target_type=token with another method than POST, or a method the FHIR grammar does not allow on the target */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description invalid_request: the body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description invalid_request: a body that is not application/x-www-form-urlencoded */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description rate_limited, with Retry-After: the practice's share of Healow's request limit is spent, Healow answered 429, or this client address sent too many token requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description upstream_unavailable: Healow could not be reached or dropped the connection (or, in vault-handle mode, answered the code exchange without a token) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description upstream_timeout: Healow did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description Healow's other refusals, passed through as they are */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1673,7 +1773,7 @@ export interface operations {
                     "application/json": components["schemas"]["MereTokenResponse"];
                 };
             };
-            /** @description upstream_unavailable or upstream_timeout as OperationOutcome; Healow's token endpoint errors as OAuth JSON */
+            /** @description Healow's own server errors, passed through as they are */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1692,8 +1792,8 @@ export interface operations {
                 vendor: string;
                 /** @description The practice id (tenant) */
                 serviceId: string;
-                /** @description The FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123 */
-                target: string;
+                /** @description target_type=base (required): the FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123. target_type=token: left out (Mere web sends none), or the token URL itself */
+                target?: string;
                 /** @description base: under the practice's FHIR base; token: the practice's token URL (form POST) */
                 target_type?: "base" | "token";
             };
@@ -1721,7 +1821,107 @@ export interface operations {
                     };
                 };
             };
-            /** @description The gateway's refusals (forbidden_target, unauthorized, not_found, method_not_allowed, rate_limited) and Healow's FHIR errors as OperationOutcome; Healow's token endpoint errors as OAuth JSON */
+            /** @description invalid_request: a malformed or missing query parameter, target missing for base, a token request that is not a public client's code exchange, a malformed form body; forbidden_target: a target outside the practice's FHIR base or token URL. Also Healow's own 400 (e.g. invalid_grant as OAuth JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description unauthorized: no Authorization: Bearer token on a base call (refused before any Healow request), or not a handle in vault-handle mode, or an unknown handle. Also Healow's own 401 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description forbidden_target: Origin (or Referer) is not PUBLIC_URL's origin exactly, or the handle belongs to another practice. Also Healow's own 403 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description not_found: another vendor than healow, or an unknown practice. Also Healow's own 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description method_not_allowed: target_type=token with another method than POST, or a method the FHIR grammar does not allow on the target */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description invalid_request: the body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description invalid_request: a body that is not application/x-www-form-urlencoded */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description rate_limited, with Retry-After: the practice's share of Healow's request limit is spent, Healow answered 429, or this client address sent too many token requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description upstream_unavailable: Healow could not be reached or dropped the connection (or, in vault-handle mode, answered the code exchange without a token) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description upstream_timeout: Healow did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                    "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+            /** @description Healow's other refusals, passed through as they are */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1731,7 +1931,7 @@ export interface operations {
                     "application/json": components["schemas"]["MereTokenResponse"];
                 };
             };
-            /** @description upstream_unavailable or upstream_timeout as OperationOutcome; Healow's token endpoint errors as OAuth JSON */
+            /** @description Healow's own server errors, passed through as they are */
             "5XX": {
                 headers: {
                     [name: string]: unknown;

@@ -56,6 +56,14 @@ export default fp(async (app) => {
     if (!declares('4xx')) response['4xx'] = ref(ErrorResponse)
     if (!declares('5xx')) response['5xx'] = ref(ErrorResponse)
   })
+  // Node hands CONNECT to a 'connect' listener and drops the connection when there is none: answer it
+  // like any other method no route takes. Only when nothing else listens (the server is ours alone).
+  if (app.server.listenerCount('connect') === 0) {
+    app.server.on('connect', (_request, socket) => {
+      const body = JSON.stringify({ statusCode: 405, error: 'Method Not Allowed', message: 'CONNECT is not served here: this is not a forward proxy' })
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy())
+    })
+  }
   // Set as the request arrives (a synchronous hook), so every answer carries it, errors included.
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 }, { name: 'errors', dependencies: ['pages'] })

@@ -9,6 +9,7 @@ import { PracticeLinks } from '../lib/fhir/bundle-links.js'
 import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequestHeaders, upstreamRetryAfterMs } from '../lib/fhir/headers.js'
 import { GatewayError, RateLimitedError } from '../lib/errors.js'
 import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from '../lib/fhir/target.js'
+import type { WithheldLink } from '../lib/fhir/withheld-links.js'
 
 /** Bundles are held in memory to rewrite their links; anything bigger is refused, never passed on unrewritten. */
 export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -73,6 +74,12 @@ function discard (stream: Readable): void {
  * stream everything else, turn upstream trouble into OperationOutcome).
  */
 export class FhirProxy {
+  /**
+   * Bundles that reached a client with links withheld, and those links: an operator's sign that
+   * Healow writes links on a host missing from FHIR_ALIAS_HOSTS.
+   */
+  readonly withheldLinks = { bundles: 0, links: 0 }
+
   constructor (private readonly deps: FhirProxyDeps) {}
 
   /** onRequest: method and target, decided on the raw URL before anything else is read (synchronous: no promise per request). */
@@ -204,8 +211,14 @@ export class FhirProxy {
   }
 
   private async sendRewrittenBundle (reply: FastifyReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
-    const bundle = exchange.links.rewriteBundleJson(await readBundleText(res.stream))
+    const withheld: WithheldLink[] = []
+    const bundle = exchange.links.rewriteBundleJson(await readBundleText(res.stream), withheld)
     if (bundle === undefined) throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')
+    if (withheld.length > 0) {
+      this.withheldLinks.bundles++
+      this.withheldLinks.links += withheld.length
+      reply.log.warn({ withheld: withheld.slice(0, 10), count: withheld.length, practice: exchange.connection.practiceId }, 'Bundle links withheld: they lead to a host the gateway does not map (FHIR_ALIAS_HOSTS?)')
+    }
     reply.removeHeader('content-length')
     reply.header('content-type', 'application/fhir+json; charset=utf-8').send(bundle)
   }

@@ -48,7 +48,15 @@ export class MereCompat {
       grant_type: 'authorization_code', code: input.code, redirect_uri: input.redirect_uri, code_verifier: input.code_verifier
     })
     if (outcome.kind !== 'ok' || !this.handlesOn) return this.passBack(outcome)
-    return await this.storeAndHandOut(checked.practice, outcome.answer.body)
+    return await this.handOut(checked.practice, outcome.answer.body)
+  }
+
+  /** Vault-handle mode: keeps the tokens of Healow's successful token answer and answers with handles instead. */
+  async handOut (practice: { id: string, fhirBase: string }, body: unknown): Promise<MereAnswer> {
+    if (typeof body !== 'object' || body === null || typeof (body as { access_token?: unknown }).access_token !== 'string') {
+      return mereError('invalid_token_response', 'Healow answered the code exchange without an access token', 502)
+    }
+    return await this.storeAndHandOut(practice, body as Record<string, unknown>)
   }
 
   private async storeAndHandOut (practice: { id: string, fhirBase: string }, body: Record<string, unknown>): Promise<MereAnswer> {

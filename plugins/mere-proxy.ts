@@ -6,12 +6,14 @@ import { clientResponseHeaders, upstreamRequestHeaders } from '../lib/fhir/heade
 import { GatewayError } from '../lib/errors.js'
 import { canonicalParameters, parsePracticeBase } from '../lib/fhir/target.js'
 import { holdOffAfterUpstream429, parseAliasOrigins, takeBudgetOrRefuse, upstreamFailure } from './fhir-proxy.js'
+import { checkTokenRelayForm } from '../lib/mere/token-relay-form.js'
 import type { Practice } from './tenant-directory.js'
 
 export interface MereProxyQuery {
   vendor: string
   serviceId: string
-  target: string
+  /** Required for `base`; Mere web sends none for `token`. */
+  target?: string
   target_type?: 'base' | 'token'
 }
 
@@ -23,6 +25,11 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/
  * practice's FHIR base (`base`) or on its token URL (`token`). Unlike /fhir/{id}, the browser's
  * own bearer token is passed through (or, with vault handles, swapped for the real one) and
  * Bundles are not rewritten: Mere turns `next` links into relative paths itself.
+ *
+ * Anyone can send any Origin from outside a browser, so the Origin check keeps other pages out
+ * but not scripts: every refusal (no bearer token, a token that is not a handle in vault-handle
+ * mode, a token request that is not a public client's code exchange) happens before the
+ * practice's Healow budget is touched, so nobody can spend it without a token.
  */
 export class MereProxy {
   readonly #aliasOrigins: string[]
@@ -49,13 +56,15 @@ export class MereProxy {
     return practice
   }
 
-  /** The browser's bearer token for Healow, or the real token behind a vault handle. */
-  private async bearerFor (request: FastifyRequest, practice: Practice): Promise<{ token?: string, connectionId?: string }> {
+  /** The browser's bearer token for Healow, or the real token behind a vault handle; refused without one. */
+  private async bearerFor (request: FastifyRequest, practice: Practice): Promise<{ token: string, connectionId?: string }> {
     const header = request.headers.authorization
-    if (header === undefined) return {}
+    if (header === undefined) throw new GatewayError(401, 'unauthorized', 'The relay forwards only requests that carry the patient\'s Authorization: Bearer token')
     const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined
     if (!token) throw new GatewayError(401, 'unauthorized', 'Authorization must be "Bearer <token>"')
-    if (!this.app.config.MERE_VAULT_HANDLES || !token.startsWith('hsa.')) return { token }
+    if (!this.app.config.MERE_VAULT_HANDLES) return { token }
+    // In vault-handle mode the browser never holds a Healow token: anything but a handle is a guess.
+    if (!token.startsWith('hsa.')) throw new GatewayError(401, 'unauthorized', 'This gateway keeps Healow\'s tokens in its vault: the relay takes only its access handles (hsa.…)')
     const resolved = await this.app.mereCompat.resolveHandle(token, 'hsa')
     if (!resolved) throw new GatewayError(401, 'unauthorized', 'Unknown or revoked access handle')
     const { connection } = resolved
@@ -67,17 +76,20 @@ export class MereProxy {
   async relay (request: FastifyRequest, reply: FastifyReply, query: MereProxyQuery): Promise<FastifyReply> {
     this.checkOrigin(request)
     const practice = this.practice(query)
-    return query.target_type === 'token'
-      ? await this.relayToken(request, reply, practice, query.target)
-      : await this.relayFhir(request, reply, practice, query.target)
+    if (query.target_type === 'token') return await this.relayToken(request, reply, practice, query.target)
+    if (query.target === undefined) throw new GatewayError(400, 'invalid_request', 'target is required with target_type=base: the FHIR path under the practice, e.g. Observation?patient=123')
+    return await this.relayFhir(request, reply, practice, query.target)
   }
 
   private async relayFhir (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string): Promise<FastifyReply> {
     const method = request.method === 'HEAD' ? 'GET' : request.method
     const base = parsePracticeBase(practice.fhirBase)
+    // Mere web cuts the base off an attachment's URL and sends the rest, `/Binary/…`: one leading
+    // slash means "under the base", as Mere's own server joins it (never `//host`).
+    const underBase = /^\/(?!\/)/.test(target) ? target.slice(1) : target
     // Relative targets are read against the base and absolute ones must be on it (or an alias): never anywhere else.
     // A fragment never reaches a server; in a target it can only be there to confuse a parser.
-    const relative = target.includes('#') ? undefined : new PracticeLinks(base, this.#aliasOrigins, '').rewrite(target, method)
+    const relative = underBase.includes('#') ? undefined : new PracticeLinks(base, this.#aliasOrigins, '').rewrite(underBase, method)
     if (relative === undefined) throw new GatewayError(400, 'forbidden_target', 'Not relayed: the target is not a FHIR path under this practice')
     let form: string | undefined
     if (method === 'POST') {
@@ -87,8 +99,7 @@ export class MereProxy {
     let { token, connectionId } = await this.bearerFor(request, practice)
     for (let attempt = 0; ; attempt++) {
       await takeBudgetOrRefuse(this.app.requestBudget, practice.id)
-      const headers = upstreamRequestHeaders(request.headers, token ?? '', request.id)
-      if (token === undefined) delete headers.authorization
+      const headers = upstreamRequestHeaders(request.headers, token, request.id)
       if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
       const upstream = await this.send(`${base.origin}${base.path}${relative}`, request.method, headers, form)
       // With a vault handle the gateway owns the token: one refresh and retry, as on /fhir/{id}.
@@ -101,17 +112,28 @@ export class MereProxy {
     }
   }
 
-  private async relayToken (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string): Promise<FastifyReply> {
+  /** Mere web's public-mode code exchange: `POST …&target_type=token` with no target, a form body. */
+  private async relayToken (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string | undefined): Promise<FastifyReply> {
     if (request.method !== 'POST') throw new GatewayError(405, 'method_not_allowed', 'The token relay takes POST only', { allow: 'POST' })
-    if (target !== '' && new URL(target, practice.tokenUrl).href !== practice.tokenUrl) {
-      throw new GatewayError(400, 'forbidden_target', "Not relayed: target_type=token goes to the practice's token URL only")
+    if (target !== undefined && target !== '' && resolvedHref(target, practice.tokenUrl) !== practice.tokenUrl) {
+      throw new GatewayError(400, 'forbidden_target', "Not relayed: target_type=token goes to the practice's token URL only (leave target out)")
     }
-    const form = typeof request.body === 'string' ? canonicalParameters(request.body) : undefined
-    if (form === undefined) throw new GatewayError(400, 'invalid_request', 'The token relay takes an application/x-www-form-urlencoded body of OAuth parameters')
+    if (typeof request.body !== 'string') throw new GatewayError(400, 'invalid_request', 'The token relay takes an application/x-www-form-urlencoded body of OAuth parameters')
+    const checked = checkTokenRelayForm(request.body, this.app.config.HEALOW_CLIENT_ID)
+    if (!checked.ok) throw new GatewayError(400, 'invalid_request', `Not relayed: ${checked.problem}`)
     await takeBudgetOrRefuse(this.app.requestBudget, practice.id)
-    const upstream = await this.send(practice.tokenUrl, 'POST', { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'healow-sync' }, form)
+    const upstream = await this.send(practice.tokenUrl, 'POST', { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'healow-sync' }, checked.form)
     reply.header('cache-control', 'no-store')
-    return await this.answer(reply, practice, upstream)
+    if (!this.app.config.MERE_VAULT_HANDLES || upstream.statusCode !== 200) return await this.answer(reply, practice, upstream)
+    // Vault-handle mode: Healow's tokens go into the vault and the browser gets handles, as from /api/v1/healow/token.
+    let body: unknown
+    try {
+      body = await upstream.body.json()
+    } catch (err) {
+      throw upstreamFailure(err as Error)
+    }
+    const answer = await this.app.mereCompat.handOut(practice, body)
+    return reply.code(answer.status).type('application/json').send(answer.body)
   }
 
   private async send (url: string, method: string, headers: Record<string, string>, body: string | undefined) {
@@ -132,6 +154,15 @@ export class MereProxy {
     }
     // Redirects are passed on without their Location (clientResponseHeaders drops it): never followed.
     return reply.code(upstream.statusCode).headers(clientResponseHeaders(upstream.headers)).send(upstream.body)
+  }
+}
+
+/** `target` read against `base`, or undefined when it does not parse. */
+function resolvedHref (target: string, base: string): string | undefined {
+  try {
+    return new URL(target, base).href
+  } catch {
+    return undefined
   }
 }
 

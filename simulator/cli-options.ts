@@ -74,17 +74,30 @@ export function parseCliOptions (args: string[]): { options: SimulatorOptions; c
   }
 }
 
+/**
+ * Everything a gateway needs to work against this simulator, paging included: its OAuth and
+ * directory URLs, a client's credentials, the alias host its Bundle links point at (else the
+ * gateway withholds them) and plain http on loopback (else it refuses the practices' URLs).
+ */
+export function gatewaySettings (sim: Simulator, client: ClientKind): Record<string, string> {
+  return {
+    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
+    HEALOW_TOKEN_URL: sim.tokenUrl,
+    HEALOW_DIRECTORY_URL: sim.directoryUrl,
+    ...(client === 'confidential'
+      ? { HEALOW_CLIENT_ID: sim.clients.confidential.clientId, HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret }
+      : { HEALOW_CLIENT_ID: sim.clients.public.clientId }),
+    FHIR_ALIAS_HOSTS: sim.aliasBase,
+    ALLOW_LOOPBACK_HTTP: 'true'
+  }
+}
+
 /** KEY=VALUE lines for a .env file or a shell, then the practices as # comments. */
 export function describeForGateway (sim: Simulator, client: ClientKind): string {
-  const credentials = client === 'confidential'
-    ? [`HEALOW_CLIENT_ID=${sim.clients.confidential.clientId}`, `HEALOW_CLIENT_SECRET=${sim.clients.confidential.clientSecret}`]
-    : [`HEALOW_CLIENT_ID=${sim.clients.public.clientId}`]
   return [
-    `HEALOW_AUTHORIZE_URL=${sim.authorizeUrl}`,
-    `HEALOW_TOKEN_URL=${sim.tokenUrl}`,
-    `HEALOW_DIRECTORY_URL=${sim.directoryUrl}`,
-    ...credentials,
+    ...Object.entries(gatewaySettings(sim, client)).map(([name, value]) => `${name}=${value}`),
     `# Healow simulator at ${sim.url} (alias host ${sim.aliasBase}); controls at ${sim.url}/_sim/{quirks,faults,counters,expire-tokens}`,
+    '# The gateway also needs PUBLIC_URL (and PORT if not 3000), e.g. PUBLIC_URL=http://127.0.0.1:3000',
     '# practice | FHIR base | demo patient id | demo login',
     ...sim.practices.map((p) => `# ${p.id} "${p.name}" ${p.fhirBase} patient=${p.patientId} login=${p.login}`)
   ].join('\n')

@@ -11,6 +11,7 @@ import { LARGE_BINARY_ID, largeBinaryBody } from './large-binary.js'
 import type { Practice } from './practices.js'
 import { seededRandom } from './prng.js'
 import { parsePageQuery, searchBundle } from './search-bundle.js'
+import { UNKNOWN_LINK_ORIGIN } from './options.js'
 import type { SimulatorState } from './state.js'
 
 export interface FhirRoutesOptions { state: SimulatorState; checkAccessToken: AccessTokenCheck }
@@ -55,9 +56,10 @@ export default async function fhirRoutes (app: FastifyInstance, { state, checkAc
     return { practice, patientId: token.patientId }
   }
 
-  /** Where links point: the request's own origin, or the alias host (quirk). */
+  /** Where links point: the request's own origin, or the alias host, or a host nobody knows (quirks). */
   function linkBase (request: FastifyRequest, practice: Practice): string {
-    const origin = state.quirks.aliasHostLinks ? state.aliasBase : `http://${request.headers.host}`
+    const { quirks } = state
+    const origin = quirks.unknownHostLinks ? UNKNOWN_LINK_ORIGIN : quirks.aliasHostLinks ? state.aliasBase : `http://${request.headers.host}`
     return `${origin}/fhir/r4/${practice.id}`
   }
 
@@ -67,6 +69,9 @@ export default async function fhirRoutes (app: FastifyInstance, { state, checkAc
     const admitted = await admit(request, reply, type)
     if (!admitted) return reply
     const names = Object.keys(query).sort()
+    // A repeated parameter arrives as a list; those the simulator reads must come once.
+    const repeated = ['patient', '_id', '_count'].find((name) => Array.isArray(query[name]))
+    if (repeated) return fail(reply, 400, 'invalid', `Parameter ${repeated} given more than once`)
     if (state.quirks.rejectCount && COUNT_REJECTED.has(type) && names.includes('_count')) {
       return fail(reply, 400, 'not-supported', `Does not know how to handle get operation with parameter [${names.join(',')}]`)
     }

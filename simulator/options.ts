@@ -14,7 +14,15 @@ export interface Quirks {
   rateLimitPerMinute: number | null
   /** Goal searches answer `total: 50` with no entries (seen once at Healow, so off by default). */
   hollowGoalSearch: boolean
+  /**
+   * Bundle links and `entry.fullUrl` point at a host no gateway is told about
+   * (UNKNOWN_LINK_ORIGIN): Healow has used a second host before and may add a third. Off by default.
+   */
+  unknownHostLinks: boolean
 }
+
+/** Where links point while the unknownHostLinks quirk is on; `.invalid` never resolves. */
+export const UNKNOWN_LINK_ORIGIN = 'https://fhir-elsewhere.healow.invalid'
 
 /** Failures to switch on at run time. */
 export interface Faults {
@@ -72,7 +80,8 @@ export const HEALOW_QUIRKS: Quirks = {
   legacyContentType: true,
   affinityCookies: true,
   rateLimitPerMinute: 250,
-  hollowGoalSearch: false
+  hollowGoalSearch: false,
+  unknownHostLinks: false
 }
 
 export const NO_FAULTS: Faults = {

@@ -35,8 +35,10 @@ function pageUrl (linkBase: string, page: SearchPage): string {
 }
 
 /** The page a `_getpages` link asks for, or undefined when the link is not one of ours. */
-export function parsePageQuery (query: Record<string, string | undefined>): SearchPage | undefined {
-  const [type, patientId] = (query._getpages ?? '').split('.')
+export function parsePageQuery (query: Record<string, string | string[] | undefined>): SearchPage | undefined {
+  // A repeated parameter arrives as a list: not a link the simulator wrote.
+  if ([query._getpages, query._getpagesoffset, query._count].some((value) => Array.isArray(value))) return undefined
+  const [type, patientId] = String(query._getpages ?? '').split('.')
   const offset = Number(query._getpagesoffset)
   const count = Number(query._count)
   if (!isResourceType(type) || !patientId || !Number.isInteger(offset) || offset < 0 || !Number.isInteger(count) || count < 1) return undefined

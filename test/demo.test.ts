@@ -26,9 +26,21 @@ t.test('npm run demo: connects a demo patient and prints commands that work', as
     const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } })
     t.equal(res.status, 200, url)
   }
-  const observations = await (await fetch(commands[1][2], { headers: { authorization: `Bearer ${commands[1][1]}` } })).json() as { resourceType: string, entry: unknown[] }
-  t.match(observations, { resourceType: 'Bundle' })
-  t.ok(observations.entry.length > 0, 'the demo patient has records')
+  // Every page of the printed search, through the next links the gateway rewrote.
+  type Page = { resourceType: string, total: number, entry: Array<{ resource: { id: string }, search?: { mode: string } }>, link?: Array<{ relation: string, url: string }> }
+  const ids: string[] = []
+  let next: string | undefined = commands[1][2]
+  let first: Page | undefined
+  for (let pages = 0; next !== undefined && pages < 50; pages++) {
+    const page = await (await fetch(next, { headers: { authorization: `Bearer ${commands[1][1]}` } })).json() as Page
+    first ??= page
+    t.notOk(page.entry.some((e) => e.search?.mode === 'outcome'), 'no link withheld')
+    ids.push(...page.entry.map((e) => e.resource.id))
+    next = page.link?.find((l) => l.relation === 'next')?.url
+  }
+  t.match(first, { resourceType: 'Bundle' })
+  t.ok(first!.total > first!.entry.length, 'the demo patient has more records than one page')
+  t.equal(new Set(ids).size, first!.total, 'and every one of them can be read')
   child.kill('SIGINT')
   const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])))
   t.equal(code, 0, 'Ctrl-C stops it cleanly')

@@ -1,6 +1,7 @@
 import { BoundedCache } from '../bounded-cache.js'
 import { URN_FULL_URL, rewriteBundleText } from './bundle-text.js'
 import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
+import { withheldLink, withheldLinksEntry, type WithheldLink } from '../../lib/fhir/withheld-links.js'
 
 /**
  * Rewrites the links in a practice's FHIR Bundles so that a client pages through the gateway.
@@ -10,7 +11,8 @@ import { formatTarget, parseFhirTarget, type PracticeBase } from './target.js'
  * host, other scheme). A link counts as "into the practice" when its
  * origin is the base's (either scheme) or a configured alias, its path is under the practice's
  * base path, and what follows passes the same target grammar as a client's request. Such links
- * become `{gateway}/fhir/{connectionId}/…`; every other link is dropped, never passed on.
+ * become `{gateway}/fhir/{connectionId}/…`; every other link is dropped, never passed on, and the
+ * Bundle says so in an OperationOutcome entry (a dropped `next` would otherwise pass for the end).
  */
 export class PracticeLinks {
   readonly #origins: ReadonlySet<string>
@@ -72,55 +74,76 @@ export class PracticeLinks {
   /**
    * A Bundle's JSON text with its links rewritten, or undefined when the text is not JSON. The
    * plain case is rewritten in the text itself; anything else is parsed, rewritten and printed.
+   * The scanner takes on no Bundle that loses a link, so the parsing way alone adds the outcome
+   * entry and reports what it withheld into `withheld`.
    */
-  rewriteBundleJson (text: string): string | undefined {
-    return rewriteBundleText(text, this.#rewriteUrl) ?? this.rewriteBundleJsonByParsing(text)
+  rewriteBundleJson (text: string, withheld: WithheldLink[] = []): string | undefined {
+    return rewriteBundleText(text, this.#rewriteUrl) ?? this.rewriteBundleJsonByParsing(text, withheld)
   }
 
   /** The parsing way, for every Bundle the scanner leaves to it: parse, rewrite in place, print. */
-  rewriteBundleJsonByParsing (text: string): string | undefined {
+  rewriteBundleJsonByParsing (text: string, withheld: WithheldLink[] = []): string | undefined {
     let bundle: unknown
     try {
       bundle = JSON.parse(text)
     } catch {
       return undefined
     }
-    this.rewriteBundle(bundle)
+    const before = withheld.length
+    this.rewriteBundle(bundle, 0, withheld)
+    if (withheld.length > before && isRecord(bundle)) {
+      const entries = bundle.entry
+      bundle.entry = [...(Array.isArray(entries) ? entries : entries === undefined ? [] : [entries]), withheldLinksEntry(withheld.slice(before))]
+    }
     return JSON.stringify(bundle)
   }
 
   readonly #rewriteUrl = (url: string): string | undefined => this.rewrite(url)
 
-  /** Rewrites `link[].url`, `entry[].link[].url` and `entry[].fullUrl` in place, nested Bundles included. */
-  rewriteBundle (bundle: unknown, depth = 0): void {
+  /**
+   * Rewrites `link[].url`, `entry[].link[].url` and `entry[].fullUrl` in place, nested Bundles
+   * included; what it drops goes into `withheld`.
+   */
+  rewriteBundle (bundle: unknown, depth = 0, withheld: WithheldLink[] = []): void {
     if (!isRecord(bundle) || bundle.resourceType !== 'Bundle' || depth > 8) return
-    this.rewriteLinks(bundle)
+    this.rewriteLinks(bundle, withheld)
     // A lone entry object is not FHIR, but a lenient client may read it as one: its URLs are vetted all the same.
     const entries: unknown[] = Array.isArray(bundle.entry) ? bundle.entry : isRecord(bundle.entry) ? [bundle.entry] : []
     for (const entry of entries) {
       if (!isRecord(entry)) continue
-      this.rewriteLinks(entry)
+      this.rewriteLinks(entry, withheld)
       if (typeof entry.fullUrl === 'string' && !URN_FULL_URL.test(entry.fullUrl)) {
         const rewritten = this.rewrite(entry.fullUrl)
-        if (rewritten === undefined) delete entry.fullUrl
-        else entry.fullUrl = rewritten
+        if (rewritten === undefined) {
+          withheld.push(this.withheld('fullUrl', entry.fullUrl))
+          delete entry.fullUrl
+        } else {
+          entry.fullUrl = rewritten
+        }
       }
-      this.rewriteBundle(entry.resource, depth + 1)
+      this.rewriteBundle(entry.resource, depth + 1, withheld)
     }
   }
 
-  private rewriteLinks (holder: Record<string, unknown>): void {
+  private rewriteLinks (holder: Record<string, unknown>, withheld: WithheldLink[]): void {
     if (holder.link === undefined) return
     if (!Array.isArray(holder.link)) {
       // Not a list of links, so none that could be vetted: dropped like any link that leads elsewhere.
+      const url = isRecord(holder.link) && typeof holder.link.url === 'string' ? holder.link.url : ''
+      withheld.push(this.withheld(isRecord(holder.link) ? holder.link.relation : undefined, url))
       delete holder.link
       return
     }
     holder.link = holder.link.flatMap((link: unknown) => {
-      if (!isRecord(link) || typeof link.url !== 'string') return []
-      const url = this.rewrite(link.url)
-      return url === undefined ? [] : [{ ...link, url }]
+      const url = isRecord(link) && typeof link.url === 'string' ? this.rewrite(link.url) : undefined
+      if (url !== undefined) return [{ ...(link as Record<string, unknown>), url }]
+      withheld.push(this.withheld(isRecord(link) ? link.relation : undefined, isRecord(link) && typeof link.url === 'string' ? link.url : ''))
+      return []
     })
+  }
+
+  private withheld (relation: unknown, url: string): WithheldLink {
+    return withheldLink(relation, url, `${this.base.origin}${this.base.path}/`)
   }
 }
 

@@ -90,22 +90,32 @@ export async function startDecoy (t: Test) {
   return { seen, host: `127.0.0.1:${(server.address() as AddressInfo).port}` }
 }
 
-/** Sends a request line exactly as written (no client-side normalisation) and returns the status. */
-export async function rawRequest (gatewayUrl: string, { method = 'GET', target, headers = {}, body = '' }: { method?: string, target: string, headers?: Record<string, string>, body?: string }): Promise<{ status: number, text: string }> {
+/**
+ * Sends a request line exactly as written (no client-side normalisation) and returns the status.
+ * Target, header values and body may be bytes, for text that is not valid UTF-8.
+ */
+export async function rawRequest (gatewayUrl: string, { method = 'GET', target, headers = {}, body = '' }: { method?: string, target: string | Buffer, headers?: Record<string, string | Buffer>, body?: string | Buffer }): Promise<{ status: number, text: string }> {
   const { hostname, port } = new URL(gatewayUrl)
-  const head = [`${method} ${target} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close',
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-    ...(body ? [`Content-Length: ${Buffer.byteLength(body)}`] : [])].join('\r\n')
-  return await new Promise((resolve, reject) => {
+  const bytes = (value: string | Buffer) => typeof value === 'string' ? Buffer.from(value, 'utf8') : value
+  const line = (...parts: Array<string | Buffer>) => Buffer.concat([...parts.map(bytes), Buffer.from('\r\n')])
+  const bodyBytes = bytes(body)
+  const head = Buffer.concat([
+    line(`${method} `, target, ' HTTP/1.1'), line(`Host: ${hostname}:${port}`), line('Connection: close'),
+    ...Object.entries(headers).map(([k, v]) => line(`${k}: `, v)),
+    ...(bodyBytes.length > 0 ? [line(`Content-Length: ${bodyBytes.length}`)] : [])
+  ])
+  return await new Promise((resolve) => {
     const socket = connect(Number(port), hostname)
     const chunks: Buffer[] = []
+    let failure = ''
     socket.on('data', (c) => chunks.push(c))
-    socket.on('error', reject)
+    // A server that answers before the whole body is sent (413) may reset the rest: its answer counts.
+    socket.on('error', (err) => { failure = err.message })
     socket.on('close', () => {
       const text = Buffer.concat(chunks).toString('utf8')
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text })
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text: text || failure })
     })
     // write, not end: a half-closed socket makes Node drop the response of a slow (proxied) request
-    socket.write(Buffer.from(`${head}\r\n\r\n${body}`, 'utf8'))
+    socket.write(Buffer.concat([head, Buffer.from('\r\n'), bodyBytes]))
   })
 }

@@ -60,10 +60,17 @@ export class MereWeb {
     return { status: res.status, body: await res.json() as Record<string, unknown> }
   }
 
-  /** Public mode: the code exchange goes through the relay to Healow's token URL, without a secret. */
-  async exchangeViaRelay (tenantId: string, code: string, codeVerifier: string): Promise<{ status: number, body: Record<string, unknown> }> {
-    const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: this.redirectUri, code_verifier: codeVerifier, client_id: this.stack.gw.config.HEALOW_CLIENT_ID })
-    const res = await this.proxy(tenantId, '', undefined, { method: 'POST', targetType: 'token', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } })
+  /**
+   * Public mode: the code exchange goes through the relay to Healow's token URL, without a secret,
+   * exactly as Mere web's createHealowClientWithProxy sends it: no target parameter, a
+   * URLSearchParams body, Content-Type set by hand, no Accept and no Authorization header.
+   */
+  async exchangeViaRelay (tenantId: string, code: string, codeVerifier: string, { contentType = 'application/x-www-form-urlencoded' } = {}): Promise<{ status: number, body: Record<string, unknown> }> {
+    const res = await fetch(`${this.origin}/api/proxy?vendor=healow&serviceId=${tenantId}&target_type=token`, {
+      method: 'POST',
+      headers: { 'Content-Type': contentType, origin: this.origin },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: this.redirectUri, client_id: this.stack.gw.config.HEALOW_CLIENT_ID, code_verifier: codeVerifier })
+    })
     return { status: res.status, body: await res.json() as Record<string, unknown> }
   }
 
@@ -91,13 +98,19 @@ export class MereWeb {
     return { ids, pages, bodies }
   }
 
-  /** `/api/proxy` as Mere calls it: the target URL-encoded, the browser's own bearer header. */
+  /**
+   * `/api/proxy` as Mere calls it: the target URL-encoded, the browser's own bearer header, Mere's
+   * Accept (Healow's pre-R4 spelling). A browser sends no Origin on a same-origin GET, only the
+   * page's Referer; it sends Origin on a POST.
+   */
   async proxy (tenantId: string, target: string, accessToken: string | undefined, init: { method?: string, body?: string, targetType?: 'base' | 'token', headers?: Record<string, string> } = {}): Promise<Response> {
     const query = new URLSearchParams({ vendor: 'healow', serviceId: tenantId, target, target_type: init.targetType ?? 'base' })
+    const method = init.method ?? 'GET'
+    const page: Record<string, string> = method === 'GET' || method === 'HEAD' ? { referer: `${this.origin}/timeline` } : { origin: this.origin }
     return await fetch(`${this.origin}/api/proxy?${query}`, {
-      method: init.method ?? 'GET',
+      method,
       body: init.body,
-      headers: { origin: this.origin, accept: 'application/fhir+json', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}), ...init.headers }
+      headers: { ...page, accept: 'application/json+fhir', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}), ...init.headers }
     })
   }
 }

@@ -2,6 +2,7 @@ import t from 'tap'
 import { PracticeLinks } from '../../lib/fhir/bundle-links.js'
 import { rewriteBundleText } from '../../lib/fhir/bundle-text.js'
 import { parsePracticeBase } from '../../lib/fhir/target.js'
+import type { WithheldLink } from '../../lib/fhir/withheld-links.js'
 import { pick as pickFrom, randomInt, seededRandom } from '../../simulator/prng.js'
 
 const GATEWAY = 'https://gw.example.org/fhir/conn-1'
@@ -10,9 +11,16 @@ const rewrite = (url: string) => links.rewrite(url)
 const BASE = 'http://fhir4.eclinicalworks.com/fhir/r4/JAFJCD'
 
 /** What the parsing way makes of a text: the rewritten Bundle, or undefined when the text is not JSON. */
-function byParsing (text: string): unknown {
-  const rewritten = links.rewriteBundleJsonByParsing(text)
+function byParsing (text: string, withheld: WithheldLink[] = []): unknown {
+  const rewritten = links.rewriteBundleJsonByParsing(text, withheld)
   return rewritten === undefined ? undefined : JSON.parse(rewritten)
+}
+
+/** Whether a rewritten Bundle ends with the outcome entry that names withheld links. */
+function endsWithOutcome (bundle: unknown): boolean {
+  const entries = (bundle as { entry?: unknown }).entry
+  const last = Array.isArray(entries) ? entries[entries.length - 1] as { search?: { mode?: string }, resource?: { issue?: Array<{ details?: { coding?: Array<{ code?: string }> } }> } } : undefined
+  return last?.search?.mode === 'outcome' && last.resource?.issue?.[0]?.details?.coding?.[0]?.code === 'link_withheld'
 }
 
 // A JSON value with the liberties real serializers take: keys written twice, keys and slashes
@@ -103,6 +111,10 @@ function bundle (depth = 0): Json {
   return { pairs: shuffle(pairs) }
 }
 
+function isBundleObject (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { resourceType?: unknown }).resourceType === 'Bundle'
+}
+
 function shuffle<T> (list: T[]): T[] {
   for (let i = list.length - 1; i > 0; i--) {
     const j = random(i + 1)
@@ -114,12 +126,17 @@ function shuffle<T> (list: T[]): T[] {
 /** Checks one text: whatever the scanner gives must be valid JSON meaning exactly what the parsing way makes. */
 function agrees (text: string): 'rewritten' | 'declined' | string {
   const scanned = rewriteBundleText(text, rewrite)
-  const parsed = byParsing(text)
+  const withheld: WithheldLink[] = []
+  const parsed = byParsing(text, withheld)
+  // Whatever way a Bundle takes, a link it loses is named in an outcome entry.
+  if (withheld.length > 0 && isBundleObject(parsed) && !endsWithOutcome(parsed)) return 'links were withheld without an outcome entry'
+  if (withheld.length === 0 && parsed !== undefined && endsWithOutcome(parsed)) return 'an outcome entry without a withheld link'
   if (scanned === undefined) {
     const whole = links.rewriteBundleJson(text)
     if (JSON.stringify(whole === undefined ? undefined : JSON.parse(whole)) !== JSON.stringify(parsed)) return 'rewriteBundleJson differs from the parsing way'
     return 'declined'
   }
+  if (withheld.length > 0) return 'the scanner rewrote a Bundle that loses links'
   if (parsed === undefined) return 'the scanner accepted text that is not JSON'
   let mine: unknown
   try {
@@ -199,7 +216,31 @@ t.test('what the scanner leaves to the parsing way', async (t) => {
     ['nesting deeper than the scanner goes', `{"resourceType":"Bundle","x":${'['.repeat(5000)}${']'.repeat(5000)}}`]
   ]
   for (const [what, text] of cases) t.equal(rewriteBundleText(text, rewrite), undefined, what)
-  const evil = byParsing(`{"resourceType":"Bundle","link":[${link('https://evil.example/x')}]}`) as { link: unknown[] }
+  const withheld: WithheldLink[] = []
+  const evil = byParsing(`{"resourceType":"Bundle","link":[${link('https://evil.example/x')}]}`, withheld) as { link: unknown[], entry: unknown[] }
   t.same(evil.link, [], 'which drops the foreign link')
+  t.same(withheld, [{ relation: 'self', host: 'evil.example' }], 'and reports it')
+  t.ok(endsWithOutcome(evil), 'in an outcome entry')
   t.equal(links.rewriteBundleJson('{"resourceType":"Bundle",}'), undefined, 'and refuses what is not JSON')
+})
+
+t.test('a withheld next link is named in an outcome entry, whichever way the Bundle takes', async (t) => {
+  const page = (next: string) => `{"resourceType":"Bundle","type":"searchset","total":30,"link":[{"relation":"self","url":"${BASE}/Observation?patient=p1"},{"relation":"next","url":"${next}"}],` +
+    `"entry":[{"fullUrl":"${BASE}/Observation/1","resource":{"resourceType":"Observation","id":"1"},"search":{"mode":"match"}}]}`
+  const foreign = page('https://other.example/fhir/r4/JAFJCD?_getpages=Observation.p1&_getpagesoffset=10&access_token=secret')
+  for (const [way, rewriteWay] of [['rewriteBundleJson (scanner first)', (text: string, w: WithheldLink[]) => links.rewriteBundleJson(text, w)], ['the parsing way', (text: string, w: WithheldLink[]) => links.rewriteBundleJsonByParsing(text, w)]] as const) {
+    const withheld: WithheldLink[] = []
+    const out = rewriteWay(foreign, withheld)!
+    const bundle = JSON.parse(out) as { link: Array<{ relation: string }>, entry: Array<{ search: { mode: string }, resource: { resourceType: string, issue: Array<{ severity: string, details: { text: string } }> } }> }
+    t.same(bundle.link.map((l) => l.relation), ['self'], `${way}: next is withheld`)
+    t.same(withheld, [{ relation: 'next', host: 'other.example' }], `${way}: and reported`)
+    const outcome = bundle.entry[bundle.entry.length - 1]
+    t.equal(outcome.search.mode, 'outcome', `${way}: the last entry is the outcome`)
+    t.equal(outcome.resource.issue[0].severity, 'warning')
+    t.match(outcome.resource.issue[0].details.text, '"next" (on other.example)')
+    t.notMatch(out, /secret|_getpages=Observation\.p1&_getpagesoffset=10/, `${way}: nothing of the withheld URL but its host`)
+  }
+  const mapped = page(`${BASE}?_getpages=Observation.p1&_getpagesoffset=10`)
+  t.notMatch(links.rewriteBundleJson(mapped)!, /outcome/, 'a Bundle that keeps its links gets no outcome')
+  t.equal(JSON.parse(links.rewriteBundleJsonByParsing('{"resourceType":"Bundle","link":[{"relation":"next","url":"https://x.example/"}]}')!).entry.length, 1, 'a Bundle without entries gets one')
 })

@@ -5,24 +5,36 @@ import { fileURLToPath } from 'node:url'
 import { fetch } from 'undici'
 import { describeForGateway, parseCliOptions } from '../../simulator/cli-options.js'
 import { startForTest } from './start.js'
+import { tempDir } from '../helpers/app.js'
+import { bearer, connectPatient } from '../helpers/connect.js'
+import { startGatewayProcess } from '../helpers/gateway-process.js'
+import type { Simulator } from '../../simulator/index.js'
 
 const CLI = fileURLToPath(new URL('../../simulator/cli.ts', import.meta.url))
 
-t.test('the CLI prints what the gateway needs, serves it, and stops on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--port', '0', '--auto-login', '--seed', '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
+type Test = Parameters<typeof tempDir>[0]
+
+/** `npm run simulator` with these arguments: what it printed once it was up, and the KEY=VALUE lines of it. */
+async function startCli (t: Test, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let stdout = ''
-  let stderr = ''
-  child.stderr.on('data', (chunk) => { stderr += chunk })
+  const stderr = { text: '' }
+  child.stderr.on('data', (chunk) => { stderr.text += chunk })
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
       stdout += chunk
       if (/# WELLMED .*\n/.test(stdout)) resolve()
     })
-    child.once('exit', () => reject(new Error(`the CLI exited: ${stderr}`)))
+    child.once('exit', () => reject(new Error(`the CLI exited: ${stderr.text}`)))
   })
-  const env = Object.fromEntries(stdout.split('\n').filter((line) => /^[A-Z_]+=/.test(line)).map((line) => line.split(/=(.*)/s, 2)))
-  t.same(Object.keys(env), ['HEALOW_AUTHORIZE_URL', 'HEALOW_TOKEN_URL', 'HEALOW_DIRECTORY_URL', 'HEALOW_CLIENT_ID', 'HEALOW_CLIENT_SECRET'])
+  const env: Record<string, string> = Object.fromEntries(stdout.split('\n').filter((line) => /^[A-Z_]+=/.test(line)).map((line) => line.split(/=(.*)/s, 2)))
+  return { child, stdout, stderr, env }
+}
+
+t.test('the CLI prints what the gateway needs, serves it, and stops on SIGTERM', async (t) => {
+  const { child, stdout, stderr, env } = await startCli(t, ['--port', '0', '--auto-login', '--seed', '3'])
+  t.same(Object.keys(env), ['HEALOW_AUTHORIZE_URL', 'HEALOW_TOKEN_URL', 'HEALOW_DIRECTORY_URL', 'HEALOW_CLIENT_ID', 'HEALOW_CLIENT_SECRET', 'FHIR_ALIAS_HOSTS', 'ALLOW_LOOPBACK_HTTP'])
   t.match(env.HEALOW_AUTHORIZE_URL, /^http:\/\/127\.0\.0\.1:\d+\/oauth\/oauth2\/authorize$/)
   t.equal(env.HEALOW_CLIENT_ID, 'healow-sync-confidential', 'the confidential client by default')
   t.match(stdout, /# JAFJCD "FHIR R4 Prodtest EMR" http:\/\/.*\/fhir\/r4\/JAFJCD patient=\w+ login=demo\.jafjcd/)
@@ -36,7 +48,31 @@ t.test('the CLI prints what the gateway needs, serves it, and stops on SIGTERM',
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit')
   t.equal(code, 0, 'a clean exit')
-  t.equal(stderr, '', 'nothing on stderr (no oidc-provider runtime warning)')
+  t.equal(stderr.text, '', 'nothing on stderr (no oidc-provider runtime warning)')
+})
+
+t.test('a gateway started with exactly the printed lines pages through every entry of a multi-page search', async (t) => {
+  const { stdout, env } = await startCli(t, ['--port', '0', '--auto-login', '--page-size', '7'])
+  const gateway = await startGatewayProcess(t, env)
+  const [, practiceId, patientId] = /^# (\w+) ".*" \S+ patient=(\S+) /m.exec(stdout)!
+  // The login walk needs only the practice's id from the simulator.
+  const { connectionId, key } = await connectPatient({ sim: { practices: [{ id: practiceId }] } as Simulator, gw: gateway })
+  const ids: string[] = []
+  let total = -1
+  let pages = 0
+  let next: string | undefined = `${gateway.url}/fhir/${connectionId}/Observation?patient=${patientId}`
+  while (next !== undefined && pages < 50) {
+    const res = await fetch(next, { headers: bearer(key) })
+    t.equal(res.status, 200, `page ${++pages}`)
+    const bundle = await res.json() as { total: number, entry?: Array<{ resource: { resourceType: string, id: string }, search?: { mode: string } }>, link?: Array<{ relation: string, url: string }> }
+    total = bundle.total
+    t.notOk(bundle.entry?.some((e) => e.search?.mode === 'outcome'), 'no link withheld')
+    ids.push(...(bundle.entry ?? []).map((e) => e.resource.id))
+    next = bundle.link?.find((l) => l.relation === 'next')?.url
+  }
+  t.ok(total > 7, `${total} Observations`)
+  t.equal(pages, Math.ceil(total / 7), `${pages} pages`)
+  t.equal(new Set(ids).size, total, 'every entry, once')
 })
 
 t.test('options', async (t) => {

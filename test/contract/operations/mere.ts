@@ -21,7 +21,8 @@ export async function mereContracts (t: Test, { client, stack }: ContractStack):
     const refused = await api.POST('/api/v1/healow/token', { body: exchange, headers: origin })
     t.equal(refused.error?.error, 'server_configuration_error', 'a public client has no secret to add')
     const form = { grant_type: 'authorization_code', code, redirect_uri: mere.redirectUri, code_verifier: codeVerifier, client_id: stack.gw.config.HEALOW_CLIENT_ID }
-    const relayed = await api.POST('/api/proxy', { params: { query: { vendor: 'healow', serviceId: practice.id, target: '', target_type: 'token' } }, body: form, headers: { ...origin, ...FORM } })
+    // As Mere web sends it: no target parameter.
+    const relayed = await api.POST('/api/proxy', { params: { query: { vendor: 'healow', serviceId: practice.id, target_type: 'token' } }, body: form, headers: { ...origin, ...FORM } })
     t.ok((relayed.data as { access_token?: string } | undefined)?.access_token, "the token relay passes Healow's answer back")
     const replayed = await api.POST('/api/proxy', { params: { query: { vendor: 'healow', serviceId: practice.id, target: '', target_type: 'token' } }, body: form, headers: { ...origin, ...FORM } })
     t.equal(replayed.response.status, 400, "Healow's refusal of a used code passes through")
@@ -48,7 +49,7 @@ export async function mereContracts (t: Test, { client, stack }: ContractStack):
   t.equal((posted.data as { resourceType?: string } | undefined)?.resourceType, 'Bundle', 'a POST _search through the relay')
 
   t.equal((await relay('Patient', { headers: { authorization: `Bearer ${accessToken}` } })).response.status, 403, 'no Origin: not Mere web')
-  t.equal((await relay(`Patient/${practice.patientId}`, { headers: origin })).response.status, 401, "no token: Healow's 401 passes through")
+  t.equal((await relay(`Patient/${practice.patientId}`, { headers: origin })).response.status, 401, 'no token: refused before Healow is asked')
   t.equal((await relay('http://elsewhere.example/fhir/Patient')).response.status, 400, 'a target outside the practice')
   t.equal((await relay('Patient', { headers: { ...origin, authorization: 'Basic abc' } })).response.status, 401, 'not a bearer token')
   t.equal((await relay('Patient', { vendor: 'epic' })).response.status, 404, 'another vendor')

@@ -25,6 +25,6 @@ export async function rateLimitContracts (t: Test, { client, stack, connect }: C
   }
   const fhir = await until429(() => api.GET('/fhir/{connectionId}/{fhirPath}', { params: { path: { connectionId: patient.connectionId, fhirPath: `Patient/${practice.patientId}` } }, headers: bearer(patient.key) }))
   t.ok(fhir?.headers.get('retry-after'), 'the FHIR proxy answers 429 with Retry-After')
-  const relay = await until429(() => api.GET('/api/proxy', { params: { query: { vendor: 'healow', serviceId: practice.id, target: `Patient/${practice.patientId}` } }, headers: { origin: stack.gw.config.PUBLIC_URL } }))
+  const relay = await until429(() => api.GET('/api/proxy', { params: { query: { vendor: 'healow', serviceId: practice.id, target: `Patient/${practice.patientId}` } }, headers: { origin: stack.gw.config.PUBLIC_URL, authorization: 'Bearer some-healow-token' } }))
   t.ok(relay?.headers.get('retry-after'), 'the relay answers 429 with Retry-After')
 }
