@@ -37,7 +37,7 @@ export const EnvSchema = Type.Object({
   DIRECTORY_REFRESH_HOURS: Whole('How often the practice directory is re-fetched in the background', 1, 24 * 30, 24),
   MERE_VAULT_HANDLES: Flag("Mere compatibility: keep Healow's tokens in the vault and give Mere web opaque gateway handles instead"),
   TOKEN_REFRESH_MARGIN_SECONDS: Whole('Refresh an access token this long before it expires', 0, 3000, 300),
-  TOKEN_REQUEST_TIMEOUT_MS: Whole("Timeout of one call to Healow's token endpoint", 1000, 120_000, 10_000),
+  TOKEN_REQUEST_TIMEOUT_MS: Whole("How long a caller waits for Healow's token endpoint; the call itself runs on and its answer is saved", 1000, 120_000, 10_000),
   REFRESH_LEASE_SECONDS: Whole("How long one instance holds a connection's refresh against the others; a crashed instance's refreshes wait this long. Must outlast one refresh with its retries", 1, 3600, 45),
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
   UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),

@@ -169,7 +169,8 @@ export class FhirProxy {
     const status = res.statusCode
     if (status === 401) {
       discard(res.stream)
-      if (exchange.retried) throw new GatewayError(401, 'reauth_required', 'Healow refused a freshly refreshed access token: the patient must connect again')
+      // The connection itself is fine (its refresh just worked): say so, as GET /connections/{id} does.
+      if (exchange.retried) throw new GatewayError(502, 'upstream_unavailable', 'Healow refused a freshly refreshed access token; the connection is kept, try again later')
       // Expired or revoked early: refresh once (unless someone already did) and try again.
       exchange.retried = true
       clearUpstreamHeaders(reply)
@@ -271,15 +272,16 @@ export function upstreamFailure (error: { code?: string, cause?: unknown, status
   return new GatewayError(502, 'upstream_unavailable', 'Healow could not be reached or dropped the connection; try again later')
 }
 
-const PASSED_THROUGH_CODES = new Set<GatewayErrorCode>(['reauth_required', 'upstream_unavailable', 'not_found'])
+const PASSED_THROUGH_CODES = new Set<GatewayErrorCode>(['reauth_required', 'upstream_unavailable', 'not_found', 'rate_limited'])
 
-function toGatewayError (error: FastifyError & { reconnectUrl?: unknown }): GatewayError {
+function toGatewayError (error: FastifyError & { reconnectUrl?: unknown, retryAfterMs?: unknown }): GatewayError {
   if (error instanceof GatewayError) return error
   const status = error.statusCode ?? 500
-  // The connection and token plugins' errors carry their own code (reauth_required, upstream_unavailable, not_found).
+  // The connection and token plugins' errors carry their own code and wait (reauth_required, upstream_unavailable, not_found, rate_limited).
   if (PASSED_THROUGH_CODES.has(error.code as GatewayErrorCode) && status >= 400) {
     const diagnostics = typeof error.reconnectUrl === 'string' ? `reconnect: ${error.reconnectUrl}` : undefined
-    return new GatewayError(status, error.code as GatewayErrorCode, error.message, { diagnostics })
+    const retryAfterMs = typeof error.retryAfterMs === 'number' ? error.retryAfterMs : undefined
+    return new GatewayError(status, error.code as GatewayErrorCode, error.message, { diagnostics, retryAfterMs })
   }
   if (status === 401) return new GatewayError(401, 'unauthorized', error.message)
   if (status >= 400 && status < 500) return new GatewayError(status, 'invalid_request', error.validation ? `Invalid request: ${error.message}` : error.message)
