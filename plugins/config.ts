@@ -38,7 +38,7 @@ export const EnvSchema = Type.Object({
   MERE_VAULT_HANDLES: Flag("Mere compatibility: keep Healow's tokens in the vault and give Mere web opaque gateway handles instead"),
   TOKEN_REFRESH_MARGIN_SECONDS: Whole('Refresh an access token this long before it expires', 0, 3000, 300),
   TOKEN_REQUEST_TIMEOUT_MS: Whole("How long a caller waits for Healow's token endpoint; the call itself runs on and its answer is saved", 1000, 120_000, 10_000),
-  REFRESH_LEASE_SECONDS: Whole("How long one instance holds a connection's refresh against the others; a crashed instance's refreshes wait this long. Must outlast one refresh with its retries", 1, 3600, 45),
+  REFRESH_LEASE_SECONDS: Whole("Bounds a refresh lease whose holder is alive but stuck; a lease is renewed while its refresh runs and ends with its holder's process", 1, 3600, 45),
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
   UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),
   HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 1_000_000_000, 250),

@@ -1,5 +1,11 @@
 import t from 'tap'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { openStore } from '../../plugins/store.js'
 import { openTestStore, storesUnderTest } from '../helpers/stores.js'
+
+const HOLDER_PROCESS = fileURLToPath(new URL('../helpers/lease-holder-process.ts', import.meta.url))
 
 const connection = (id: string, now: number) => ({
   id, practiceId: 'JAFJCD', fhirBase: 'https://fhir4.healow.com/fhir/r4/JAFJCD', patientId: 'p1', scope: 'openid',
@@ -50,6 +56,24 @@ for (const under of storesUnderTest) {
     t.notOk(await store.refreshLeases.acquire('c', 'a', now + 1002, 1000), 'only the owner releases')
     await store.refreshLeases.release('c', 'b')
     t.ok(await store.refreshLeases.acquire('c', 'a', now + 1003, 1000))
+  })
+
+  t.test(`${under.name}: a lease dies with the process that held it, long before it expires`, async (t) => {
+    const databaseUrl = await under.databaseUrl(t)
+    const store = await openStore(databaseUrl)
+    t.teardown(() => store.close())
+    const holder = spawn(process.execPath, ['--import=tsx', HOLDER_PROCESS, databaseUrl, 'c'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = once(holder, 'exit')
+    t.teardown(() => { holder.kill('SIGKILL') })
+    const [said] = await once(holder.stdout!, 'data') as [Buffer]
+    t.equal(said.toString().trim(), 'held', 'the other process holds the lease for an hour')
+    t.notOk(await store.refreshLeases.acquire('c', 'survivor', Date.now(), 1000), 'held while its holder lives')
+    holder.kill('SIGKILL')
+    await exited
+    const killedAt = Date.now()
+    let taken = false
+    while (!taken && Date.now() - killedAt < 2000) taken = await store.refreshLeases.acquire('c', 'survivor', Date.now(), 1000)
+    t.ok(taken, `taken over ${Date.now() - killedAt} ms after its holder was killed`)
   })
 
   t.test(`${under.name}: directory snapshot round-trips`, async (t) => {

@@ -49,7 +49,10 @@ export const MIGRATIONS: string[] = [
      -- send times granted within the last window (some may lie a little in the future), ascending
      sent BIGINT[] NOT NULL DEFAULT '{}',
      blocked_until BIGINT NOT NULL DEFAULT 0
-   );`
+   );`,
+  // The advisory lock that a lease's holder keeps on its own session (plugins/store/postgres.ts):
+  // when the holder dies, the server drops the lock and the lease is void at once.
+  'ALTER TABLE refresh_leases ADD COLUMN holder_lock INTEGER'
 ]
 
 /**
