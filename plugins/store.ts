@@ -4,9 +4,9 @@ import type { Store } from './store/types.js'
 
 export type { Store } from './store/types.js'
 
-/** Opens the store that DATABASE_URL names. */
-export async function openStore (databaseUrl: string): Promise<Store> {
-  if (databaseUrl.startsWith('sqlite:')) return openSqliteStore(databaseUrl.slice('sqlite:'.length))
+/** Opens the store that DATABASE_URL names; `setting` is the one an operator changes if its directory is unusable. */
+export async function openStore (databaseUrl: string, setting = 'DATABASE_URL'): Promise<Store> {
+  if (databaseUrl.startsWith('sqlite:')) return openSqliteStore(databaseUrl.slice('sqlite:'.length), setting)
   const { openPostgresStore } = await import('./store/postgres.js')
   return await openPostgresStore(databaseUrl)
 }
@@ -16,7 +16,8 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  const store = await openStore(app.config.databaseUrl)
+  // Without DATABASE_URL the SQLite file lives in DATA_DIR.
+  const store = await openStore(app.config.databaseUrl, app.config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR')
   app.decorate('store', store)
   app.readiness.register('database', async () => {
     await store.ping()

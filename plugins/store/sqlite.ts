@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import path from 'node:path'
 import type { ConnectionRow, Store } from './types.js'
 import { isLeaseHolderGone, THIS_PROCESS_HOLDER } from '../../lib/tokens/lease-holder.js'
+import { DirectoryUnusableError, ensurePrivateDirectory, PRIVATE_FILE_MODE } from '../../lib/files/private-directory.js'
 
 // Versioned migrations: append only, never edit a released one.
 const MIGRATIONS: string[] = [
@@ -78,9 +79,22 @@ function migrate (db: Database.Database): void {
   }).immediate()
 }
 
+/**
+ * The database file is created 0600 in a directory created 0700: it holds sealed tokens and key
+ * hashes, for the service's user only. SQLite gives its -wal and -shm files the database file's mode.
+ */
+function createPrivateFile (file: string, setting: string): void {
+  ensurePrivateDirectory(path.dirname(path.resolve(file)), setting)
+  try {
+    closeSync(openSync(file, 'a', PRIVATE_FILE_MODE))
+  } catch (err) {
+    throw new DirectoryUnusableError(`${setting}: the database file ${file} cannot be created (${(err as NodeJS.ErrnoException).code})`)
+  }
+}
+
 /** SQLite through better-sqlite3: synchronous and fast; WAL so readers never wait for the writer. */
-export function openSqliteStore (file: string): Store {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store {
+  if (file !== ':memory:') createPrivateFile(file, setting)
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')

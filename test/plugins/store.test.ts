@@ -2,7 +2,10 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { statSync } from 'node:fs'
+import path from 'node:path'
 import { openStore } from '../../plugins/store.js'
+import { tempDir } from '../helpers/app.js'
 import { openTestStore, storesUnderTest } from '../helpers/stores.js'
 
 const HOLDER_PROCESS = fileURLToPath(new URL('../helpers/lease-holder-process.ts', import.meta.url))
@@ -85,3 +88,15 @@ for (const under of storesUnderTest) {
     t.same(await store.directory.loadSnapshot(), { ...snapshot, source: 'y' })
   })
 }
+
+t.test('sqlite: the database, its WAL and shared-memory files are 0600 in a 0700 directory', async (t) => {
+  const previous = process.umask(0o022)
+  t.teardown(() => { process.umask(previous) })
+  const file = path.join(tempDir(t), 'new', 'vault.db')
+  const store = await openStore(`sqlite:${file}`)
+  t.teardown(() => store.close())
+  await store.connections.insert(connection('c9', Date.now()))
+  const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8)
+  t.equal(modeOf(path.dirname(file)), '700', 'the directory it created')
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) t.equal(modeOf(name), '600', path.basename(name))
+})
