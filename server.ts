@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './plugins/config.js'
+import { ConfigError, loadConfig, type Config } from './plugins/config.js'
+import { startupProblem } from './lib/startup-problems.js'
 
 // Operators may keep their settings in .env; real environment variables win over it.
 if (existsSync('.env')) process.loadEnvFile('.env')
 
 const warnings: string[] = []
-let config
+let config: Config
 try {
   config = loadConfig(process.env, (w) => warnings.push(w))
 } catch (err) {
@@ -15,7 +16,15 @@ try {
   process.exit(1)
 }
 
-const app = await buildApp(config)
+/** Ends start-up with one line when the operator can fix the cause; anything else is thrown as the bug it is. */
+function stopOnStartupProblem (err: unknown): never {
+  const problem = startupProblem(err, { PORT: config.PORT })
+  if (problem === undefined) throw err
+  process.stderr.write(`healow-sync cannot start: ${problem}\n`)
+  process.exit(1)
+}
+
+const app = await buildApp(config).catch(stopOnStartupProblem)
 for (const w of warnings) app.log.warn(w)
 
 let closing = false
@@ -35,6 +44,6 @@ try {
   await app.listen({ port: config.PORT, host: config.HOST })
   app.log.info({ mode: config.mode, redirectUri: config.redirectUri }, 'healow-sync is ready')
 } catch (err) {
-  app.log.fatal({ err }, 'could not start listening')
-  process.exit(1)
+  await app.close().catch(() => {})
+  stopOnStartupProblem(err)
 }

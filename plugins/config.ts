@@ -64,9 +64,23 @@ export class ConfigError extends Error {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
-function describeSchemaError (name: string, error: { message: string, schema: { description?: string } }, present: boolean): string {
-  if (!present) return `${name} is required: ${error.schema.description ?? ''}`.trim()
-  return `${name} ${error.message.toLowerCase()}`
+interface VariableSchema { description?: string, anyOf?: Array<{ const?: unknown }>, type?: string, minimum?: number, maximum?: number }
+
+// Never echoed back in a start-up message: it would end up in a log.
+const SECRET_VARIABLES = new Set(['HEALOW_CLIENT_SECRET', 'VAULT_KEY', 'DATABASE_URL'])
+
+/** What a variable accepts, in words, from its schema. */
+function allowedValues (schema: VariableSchema): string {
+  if (schema.anyOf) return `one of ${schema.anyOf.map((option) => String(option.const)).join(', ')}`
+  if (schema.type === 'integer') return `a whole number from ${schema.minimum} to ${schema.maximum}`
+  if (schema.type === 'boolean') return 'true or false'
+  return 'a non-empty text'
+}
+
+function describeSchemaError (name: string, schema: VariableSchema, value: unknown): string {
+  if (value === undefined) return `${name} is required: ${schema.description ?? ''}`.trim()
+  const shown = SECRET_VARIABLES.has(name) ? '' : `, got "${String(value).slice(0, 100)}"`
+  return `${name} must be ${allowedValues(schema)}${shown}`
 }
 
 function checkUrl (name: string, value: string, problems: string[]): URL | undefined {
@@ -111,7 +125,7 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
     const name = error.path.replace(/^\//, '') || (error.message.match(/property '(\w+)'/)?.[1] ?? '')
     if (!name || seen.has(name)) continue
     seen.add(name)
-    problems.push(describeSchemaError(name, error, raw[name] !== undefined))
+    problems.push(describeSchemaError(name, EnvSchema.properties[name as keyof Env] as VariableSchema, raw[name]))
   }
 
   let redirectUri = ''
