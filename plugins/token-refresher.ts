@@ -251,6 +251,14 @@ export class TokenRefresher {
     return { ...connection, tokens: next, accessExpiresAt, tokenVersion: connection.tokenVersion + 1, lastRefreshAt: now, lastError: null, scope: scope ?? connection.scope }
   }
 
+  /**
+   * Waits for every refresh under way, e.g. one whose token call outlived its callers: closing
+   * the store under it would lose the refresh token Healow is about to send.
+   */
+  async settle (): Promise<void> {
+    while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs.values()].map(async (job) => await job.result))
+  }
+
   /** Refreshes connections idle for `idleMs`, so a rarely used refresh token never lapses. */
   async keepAlive (idleMs: number, batch = 50): Promise<number> {
     const ids = await this.o.store.connections.listStale(Date.now() - idleMs, batch)
@@ -298,5 +306,9 @@ export default fp<TokenRefresherPluginOptions>(async (app, { retryDelaysMs }) =>
   const idleMs = config.REFRESH_KEEPALIVE_DAYS * 86_400_000
   const timer = setInterval(() => { void refresher.keepAlive(idleMs) }, 3_600_000).unref()
   app.addHook('onReady', async () => { void refresher.keepAlive(idleMs).catch((err) => app.log.warn({ err }, 'keep-alive failed')) })
-  app.addHook('onClose', async () => { clearInterval(timer) })
+  // Runs before the store closes (hooks of later plugins first): in-flight refreshes are committed.
+  app.addHook('onClose', async () => {
+    clearInterval(timer)
+    await refresher.settle()
+  })
 }, { name: 'token-refresher', dependencies: ['config', 'store', 'vault', 'healow-token-client', 'request-budget'] })

@@ -1,5 +1,6 @@
 import { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { openStore } from '../../plugins/store.js'
 import { bearer, connectPatient, startStack, type Connected, type Stack } from '../helpers/connect.js'
 import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 
@@ -111,4 +112,19 @@ testOnEachStore('token endpoint down while Healow rejects the access token: 503 
   stack.sim.setFaults({ tokenDown: false })
   t.equal((await readPatient(stack, c)).status, 200, 'the first read after the outage succeeds')
   await recovered(t, stack, c)
+})
+
+testOnEachStore('closing the gateway while a slow token call is out waits for its answer and commits it', async (t, under) => {
+  const stack = await stackOn(t, under)
+  const c = await connectPatient(stack)
+  await accessTokenDue(t, stack, c.connectionId)
+  const before = (await stack.gw.app.vault.read(c.connectionId))!
+  stack.sim.setFaults({ tokenLatencyMs: CALLER_WAIT_MS * 2 })
+  t.equal((await refreshNow(stack, c)).status, 503, 'the caller was let go')
+  const store = await openStore(stack.gw.config.databaseUrl)
+  t.teardown(() => store.close())
+  await stack.gw.app.close()
+  const row = (await store.connections.get(c.connectionId))!
+  t.equal(row.tokenVersion, before.tokenVersion + 1, 'the answer that came during shutdown was saved before the store closed')
+  t.equal(row.status, 'active')
 })
