@@ -2,7 +2,7 @@ import t from 'tap'
 import { seededRandom, pick } from '../simulator/prng.js'
 import { startSimulator, type Faults, type Quirks } from '../simulator/index.js'
 import { startGateway, tempDir, type TestGateway } from './helpers/app.js'
-import { bearer, handoffFor } from './helpers/connect.js'
+import { bearer, handoffFor, simulatorSettings } from './helpers/connect.js'
 
 // A year of a gateway's life in under a minute: the gateway's and the simulator's clocks (one
 // process, one Date) jump a day at a time; access tokens live an hour and refresh tokens 90 days,
@@ -54,12 +54,7 @@ t.test(`a simulated year on SQLite: ${CONNECTIONS} connections, daily faults at 
   const dataDir = tempDir(t)
   const env = {
     DATA_DIR: dataDir,
-    HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
-    HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    ALLOW_LOOPBACK_HTTP: 'true',
+    ...simulatorSettings(sim),
     LOG_LEVEL: 'warn',
     TOKEN_REQUEST_TIMEOUT_MS: String(CALLER_WAIT_MS),
     REFRESH_KEEPALIVE_DAYS: String(KEEPALIVE_DAYS)
