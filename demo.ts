@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { buildApp } from './app.js'
 import { loadConfig } from './plugins/config.js'
+import { startupProblem } from './lib/startup-problems.js'
 import { PatientBrowser, isHealowCallback } from './simulator/browser.js'
 import { startSimulator } from './simulator/index.js'
 import { gatewaySettings } from './simulator/cli-options.js'
@@ -15,7 +16,15 @@ const port = Number(process.env.PORT ?? 3000)
 const simulatorPort = Number(process.env.SIMULATOR_PORT ?? 3001)
 const publicUrl = `http://127.0.0.1:${port}`
 
-const sim = await startSimulator({ port: simulatorPort, autoLogin: false })
+/** A port in use (or the like) ends the demo with one line naming the setting to change. */
+function stopOnStartupProblem (err: unknown): never {
+  const problem = startupProblem(err, { PORT: port, SIMULATOR_PORT: simulatorPort })
+  if (problem === undefined) throw err
+  process.stderr.write(`npm run demo cannot start: ${problem}\n`)
+  process.exit(1)
+}
+
+const sim = await startSimulator({ port: simulatorPort, autoLogin: false }).catch(stopOnStartupProblem)
 const config = loadConfig({
   // What `npm run simulator` prints, so the demo pages through searches as an operator's gateway would.
   ...gatewaySettings(sim, 'confidential'),
@@ -25,7 +34,10 @@ const config = loadConfig({
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn'
 })
 const app = await buildApp(config)
-await app.listen({ port, host: '127.0.0.1' })
+await app.listen({ port, host: '127.0.0.1' }).catch(async (err: unknown) => {
+  await Promise.all([app.close(), sim.close()])
+  stopOnStartupProblem(err)
+})
 for (let i = 0; i < 100 && !app.tenantDirectory.status().ready; i++) await new Promise((resolve) => setTimeout(resolve, 50))
 
 // Connect the first demo patient the way a browser would: gateway → simulator login → callback.

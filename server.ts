@@ -4,6 +4,7 @@ import { existsSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './plugins/config.js'
+import { startupProblem } from './lib/startup-problems.js'
 
 /** How long in-flight requests get after a signal: a hung upstream must not keep the process alive. */
 const SHUTDOWN_GRACE_MS = 15_000
@@ -44,8 +45,7 @@ export async function startServer (config: Config, warnings: readonly string[] =
   try {
     await app.listen({ port: config.PORT, host: config.HOST })
   } catch (err) {
-    app.log.fatal({ err }, 'could not start listening')
-    await app.close()
+    await app.close().catch(() => {})
     throw err
   }
   app.log.info({ mode: config.mode, redirectUri: config.redirectUri }, 'healow-sync is ready')
@@ -71,6 +71,11 @@ if (isEntryPoint()) {
     process.stderr.write(`healow-sync cannot start: ${err.message}\nSee README.md, "Configuration".\n`)
     process.exit(1)
   }
-  // A failed start is logged by startServer; only the exit code is left to say.
-  await startServer(config, warnings).catch(() => { process.exit(1) })
+  // One line when the operator can fix the cause (a busy port, an unusable DATA_DIR); anything else is thrown as the bug it is.
+  await startServer(config, warnings).catch((err: unknown) => {
+    const problem = startupProblem(err, { PORT: config.PORT })
+    if (problem === undefined) throw err
+    process.stderr.write(`healow-sync cannot start: ${problem}\n`)
+    process.exit(1)
+  })
 }

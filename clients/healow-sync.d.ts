@@ -1442,6 +1442,17 @@ export interface operations {
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
+            /** @description upstream_unavailable: Healow's token endpoint cannot give a usable access token now (down, slow, or its answer was lost); the connection is kept */
+            503: {
+                headers: {
+                    /** @description Seconds after which to try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
             /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
             504: {
                 headers: {
@@ -1520,6 +1531,17 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice */
             502: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description upstream_unavailable: Healow's token endpoint cannot give a usable access token now (down, slow, or its answer was lost); the connection is kept */
+            503: {
+                headers: {
+                    /** @description Seconds after which to try again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1616,6 +1638,17 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice */
             502: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description upstream_unavailable: Healow's token endpoint cannot give a usable access token now (down, slow, or its answer was lost); the connection is kept */
+            503: {
+                headers: {
+                    /** @description Seconds after which to try again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

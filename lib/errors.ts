@@ -40,10 +40,10 @@ export class ReauthRequiredError extends GatewayError {
   }
 }
 
-/** Healow (or another instance) could not do its part now; the grant is untouched. */
+/** Healow's token endpoint (or another instance) cannot give a usable token now; the connection is kept. */
 export class UpstreamUnavailableError extends GatewayError {
-  constructor (message: string, retryAfterMs?: number) {
-    super(502, 'upstream_unavailable', message, retryAfterMs === undefined ? {} : { retryAfterMs })
+  constructor (message: string, retryAfterMs = 30_000) {
+    super(503, 'upstream_unavailable', message, { retryAfterMs })
   }
 }
 

@@ -39,8 +39,8 @@ export const EnvSchema = Type.Object({
   DIRECTORY_REFRESH_HOURS: Whole('How often the practice directory is re-fetched in the background', 1, 24 * 30, 24),
   MERE_VAULT_HANDLES: Flag("Mere compatibility: keep Healow's tokens in the vault and give Mere web opaque gateway handles instead"),
   TOKEN_REFRESH_MARGIN_SECONDS: Whole('Refresh an access token this long before it expires', 0, 3000, 300),
-  TOKEN_REQUEST_TIMEOUT_MS: Whole("Timeout of one call to Healow's token endpoint", 1000, 120_000, 10_000),
-  REFRESH_LEASE_SECONDS: Whole("How long one instance holds a connection's refresh against the others; a crashed instance's refreshes wait this long. Must outlast one refresh with its retries", 1, 3600, 45),
+  TOKEN_REQUEST_TIMEOUT_MS: Whole("How long a caller waits for Healow's token endpoint; the call itself runs on and its answer is saved", 1000, 120_000, 10_000),
+  REFRESH_LEASE_SECONDS: Whole("Bounds a refresh lease whose holder is alive but stuck; a lease is renewed while its refresh runs and ends with its holder's process", 1, 3600, 45),
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
   UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),
   HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 1_000_000_000, 250),
@@ -70,9 +70,23 @@ export class ConfigError extends Error {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
-function describeSchemaError (name: string, error: { message: string, schema: { description?: string } }, present: boolean): string {
-  if (!present) return `${name} is required: ${error.schema.description ?? ''}`.trim()
-  return `${name} ${error.message.toLowerCase()}`
+interface VariableSchema { description?: string, anyOf?: Array<{ const?: unknown }>, type?: string, minimum?: number, maximum?: number }
+
+// Never echoed back in a start-up message: it would end up in a log.
+const SECRET_VARIABLES = new Set(['HEALOW_CLIENT_SECRET', 'VAULT_KEY', 'DATABASE_URL'])
+
+/** What a variable accepts, in words, from its schema. */
+function allowedValues (schema: VariableSchema): string {
+  if (schema.anyOf) return `one of ${schema.anyOf.map((option) => String(option.const)).join(', ')}`
+  if (schema.type === 'integer') return `a whole number from ${schema.minimum} to ${schema.maximum}`
+  if (schema.type === 'boolean') return 'true or false'
+  return 'a non-empty text'
+}
+
+function describeSchemaError (name: string, schema: VariableSchema, value: unknown): string {
+  if (value === undefined) return `${name} is required: ${schema.description ?? ''}`.trim()
+  const shown = SECRET_VARIABLES.has(name) ? '' : `, got "${String(value).slice(0, 100)}"`
+  return `${name} must be ${allowedValues(schema)}${shown}`
 }
 
 function checkUrl (name: string, value: string, problems: string[]): URL | undefined {
@@ -138,7 +152,7 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
     const name = error.path.replace(/^\//, '') || (error.message.match(/property '(\w+)'/)?.[1] ?? '')
     if (!name || seen.has(name)) continue
     seen.add(name)
-    problems.push(describeSchemaError(name, error, raw[name] !== undefined))
+    problems.push(describeSchemaError(name, EnvSchema.properties[name as keyof Env] as VariableSchema, raw[name]))
   }
 
   let redirectUri = ''

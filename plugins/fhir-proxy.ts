@@ -175,7 +175,8 @@ export class FhirProxy {
     const status = res.statusCode
     if (status === 401) {
       discard(res.stream)
-      if (exchange.retried) throw new GatewayError(401, 'reauth_required', 'Healow refused a freshly refreshed access token: the patient must connect again')
+      // The connection itself is fine (its refresh just worked): say so, as GET /connections/{id} does.
+      if (exchange.retried) throw new GatewayError(502, 'upstream_unavailable', 'Healow refused a freshly refreshed access token; the connection is kept, try again later')
       // Expired or revoked early: refresh once (unless someone already did) and try again.
       exchange.retried = true
       clearUpstreamHeaders(reply)

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { sha256, type AuthenticatedConnection } from '../lib/tokens/connections.js'
 import type { TokenCallOutcome } from './healow-token-client.js'
 import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
+import { settleWithin } from '../lib/tokens/token-request.js'
 import { ReauthRequiredError } from '../lib/errors.js'
 
 /** What Mere web's own server answers: Healow's status and body, or an error of Mere's shape. */
@@ -37,16 +38,22 @@ export class MereCompat {
   }
 
   private passBack (outcome: TokenCallOutcome): MereAnswer {
-    if (outcome.kind === 'unavailable') return mereError('upstream_unavailable', `Healow's token endpoint is unavailable: ${outcome.reason}`, 502)
+    if (outcome.kind === 'not_processed' || outcome.kind === 'unknown') return mereError('upstream_unavailable', `Healow's token endpoint is unavailable: ${outcome.reason}`, 502)
     return { status: outcome.answer.status, body: outcome.answer.body }
+  }
+
+  /** The browser waits TOKEN_REQUEST_TIMEOUT_MS at most; the call to Healow runs on regardless. */
+  private async answerWithin (call: Promise<TokenCallOutcome>): Promise<TokenCallOutcome> {
+    const settled = await settleWithin(call, this.app.config.TOKEN_REQUEST_TIMEOUT_MS)
+    return settled?.value ?? { kind: 'unknown', reason: 'no answer yet; send the same request again shortly to receive it' }
   }
 
   async exchange (input: { code: string, redirect_uri: string, code_verifier: string, tenant_id: string }): Promise<MereAnswer> {
     const checked = this.precheck(input.tenant_id)
     if ('status' in checked) return checked
-    const outcome = await this.app.healowTokenClient.request({
+    const outcome = await this.answerWithin(this.app.healowTokenClient.request({
       grant_type: 'authorization_code', code: input.code, redirect_uri: input.redirect_uri, code_verifier: input.code_verifier
-    })
+    }))
     if (outcome.kind !== 'ok' || !this.handlesOn) return this.passBack(outcome)
     return await this.handOut(checked.practice, outcome.answer.body)
   }
@@ -121,16 +128,21 @@ export class MereCompat {
     for (const [hash, entry] of this.#refreshing) if (entry.until < now) this.#refreshing.delete(hash)
     const hash = sha256(refreshToken)
     const shared = this.#refreshing.get(hash)
-    if (shared) return await shared.answer
-    const answer = (async () => {
+    if (shared) return await this.answerWithin(shared.answer)
+    const answer = (async (): Promise<TokenCallOutcome> => {
       const decision = await this.app.requestBudget.take(practiceId)
-      if (!decision.ok) return { kind: 'unavailable', reason: 'the practice\'s request budget is spent; retry in a minute' } as const
+      if (!decision.ok) return { kind: 'not_processed', reason: 'the practice\'s request budget is spent; retry in a minute' }
       return await this.app.healowTokenClient.refresh(refreshToken)
     })()
-    this.#refreshing.set(hash, { answer, until: now + SHARED_REFRESH_TTL_MS })
-    // A failure that may pass is not kept: the next tab may try again.
-    answer.then((o) => { if (o.kind === 'unavailable') this.#refreshing.delete(hash) }, () => this.#refreshing.delete(hash))
-    return await answer
+    const entry = { answer, until: Number.POSITIVE_INFINITY }
+    this.#refreshing.set(hash, entry)
+    // Kept while Healow may still answer, and a minute after: a tab that asks again gets this answer
+    // rather than spend the token twice. Only a call Healow provably ignored may be sent again.
+    answer.then((o) => {
+      if (o.kind === 'not_processed') this.#refreshing.delete(hash)
+      else entry.until = Date.now() + SHARED_REFRESH_TTL_MS
+    }, () => this.#refreshing.delete(hash))
+    return await this.answerWithin(answer)
   }
 }
 

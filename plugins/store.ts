@@ -7,7 +7,8 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  const store = await openStore(app.config.databaseUrl)
+  // Without DATABASE_URL the SQLite file lives in DATA_DIR.
+  const store = await openStore(app.config.databaseUrl, app.config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR')
   app.decorate('store', store)
   app.readiness.register('database', async () => {
     await store.ping()

@@ -50,6 +50,9 @@ const ERROR_RESPONSES = {
     'Retry-After': { description: 'Seconds until a request will be accepted', schema: { type: 'integer', minimum: 1 } }
   }),
   502: outcome('upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice'),
+  503: outcome("upstream_unavailable: Healow's token endpoint cannot give a usable access token now (down, slow, or its answer was lost); the connection is kept", {
+    'Retry-After': { description: 'Seconds after which to try again', schema: { type: 'integer', minimum: 1 } }
+  }),
   504: outcome('upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS')
 }
 

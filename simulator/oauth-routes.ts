@@ -67,6 +67,12 @@ export default async function oauthRoutes (app: FastifyInstance, { state, author
       state.counters.countToken(grantType, 'rate_limited')
       return rateLimited(reply)
     }
+    if (faults.tokenCutMidBody) {
+      state.counters.countToken(grantType, 'cut_mid_body')
+      return cutMidBody(reply)
+    }
+    const refreshToken = params.get('refresh_token')
+    if (grantType === 'refresh_token' && refreshToken) state.counters.countRefreshTokenPresented(refreshToken)
     if (grantType === 'refresh_token' && faults.invalidGrantOnNextRefresh) {
       faults.invalidGrantOnNextRefresh = false
       state.counters.countToken(grantType, 'invalid_grant')
@@ -92,6 +98,14 @@ export default async function oauthRoutes (app: FastifyInstance, { state, author
     }
     return approve(request, reply, interaction, practice)
   })
+
+  /** Announces a whole token response, sends half of it, and drops the connection. */
+  function cutMidBody (reply: FastifyReply): void {
+    reply.hijack()
+    const body = JSON.stringify({ access_token: 'x'.repeat(400), token_type: 'Bearer', expires_in: 3600, refresh_token: 'y'.repeat(400) })
+    reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) })
+    reply.raw.write(body.slice(0, body.length >> 1), () => reply.raw.destroy())
+  }
 
   async function practiceOfTokenRequest (params: URLSearchParams): Promise<Practice | undefined> {
     const code = params.get('code')

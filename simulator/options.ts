@@ -36,6 +36,11 @@ export interface Faults {
   tokenLatencyMs: number
   /** The token endpoint answers 503. */
   tokenDown: boolean
+  /**
+   * The token endpoint's front end answers 200, sends half of a JSON body and drops the
+   * connection, before the authorization server sees the request (nothing is spent or issued).
+   */
+  tokenCutMidBody: boolean
   /** The next refresh_token grant answers invalid_grant (then the flag clears itself). */
   invalidGrantOnNextRefresh: boolean
   /** DocumentReference searches answer only after this many ms (one timed out at Healow); 0 = off. */
@@ -90,6 +95,7 @@ export const NO_FAULTS: Faults = {
   resetMidBody: false,
   tokenLatencyMs: 0,
   tokenDown: false,
+  tokenCutMidBody: false,
   invalidGrantOnNextRefresh: false,
   documentReferenceDelayMs: 0
 }

@@ -1,5 +1,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { freePort, tempDir } from './helpers/app.js'
 
@@ -44,4 +46,23 @@ t.test('npm run demo: connects a demo patient and prints commands that work', as
   child.kill('SIGINT')
   const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])))
   t.equal(code, 0, 'Ctrl-C stops it cleanly')
+})
+
+t.test('npm run demo with a port already taken: one line naming the setting to change', async (t) => {
+  const taken = createServer()
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { taken.close() })
+  const takenPort = (taken.address() as AddressInfo).port
+  const free = await freePort()
+  for (const [setting, ports] of [['SIMULATOR_PORT', { PORT: free, SIMULATOR_PORT: takenPort }], ['PORT', { PORT: takenPort, SIMULATOR_PORT: free }]] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo.ts'], {
+      cwd: root, env: { PATH: process.env.PATH, PORT: String(ports.PORT), SIMULATOR_PORT: String(ports.SIMULATOR_PORT), DATA_DIR: tempDir(t) }, stdio: ['ignore', 'pipe', 'pipe']
+    })
+    t.teardown(() => { child.kill('SIGKILL') })
+    let stderr = ''
+    child.stderr!.on('data', (d) => { stderr += d })
+    const [code] = await once(child, 'exit') as [number | null]
+    t.equal(code, 1, setting)
+    t.equal(stderr, `npm run demo cannot start: ${setting} ${takenPort} is already in use (127.0.0.1:${takenPort}); set ${setting} to a free port, or stop what listens there\n`)
+  }
 })

@@ -2,6 +2,9 @@ import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSimulator, type Simulator } from '../simulator/index.js'
 import { freePort, tempDir } from './helpers/app.js'
@@ -32,6 +35,28 @@ t.test('no configuration: exits non-zero and names the missing variables in plai
   t.match(running.output(), /HEALOW_CLIENT_ID is required/)
   t.match(running.output(), /PUBLIC_URL is required/)
   t.notMatch(running.output(), /at .*\.ts:\d+/, 'no stack trace')
+})
+
+t.test('start-up problems an operator can fix: one line naming the setting, no stack trace, no hang', async (t) => {
+  const file = path.join(tempDir(t), 'a-file')
+  writeFileSync(file, '')
+  const taken = createServer()
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { taken.close() })
+  const takenPort = (taken.address() as AddressInfo).port
+  const minimal = { HEALOW_CLIENT_ID: 'x', PUBLIC_URL: 'http://127.0.0.1:1', HEALOW_DIRECTORY_URL: '/nonexistent', HOST: '127.0.0.1' }
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ DATA_DIR: '/proc/healow-sync-test/data', PORT: '0' }, /^healow-sync cannot start: DATA_DIR "\/proc\/healow-sync-test\/data" cannot be created: mkdir \/proc\/healow-sync-test failed \(ENOENT\)\n$/],
+    [{ DATA_DIR: path.join(file, 'data'), PORT: '0' }, /^healow-sync cannot start: DATA_DIR ".*" cannot be created: .*a-file is a file, not a directory\n$/],
+    [{ DATA_DIR: tempDir(t), PORT: String(takenPort), LOG_LEVEL: 'silent' }, new RegExp(`^healow-sync cannot start: PORT ${takenPort} is already in use \\(127\\.0\\.0\\.1:${takenPort}\\); set PORT to a free port, or stop what listens there\\n$`)],
+    [{ DATA_DIR: tempDir(t), LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/]
+  ]
+  await Promise.all(cases.map(async ([env, expected]) => {
+    const running = startServer({ ...minimal, ...env })
+    const [code] = await once(running.child, 'exit')
+    t.equal(code, 1, JSON.stringify(env))
+    t.match(running.output(), expected)
+  }))
 })
 
 /** A confidential gateway's whole configuration against the simulator. */

@@ -51,6 +51,9 @@ export const MIGRATIONS: string[] = [
      sent BIGINT[] NOT NULL DEFAULT '{}',
      blocked_until BIGINT NOT NULL DEFAULT 0
    );`,
+  // The advisory lock that a lease's holder keeps on its own session (lib/store/postgres.ts):
+  // when the holder dies, the server drops the lock and the lease is void at once.
+  'ALTER TABLE refresh_leases ADD COLUMN holder_lock INTEGER',
   POSTGRES_WEBHOOK_MIGRATION
 ]
 

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import pg from 'pg'
 import { migrate } from './postgres-migrations.js'
 import type { ConnectionRow, Store } from './types.js'
@@ -17,6 +18,63 @@ const epochMillisAsNumbers: pg.CustomTypesConfig = {
   getTypeParser: (oid, format) => oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)
 }
 
+/** Advisory-lock namespace (the first key) of lease holders' session locks: "rl", refresh lease. */
+export const LEASE_HOLDER_LOCK_NAMESPACE = 0x726c
+
+/**
+ * This instance's proof of life: a session-level advisory lock held on a connection of its own.
+ * The server drops the lock when that session ends, which it does when the process dies (its
+ * socket closes), so a lease naming this lock's key is void the moment its holder is gone. If the
+ * session is lost while the process lives (a database restart), a new one with a new key is
+ * opened on the next lease.
+ */
+class LeaseHolderSession {
+  #client: pg.Client | null = null
+  #key: Promise<number | null> | null = null
+  #closed = false
+
+  constructor (private readonly url: string) {}
+
+  /** The lock key leases are written with; null while no session can be had (others may then take them over). */
+  async key (): Promise<number | null> {
+    if (this.#closed) return null
+    this.#key ??= this.open()
+    return await this.#key
+  }
+
+  private async open (): Promise<number | null> {
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 })
+    const lost = () => {
+      if (this.#client === client) this.#client = null
+      this.#key = null
+    }
+    client.on('error', lost)
+    client.on('end', lost)
+    try {
+      await client.connect()
+      for (;;) {
+        const key = randomInt(1, 2 ** 31 - 1)
+        const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS held', [LEASE_HOLDER_LOCK_NAMESPACE, key])
+        if (rows[0].held) {
+          this.#client = client
+          return key
+        }
+      }
+    } catch {
+      lost()
+      await client.end().catch(() => {})
+      return null
+    }
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    const client = this.#client
+    this.#client = null
+    await client?.end().catch(() => {})
+  }
+}
+
 /** PostgreSQL through a pg pool, for several gateway instances sharing one vault. */
 export async function openPostgresStore (url: string): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, types: epochMillisAsNumbers, connectionTimeoutMillis: 10_000 })
@@ -30,6 +88,8 @@ export async function openPostgresStore (url: string): Promise<Store> {
     await pool.end()
     throw err
   }
+
+  const holder = new LeaseHolderSession(url)
 
   /** Runs one statement and tells whether it touched exactly one row. */
   const changedOne = async (sql: string, values: unknown[]): Promise<boolean> => (await pool.query(sql, values)).rowCount === 1
@@ -111,15 +171,18 @@ export async function openPostgresStore (url: string): Promise<Store> {
       }
     },
     refreshLeases: {
-      // A lease is taken when nobody holds it, when the holder's lease has run out (a crashed
-      // instance), or when the caller already holds it. Concurrent inserts of the same key are
-      // serialised by the primary key: the loser waits, then evaluates the WHERE against the
-      // winner's row and changes nothing.
-      acquire: async (id, owner, now, ttlMs) => await changedOne(`INSERT INTO refresh_leases (connection_id, owner, expires_at)
-          VALUES ($1, $2, $3)
-          ON CONFLICT (connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-          WHERE refresh_leases.expires_at < $4 OR refresh_leases.owner = excluded.owner`,
-      [id, owner, now + ttlMs, now]),
+      // A lease is taken when nobody holds it, when it has run out, when the caller already holds
+      // it, or when its holder's session lock is gone (a crashed instance: at once, not after
+      // expiry). Concurrent inserts of the same key are serialised by the primary key: the loser
+      // waits, then evaluates the WHERE against the winner's row and changes nothing.
+      acquire: async (id, owner, now, ttlMs) => await changedOne(`INSERT INTO refresh_leases (connection_id, owner, expires_at, holder_lock)
+          VALUES ($1, $2, $3, $5)
+          ON CONFLICT (connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, holder_lock = excluded.holder_lock
+          WHERE refresh_leases.expires_at < $4 OR refresh_leases.owner = excluded.owner OR refresh_leases.holder_lock IS NULL
+            OR NOT EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory' AND l.granted
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND l.classid = $6::integer::oid AND l.objid = refresh_leases.holder_lock::oid AND l.objsubid = 2)`,
+      [id, owner, now + ttlMs, now, await holder.key(), LEASE_HOLDER_LOCK_NAMESPACE]),
       release: async (id, owner) => {
         await pool.query('DELETE FROM refresh_leases WHERE connection_id = $1 AND owner = $2', [id, owner])
       }
@@ -143,6 +206,9 @@ export async function openPostgresStore (url: string): Promise<Store> {
         DELETE FROM refresh_leases WHERE expires_at < $1`, [now])
     },
     ping: async () => { await pool.query('SELECT 1') },
-    close: async () => { await pool.end() }
+    close: async () => {
+      await holder.close()
+      await pool.end()
+    }
   }
 }

@@ -1,8 +1,10 @@
 import Database from 'libsql'
-import { mkdirSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import path from 'node:path'
 import type { ConnectionRow, Store } from './types.js'
 import { SQLITE_WEBHOOK_MIGRATION, sqliteWebhookOutbox } from './sqlite-webhooks.js'
+import { isLeaseHolderGone, THIS_PROCESS_HOLDER } from '../tokens/lease-holder.js'
+import { DirectoryUnusableError, ensurePrivateDirectory, PRIVATE_FILE_MODE } from '../files/private-directory.js'
 
 // Versioned migrations: append only, never edit a released one.
 const MIGRATIONS: string[] = [
@@ -45,6 +47,8 @@ const MIGRATIONS: string[] = [
      source TEXT NOT NULL,
      practices TEXT NOT NULL
    );`,
+  // The process holding a refresh lease (lib/tokens/lease-holder.ts): a dead holder's lease is void.
+  "ALTER TABLE refresh_leases ADD COLUMN holder TEXT NOT NULL DEFAULT ''",
   SQLITE_WEBHOOK_MIGRATION
 ]
 
@@ -78,12 +82,25 @@ function migrate (db: Database.Database): void {
 }
 
 /**
+ * The database file is created 0600 in a directory created 0700: it holds sealed tokens and key
+ * hashes, for the service's user only. SQLite gives its -wal and -shm files the database file's mode.
+ */
+function createPrivateFile (file: string, setting: string): void {
+  ensurePrivateDirectory(path.dirname(path.resolve(file)), setting)
+  try {
+    closeSync(openSync(file, 'a', PRIVATE_FILE_MODE))
+  } catch (err) {
+    throw new DirectoryUnusableError(`${setting}: the database file ${file} cannot be created (${(err as NodeJS.ErrnoException).code})`)
+  }
+}
+
+/**
  * SQLite through libsql (better-sqlite3's API): synchronous and fast; WAL so readers never wait for
  * the writer. libsql is a Node-API module shipped prebuilt, so one binary serves Node 20, 22 and 24
  * with no compiler at install time. Its rows carry an extra `_metadata` field: map columns by name.
  */
-export function openSqliteStore (file: string): Store {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store {
+  if (file !== ':memory:') createPrivateFile(file, setting)
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
@@ -114,9 +131,9 @@ export function openSqliteStore (file: string): Store {
     consumeHandoff: db.prepare('DELETE FROM handoffs WHERE code_hash = ? RETURNING connection_id, expires_at'),
     createPending: db.prepare('INSERT INTO pending_authorizations (state_hash, practice_id, return_to, expires_at) VALUES (?, ?, ?, ?)'),
     consumePending: db.prepare('DELETE FROM pending_authorizations WHERE state_hash = ? RETURNING practice_id, return_to, expires_at'),
-    acquireLease: db.prepare(`INSERT INTO refresh_leases (connection_id, owner, expires_at) VALUES (@id, @owner, @expiresAt)
-      ON CONFLICT (connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-      WHERE refresh_leases.expires_at < @now OR refresh_leases.owner = excluded.owner`),
+    getLease: db.prepare('SELECT owner, holder, expires_at FROM refresh_leases WHERE connection_id = ?'),
+    putLease: db.prepare(`INSERT INTO refresh_leases (connection_id, owner, holder, expires_at) VALUES (@id, @owner, @holder, @expiresAt)
+      ON CONFLICT (connection_id) DO UPDATE SET owner = excluded.owner, holder = excluded.holder, expires_at = excluded.expires_at`),
     releaseLease: db.prepare('DELETE FROM refresh_leases WHERE connection_id = ? AND owner = ?'),
     loadSnapshot: db.prepare('SELECT fetched_at, source, practices FROM directory_snapshot WHERE id = 1'),
     saveSnapshot: db.prepare(`INSERT INTO directory_snapshot (id, fetched_at, source, practices) VALUES (1, ?, ?, ?)
@@ -126,6 +143,14 @@ export function openSqliteStore (file: string): Store {
     db.prepare('DELETE FROM handoffs WHERE expires_at < ?').run(now)
     db.prepare('DELETE FROM pending_authorizations WHERE expires_at < ?').run(now)
     db.prepare('DELETE FROM refresh_leases WHERE expires_at < ?').run(now)
+  })
+  // A lease is taken when nobody holds it, when it has run out, when the caller already holds it,
+  // or when its holder's process is gone (crashed or restarted): then at once, not after expiry.
+  const acquireLease = db.transaction((id: string, owner: string, now: number, ttlMs: number): boolean => {
+    const held = q.getLease.get(id) as { owner: string, holder: string, expires_at: number } | undefined
+    if (held && held.owner !== owner && held.expires_at >= now && !isLeaseHolderGone(held.holder)) return false
+    q.putLease.run({ id, owner, holder: THIS_PROCESS_HOLDER, expiresAt: now + ttlMs })
+    return true
   })
   const replaceAll = db.transaction((rows: Array<{ id: string, tokens: string }>) => {
     for (const row of rows) q.replaceTokens.run(row.tokens, row.id)
@@ -167,7 +192,8 @@ export function openSqliteStore (file: string): Store {
       }
     },
     refreshLeases: {
-      acquire: async (id, owner, now, ttlMs) => q.acquireLease.run({ id, owner, now, expiresAt: now + ttlMs }).changes === 1,
+      // IMMEDIATE: another process reading the same lease waits until this decision is written.
+      acquire: async (id, owner, now, ttlMs) => acquireLease.immediate(id, owner, now, ttlMs),
       release: async (id, owner) => { q.releaseLease.run(id, owner) }
     },
     directory: {

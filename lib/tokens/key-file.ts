@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { ensurePrivateDirectory, PRIVATE_FILE_MODE } from '../../lib/files/private-directory.js'
 import path from 'node:path'
 import { parseVaultKey } from './cipher.js'
 
@@ -17,10 +18,10 @@ export function loadVaultKey (configured: string | undefined, dataDir: string, w
     if (mode & 0o077) warn(`${file} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it`)
     return parseVaultKey(readFileSync(file, 'utf8').trim())
   }
-  mkdirSync(dataDir, { recursive: true })
+  ensurePrivateDirectory(dataDir, 'DATA_DIR')
   const key = randomBytes(32)
-  writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
-  chmodSync(file, 0o600)
+  writeFileSync(file, key.toString('hex') + '\n', { mode: PRIVATE_FILE_MODE, flag: 'wx' })
+  chmodSync(file, PRIVATE_FILE_MODE)
   warn(`VAULT_KEY is not set: generated a vault key into ${file}. Back it up (without it the stored tokens are lost) or set VAULT_KEY.`)
   return key
 }

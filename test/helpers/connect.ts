@@ -24,6 +24,18 @@ export interface StackOptions {
   build?: Omit<BuildOptions, 'logStream'>
 }
 
+/** The settings that point a gateway at the simulator, as an operator would set them (three URLs and the client). */
+export function simulatorSettings (sim: Simulator, mode: Mode = 'confidential'): Record<string, string> {
+  return {
+    HEALOW_CLIENT_ID: mode === 'confidential' ? sim.clients.confidential.clientId : sim.clients.public.clientId,
+    ...(mode === 'confidential' ? { HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret } : {}),
+    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
+    HEALOW_TOKEN_URL: sim.tokenUrl,
+    HEALOW_DIRECTORY_URL: sim.directoryUrl,
+    ALLOW_LOOPBACK_HTTP: 'true'
+  }
+}
+
 /**
  * The gateway wired to a fresh simulator, exactly as an operator would with three URLs.
  * `env` may depend on the simulator (e.g. FHIR_ALIAS_HOSTS = its alias origin).
@@ -33,12 +45,7 @@ export async function startStack (t: Test, { mode = 'confidential', simulator = 
   t.teardown(() => sim.close())
   const gw = await startGateway(t, {
     ...(store ? { DATABASE_URL: await store.databaseUrl(t) } : {}),
-    HEALOW_CLIENT_ID: mode === 'confidential' ? sim.clients.confidential.clientId : sim.clients.public.clientId,
-    HEALOW_CLIENT_SECRET: mode === 'confidential' ? sim.clients.confidential.clientSecret : undefined,
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    ALLOW_LOOPBACK_HTTP: 'true',
+    ...simulatorSettings(sim, mode),
     ...(typeof env === 'function' ? env(sim) : env)
   }, build)
   for (let i = 0; i < 200 && !gw.app.tenantDirectory.status().ready; i++) await sleep(25)

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js'
 import { freePort } from './app.js'
-import { bearer, connectPatient, type Connected, type Stack } from './connect.js'
+import { bearer, connectPatient, simulatorSettings, type Connected, type Stack } from './connect.js'
 import { startGatewayProcess, type GatewayProcess } from './gateway-process.js'
 import { freshPostgresDatabase } from './postgres.js'
 
@@ -33,12 +33,7 @@ export async function startFleet (t: Test, { instances = 2, simulator = {}, env:
   const databaseUrl = await freshPostgresDatabase(t)
   const ports = await Promise.all(Array.from({ length: instances }, freePort))
   const env = {
-    HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
-    HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    ALLOW_LOOPBACK_HTTP: 'true',
+    ...simulatorSettings(sim),
     DATABASE_URL: databaseUrl,
     VAULT_KEY: randomBytes(32).toString('hex'),
     PUBLIC_URL: `http://127.0.0.1:${ports[0]}`,

@@ -49,8 +49,8 @@ t.test('bad values get one clear line each', async (t) => {
     HEALOW_TOKEN_URL: 'ftp://x'
   })
   t.match(problems.join('\n'), /PUBLIC_URL must be an absolute http\(s\) URL/)
-  t.match(problems.join('\n'), /PORT /)
-  t.match(problems.join('\n'), /LOG_LEVEL /)
+  t.match(problems.join('\n'), /PORT must be a whole number from 0 to 65535, got "eighty"/)
+  t.match(problems.join('\n'), /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/)
   t.match(problems.join('\n'), /VAULT_KEY must be 32 bytes/)
   t.match(problems.join('\n'), /ALLOWED_ORIGINS entries must be bare origins/)
   t.match(problems.join('\n'), /DATABASE_URL must start with/)
@@ -80,4 +80,10 @@ t.test('REFRESH_LEASE_SECONDS must outlast one refresh with its retries', async 
   t.equal(loadConfig(base).REFRESH_LEASE_SECONDS, 45)
   t.match(problemsOf({ ...base, REFRESH_LEASE_SECONDS: '30' }), [/^REFRESH_LEASE_SECONDS must be at least 38 /])
   t.equal(loadConfig({ ...base, REFRESH_LEASE_SECONDS: '11', TOKEN_REQUEST_TIMEOUT_MS: '1000' }).REFRESH_LEASE_SECONDS, 11)
+})
+
+t.test('a bad value is echoed with what is allowed', async (t) => {
+  t.match(problemsOf({ ...base, TRUST_PROXY: 'yes' }), ['TRUST_PROXY must be true or false, got "yes"'])
+  t.match(problemsOf({ ...base, LOG_FORMAT: 'xml' }), ['LOG_FORMAT must be one of json, pretty, auto, got "xml"'])
+  t.match(problemsOf({ ...base, DIRECTORY_REFRESH_HOURS: '0' }), ['DIRECTORY_REFRESH_HOURS must be a whole number from 1 to 720, got "0"'])
 })

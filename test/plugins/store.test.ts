@@ -1,9 +1,15 @@
 import Database from 'libsql'
 import path from 'node:path'
 import t from 'tap'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { statSync } from 'node:fs'
 import { openStore } from '../../lib/store/open.js'
 import { tempDir } from '../helpers/app.js'
 import { openTestStore, storesUnderTest } from '../helpers/stores.js'
+
+const HOLDER_PROCESS = fileURLToPath(new URL('../helpers/lease-holder-process.ts', import.meta.url))
 
 const connection = (id: string, now: number) => ({
   id, practiceId: 'JAFJCD', fhirBase: 'https://fhir4.healow.com/fhir/r4/JAFJCD', patientId: 'p1', scope: 'openid',
@@ -85,6 +91,24 @@ for (const under of storesUnderTest) {
     t.ok(await store.refreshLeases.acquire('c', 'a', now + 1003, 1000))
   })
 
+  t.test(`${under.name}: a lease dies with the process that held it, long before it expires`, async (t) => {
+    const databaseUrl = await under.databaseUrl(t)
+    const store = await openStore(databaseUrl)
+    t.teardown(() => store.close())
+    const holder = spawn(process.execPath, ['--import=tsx', HOLDER_PROCESS, databaseUrl, 'c'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = once(holder, 'exit')
+    t.teardown(() => { holder.kill('SIGKILL') })
+    const [said] = await once(holder.stdout!, 'data') as [Buffer]
+    t.equal(said.toString().trim(), 'held', 'the other process holds the lease for an hour')
+    t.notOk(await store.refreshLeases.acquire('c', 'survivor', Date.now(), 1000), 'held while its holder lives')
+    holder.kill('SIGKILL')
+    await exited
+    const killedAt = Date.now()
+    let taken = false
+    while (!taken && Date.now() - killedAt < 2000) taken = await store.refreshLeases.acquire('c', 'survivor', Date.now(), 1000)
+    t.ok(taken, `taken over ${Date.now() - killedAt} ms after its holder was killed`)
+  })
+
   t.test(`${under.name}: directory snapshot round-trips`, async (t) => {
     const store = await openTestStore(t, under)
     t.equal(await store.directory.loadSnapshot(), null)
@@ -106,4 +130,16 @@ t.test('sqlite: the native driver loads on this Node and the store file stays in
   t.teardown(() => db.close())
   t.match(db.prepare('PRAGMA journal_mode').get(), { journal_mode: 'wal' }, 'WAL lets readers go on while the writer writes')
   t.match(db.prepare('SELECT count(*) AS n FROM connections').get(), { n: 1 })
+})
+
+t.test('sqlite: the database, its WAL and shared-memory files are 0600 in a 0700 directory', async (t) => {
+  const previous = process.umask(0o022)
+  t.teardown(() => { process.umask(previous) })
+  const file = path.join(tempDir(t), 'new', 'vault.db')
+  const store = await openStore(`sqlite:${file}`)
+  t.teardown(() => store.close())
+  await store.connections.insert(connection('c9', Date.now()))
+  const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8)
+  t.equal(modeOf(path.dirname(file)), '700', 'the directory it created')
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) t.equal(modeOf(name), '600', path.basename(name))
 })

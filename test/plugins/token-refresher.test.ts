@@ -74,7 +74,8 @@ testOnEachStore('a token-endpoint outage keeps the connection active; it recover
   await expireSoon(t, stack, connectionId, -1000)
   stack.sim.setFaults({ tokenDown: true })
   const down = await fetch(`${stack.gw.url}/connections/${connectionId}/refresh`, { method: 'POST', headers: bearer(key) })
-  t.equal(down.status, 502)
+  t.equal(down.status, 503)
+  t.ok(Number(down.headers.get('retry-after')) >= 1, 'with Retry-After')
   t.match(await down.json(), { code: 'upstream_unavailable', message: /503/ })
   t.match(await (await fetch(`${stack.gw.url}/connections/${connectionId}`, { headers: bearer(key) })).json(), { status: 'active', lastError: /503/ })
 

@@ -26,7 +26,7 @@ t.test('counters over HTTP and in code, and their reset', async (t) => {
   const sim = await startForTest(t)
   const practice = sim.practices[0]
   await connect(sim, practice, 'confidential')
-  const expected = { token: { 'authorization_code:ok': 1 }, authorize: { [practice.id]: 1 }, fhir: {}, rateLimited: 0 }
+  const expected = { token: { 'authorization_code:ok': 1 }, authorize: { [practice.id]: 1 }, fhir: {}, rateLimited: 0, refreshTokenReuse: 0 }
   t.same(await (await fetch(`${sim.url}/_sim/counters`)).json(), expected)
   t.match(sim.counters(), expected)
   t.equal((await post(`${sim.url}/_sim/counters/reset`)).status, 204)

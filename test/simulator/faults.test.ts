@@ -118,3 +118,26 @@ t.test('DocumentReference searches that take their time (one timed out at Healow
   const fast = await timed('Observation')
   t.ok(fast.ms < 400, `other searches are not delayed (${fast.ms} ms)`)
 })
+
+t.test('token answer cut mid-body: announced whole, half sent, nothing spent at the authorization server', async (t) => {
+  const sim = await startForTest(t)
+  const practice = sim.practices[0]
+  const { body: tokens } = await connect(sim, practice, 'confidential')
+  sim.setFaults({ tokenCutMidBody: true })
+  const response = await tokenRequest(sim, 'confidential', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }).catch((err: unknown) => err)
+  t.ok(response instanceof Error, 'the answer breaks off')
+  t.equal(sim.counters().token['refresh_token:cut_mid_body'], 1)
+  sim.setFaults({ tokenCutMidBody: false })
+  t.equal((await tokenRequest(sim, 'confidential', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })).status, 200, 'the token was not spent')
+  t.equal(sim.counters().refreshTokenReuse, 0)
+})
+
+t.test('refreshTokenReuse counts a refresh token shown to the authorization server twice, across counter resets', async (t) => {
+  const sim = await startForTest(t)
+  const { body: tokens } = await connect(sim, sim.practices[0], 'confidential')
+  const refresh = async () => await tokenRequest(sim, 'confidential', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })
+  t.equal((await refresh()).status, 200)
+  sim.resetCounters()
+  t.equal((await refresh()).status, 400, 'a spent token is refused')
+  t.equal(sim.counters().refreshTokenReuse, 1)
+})
