@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 
 // Healow's production endpoints (../shared/facts/healow.md): one OAuth server for every practice.
@@ -26,6 +27,7 @@ export const EnvSchema = Type.Object({
   DATA_DIR: Text('Directory for the SQLite vault and the generated vault key', { default: './data', minLength: 1 }),
   DATABASE_URL: Type.Optional(Text('postgres://… for a shared PostgreSQL vault, or sqlite:<path>; default sqlite:{DATA_DIR}/healow-sync.db')),
   VAULT_KEY: Type.Optional(Text('32-byte key (64 hex characters or base64) that encrypts tokens at rest; generated into DATA_DIR when absent')),
+  NEW_VAULT_KEY: Type.Optional(Text('Read by `healow-sync vault rekey` only: the key to re-encrypt every stored token under')),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { description: 'pino log level', default: 'info' }),
   LOG_FORMAT: Type.Union([Type.Literal('json'), Type.Literal('pretty'), Type.Literal('auto')], { description: 'json, pretty, or auto (pretty on a terminal)', default: 'auto' }),
   ALLOWED_ORIGINS: Text('Comma-separated origins (besides PUBLIC_URL) allowed as return_to targets and for CORS', { default: '' }),
@@ -48,7 +50,7 @@ export type Env = Static<typeof EnvSchema>
 
 export type Mode = 'public' | 'confidential'
 
-export interface Config extends Omit<Env, 'ALLOWED_ORIGINS'> {
+export interface Config extends Omit<Env, 'ALLOWED_ORIGINS' | 'NEW_VAULT_KEY'> {
   mode: Mode
   /** Origins allowed for return_to redirects and CORS: PUBLIC_URL's origin first. */
   allowedOrigins: string[]
@@ -88,34 +90,52 @@ function parseOrigins (value: string, problems: string[]): string[] {
   })
 }
 
-function parseVaultKeyProblem (value: string): string | undefined {
+function parseVaultKeyProblem (name: string, value: string): string | undefined {
   const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64')
-  if (bytes.length !== 32) return 'VAULT_KEY must be 32 bytes, written as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)'
+  if (bytes.length !== 32) return `${name} must be 32 bytes, written as 64 hex characters or base64 (e.g. \`openssl rand -hex 32\`)`
 }
 
+/** The name of one environment variable the gateway reads. */
+export type EnvName = keyof Env
+// The server reads every variable but the one the rekey command alone needs.
+export const SERVER_SETTINGS = (Object.keys(EnvSchema.properties) as EnvName[]).filter((name) => name !== 'NEW_VAULT_KEY')
+
+/** Where the store lives: what every operator command that opens the database needs. */
+export const STORE_SETTINGS = ['DATA_DIR', 'DATABASE_URL'] as const satisfies readonly EnvName[]
+
+/** DATABASE_URL, or the SQLite file in DATA_DIR. */
+export function databaseUrlOf (env: Pick<Env, 'DATA_DIR' | 'DATABASE_URL'>): string {
+  return env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'healow-sync.db')}`
+}
+
+interface Checked { env: Env, problems: string[], redirectUri: string, origins: string[] }
+
 /**
- * Reads and validates the environment once. Throws ConfigError with one line per bad variable;
- * `warn` receives advice that does not stop start-up.
+ * Validates the variables in `names` only, against the one schema: an operator command asks for
+ * what it uses and is not refused over a setting it never reads.
  */
-export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) => void = () => {}): Config {
-  const known = Object.keys(EnvSchema.properties)
+function check (source: NodeJS.ProcessEnv, names: readonly EnvName[], warn: (message: string) => void): Checked {
+  const schema = Type.Pick(EnvSchema, [...names])
+  const wanted = new Set<string>(names)
   const raw: Record<string, unknown> = {}
-  for (const name of known) {
+  for (const name of names) {
     const value = source[name]
     if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
   }
-  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Env
+  const env = Value.Convert(schema, Value.Default(schema, raw)) as Env
   const problems: string[] = []
   const seen = new Set<string>()
-  for (const error of Value.Errors(EnvSchema, env)) {
+  for (const error of Value.Errors(schema, env)) {
     const name = error.path.replace(/^\//, '') || (error.message.match(/property '(\w+)'/)?.[1] ?? '')
     if (!name || seen.has(name)) continue
     seen.add(name)
     problems.push(describeSchemaError(name, error, raw[name] !== undefined))
   }
+  // A cross-variable check runs only when every variable it reads was asked for and is valid.
+  const usable = (...vars: EnvName[]): boolean => vars.every((name) => wanted.has(name) && !seen.has(name))
 
   let redirectUri = ''
-  if (!seen.has('PUBLIC_URL')) {
+  if (usable('PUBLIC_URL')) {
     const url = checkUrl('PUBLIC_URL', env.PUBLIC_URL, problems)
     if (url) {
       if (url.search || url.hash || url.username || url.password) problems.push(`PUBLIC_URL must not carry a query, fragment or credentials, got "${env.PUBLIC_URL}"`)
@@ -129,16 +149,17 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
     }
   }
   for (const name of ['HEALOW_AUTHORIZE_URL', 'HEALOW_TOKEN_URL'] as const) {
-    if (!seen.has(name)) checkUrl(name, env[name], problems)
+    if (usable(name)) checkUrl(name, env[name], problems)
   }
-  if (!seen.has('HEALOW_DIRECTORY_URL') && /^[a-z][a-z0-9+.-]*:\/\//i.test(env.HEALOW_DIRECTORY_URL)) {
+  if (usable('HEALOW_DIRECTORY_URL') && /^[a-z][a-z0-9+.-]*:\/\//i.test(env.HEALOW_DIRECTORY_URL)) {
     checkUrl('HEALOW_DIRECTORY_URL', env.HEALOW_DIRECTORY_URL, problems)
   }
-  if (env.VAULT_KEY) {
-    const problem = parseVaultKeyProblem(env.VAULT_KEY)
+  for (const name of ['VAULT_KEY', 'NEW_VAULT_KEY'] as const) {
+    const value = usable(name) ? env[name] : undefined
+    const problem = value === undefined ? undefined : parseVaultKeyProblem(name, value)
     if (problem) problems.push(problem)
   }
-  if (!seen.has('REFRESH_LEASE_SECONDS') && !seen.has('TOKEN_REQUEST_TIMEOUT_MS')) {
+  if (usable('REFRESH_LEASE_SECONDS', 'TOKEN_REQUEST_TIMEOUT_MS')) {
     // One refresh is up to three token calls (the refresher's retries), each after up to 2 s in the
     // request budget's queue, about 2 s apart. A lease that lapses sooner lets another instance
     // spend the same single-use refresh token, and the connection needs a new login.
@@ -147,11 +168,32 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
       problems.push(`REFRESH_LEASE_SECONDS must be at least ${longestRefreshSeconds} (one refresh: 3 token calls of TOKEN_REQUEST_TIMEOUT_MS plus their waits), got ${env.REFRESH_LEASE_SECONDS}`)
     }
   }
-  const databaseUrl = env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'healow-sync.db')}`
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
-    problems.push(`DATABASE_URL must start with postgres://, postgresql:// or sqlite:, got "${databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}"`)
+  if (usable('DATA_DIR', 'DATABASE_URL')) {
+    const databaseUrl = databaseUrlOf(env)
+    if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+      problems.push(`DATABASE_URL must start with postgres://, postgresql:// or sqlite:, got "${databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}"`)
+    }
   }
-  const origins = parseOrigins(env.ALLOWED_ORIGINS, problems)
+  const origins = usable('ALLOWED_ORIGINS') ? parseOrigins(env.ALLOWED_ORIGINS, problems) : []
+  return { env, problems, redirectUri, origins }
+}
+
+/**
+ * Reads and validates only the named variables (an operator command's subset of the gateway's
+ * settings). Throws ConfigError with one line per bad variable.
+ */
+export function loadSettings<K extends EnvName> (source: NodeJS.ProcessEnv, names: readonly K[], warn: (message: string) => void = () => {}): Pick<Env, K> {
+  const { env, problems } = check(source, names, warn)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return env
+}
+
+/**
+ * Reads and validates the environment once: everything the gateway needs to serve. Throws
+ * ConfigError with one line per bad variable; `warn` receives advice that does not stop start-up.
+ */
+export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) => void = () => {}): Config {
+  const { env, problems, redirectUri, origins } = check(source, SERVER_SETTINGS, warn)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const { ALLOWED_ORIGINS: _origins, ...rest } = env
@@ -162,8 +204,14 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
     mode: env.HEALOW_CLIENT_SECRET ? 'confidential' : 'public',
     allowedOrigins: [publicOrigin, ...origins.filter((o) => o !== publicOrigin)],
     redirectUri,
-    databaseUrl
+    databaseUrl: databaseUrlOf(env)
   }
+}
+
+/** The process environment, with a .env file in the working directory under it (real variables win). */
+export function processEnvironment (): NodeJS.ProcessEnv {
+  if (existsSync('.env')) process.loadEnvFile('.env')
+  return process.env
 }
 
 declare module 'fastify' {

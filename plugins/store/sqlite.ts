@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import type { ConnectionRow, Store } from './types.js'
+import { CONNECTION_SUMMARY_COLUMNS, statusCounts, type ConnectionRow, type ConnectionSummary, type Store } from './types.js'
 
 // Versioned migrations: append only, never edit a released one.
 const MIGRATIONS: string[] = [
@@ -101,6 +101,8 @@ export function openSqliteStore (file: string): Store {
       AND COALESCE(last_refresh_at, created_at) < ? ORDER BY COALESCE(last_refresh_at, created_at) LIMIT ?`),
     allTokens: db.prepare('SELECT id, tokens FROM connections'),
     replaceTokens: db.prepare('UPDATE connections SET tokens = ? WHERE id = ?'),
+    list: db.prepare(`SELECT ${CONNECTION_SUMMARY_COLUMNS} FROM connections ORDER BY created_at, id`),
+    countByStatus: db.prepare('SELECT status, COUNT(*) AS count FROM connections GROUP BY status'),
     createHandoff: db.prepare('INSERT INTO handoffs (code_hash, connection_id, expires_at) VALUES (?, ?, ?)'),
     consumeHandoff: db.prepare('DELETE FROM handoffs WHERE code_hash = ? RETURNING connection_id, expires_at'),
     createPending: db.prepare('INSERT INTO pending_authorizations (state_hash, practice_id, return_to, expires_at) VALUES (?, ?, ?, ?)'),
@@ -139,7 +141,10 @@ export function openSqliteStore (file: string): Store {
       delete: async (id) => q.delete.run(id).changes === 1,
       listStale: async (before, limit) => (q.listStale.all(before, limit) as Array<{ id: string }>).map((r) => r.id),
       allTokens: async () => q.allTokens.all() as Array<{ id: string, tokens: string }>,
-      replaceTokens: async (rows) => { replaceAll(rows) }
+      replaceTokens: async (rows) => { replaceAll(rows) },
+      list: async () => (q.list.all() as Array<Omit<ConnectionSummary, 'refreshable'> & { refreshable: number }>)
+        .map((r) => ({ ...r, refreshable: r.refreshable === 1 })),
+      countByStatus: async () => statusCounts(q.countByStatus.all() as Array<{ status: ConnectionRow['status'], count: number }>)
     },
     handoffs: {
       create: async (codeHash, connectionId, expiresAt) => { q.createHandoff.run(codeHash, connectionId, expiresAt) },

@@ -1,11 +1,11 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../../plugins/config.js'
+import { ConfigError, STORE_SETTINGS, loadConfig, loadSettings } from '../../plugins/config.js'
 
 const base = { HEALOW_CLIENT_ID: 'abc', PUBLIC_URL: 'https://gw.example.org' }
 
-function problemsOf (env: Record<string, string>): string[] {
+function problemsOf (env: Record<string, string>, load: (env: Record<string, string>) => unknown = loadConfig): string[] {
   try {
-    loadConfig(env)
+    load(env)
   } catch (err) {
     if (err instanceof ConfigError) return err.problems
     throw err
@@ -80,4 +80,13 @@ t.test('REFRESH_LEASE_SECONDS must outlast one refresh with its retries', async 
   t.equal(loadConfig(base).REFRESH_LEASE_SECONDS, 45)
   t.match(problemsOf({ ...base, REFRESH_LEASE_SECONDS: '30' }), [/^REFRESH_LEASE_SECONDS must be at least 38 /])
   t.equal(loadConfig({ ...base, REFRESH_LEASE_SECONDS: '11', TOKEN_REQUEST_TIMEOUT_MS: '1000' }).REFRESH_LEASE_SECONDS, 11)
+})
+
+t.test('a subset of the settings is validated alone: what an operator command reads, nothing else', async (t) => {
+  const settings = loadSettings({ DATA_DIR: '/srv/hs', PORT: 'eighty' }, [...STORE_SETTINGS, 'VAULT_KEY'])
+  t.same(settings, { DATA_DIR: '/srv/hs' }, 'no HEALOW_CLIENT_ID or PUBLIC_URL needed, PORT not read')
+  t.match(problemsOf({ VAULT_KEY: 'short', DATABASE_URL: 'mysql://x' }, (env) => loadSettings(env, [...STORE_SETTINGS, 'VAULT_KEY'])),
+    [/^VAULT_KEY must be 32 bytes/, /^DATABASE_URL must start with/])
+  t.match(problemsOf({ NEW_VAULT_KEY: 'short' }, (env) => loadSettings(env, ['NEW_VAULT_KEY'])), [/^NEW_VAULT_KEY must be 32 bytes/])
+  t.doesNotThrow(() => loadConfig({ ...base, NEW_VAULT_KEY: 'short' }), 'the server does not read the rekey command\'s key')
 })
