@@ -12,6 +12,7 @@ import openapi from './plugins/openapi.js'
 import readiness from './plugins/readiness.js'
 import store from './plugins/store.js'
 import vault from './plugins/vault.js'
+import metrics from './plugins/metrics.js'
 import connections from './plugins/connections.js'
 import healowTokenClient from './plugins/healow-token-client.js'
 import tokenRefresher from './plugins/token-refresher.js'
@@ -58,6 +59,7 @@ export async function buildApp (config: Config, { logStream, refreshRetryDelaysM
   await app.register(errors)
   await app.register(readiness)
   await app.register(store)
+  await app.register(metrics)
   await app.register(vault)
   await app.register(connections)
   await app.register(healowTokenClient)

@@ -24,6 +24,7 @@ export const EnvSchema = Type.Object({
   PUBLIC_URL: Text('Absolute http(s) URL where clients and Healow reach this gateway; the redirect URL is {PUBLIC_URL}/healow/callback', { minLength: 1 }),
   PORT: Whole('TCP port to listen on', 0, 65535, 3000),
   HOST: Text('Interface to listen on', { default: '127.0.0.1', minLength: 1 }),
+  METRICS_PORT: Type.Optional(Type.Integer({ description: 'TCP port (on HOST) of a second listener that serves Prometheus metrics at GET /metrics; off when unset', minimum: 1, maximum: 65535 })),
   DATA_DIR: Text('Directory for the SQLite vault and the generated vault key', { default: './data', minLength: 1 }),
   DATABASE_URL: Type.Optional(Text('postgres://… for a shared PostgreSQL vault, or sqlite:<path>; default sqlite:{DATA_DIR}/healow-sync.db')),
   VAULT_KEY: Type.Optional(Text('32-byte key (64 hex characters or base64) that encrypts tokens at rest; generated into DATA_DIR when absent')),
@@ -174,6 +175,7 @@ function check (source: NodeJS.ProcessEnv, names: readonly EnvName[], warn: (mes
       problems.push(`DATABASE_URL must start with postgres://, postgresql:// or sqlite:, got "${databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}"`)
     }
   }
+  if (usable('METRICS_PORT', 'PORT') && env.METRICS_PORT === env.PORT) problems.push(`METRICS_PORT must differ from PORT (${env.PORT}): metrics have their own listener`)
   const origins = usable('ALLOWED_ORIGINS') ? parseOrigins(env.ALLOWED_ORIGINS, problems) : []
   return { env, problems, redirectUri, origins }
 }

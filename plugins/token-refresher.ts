@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { HealowTokenClient } from './healow-token-client.js'
 import type { ConnectionRow, Store } from './store/types.js'
 import type { OpenConnection, Vault } from './vault.js'
+import { NO_METRICS, type MetricsRecorder, type RefreshOutcome } from '../lib/metrics.js'
 
 export class ReauthRequiredError extends Error {
   readonly code = 'reauth_required'
@@ -45,6 +46,8 @@ export interface TokenRefresherOptions {
   /** Long enough to cover every retry of one refresh; a crashed holder's lease lapses after it. */
   leaseTtlMs?: number
   retryDelaysMs?: number[]
+  /** Counts refresh outcomes and times token calls. */
+  metrics?: MetricsRecorder
 }
 
 /**
@@ -59,8 +62,10 @@ export class TokenRefresher {
   readonly #owner = randomUUID()
   readonly #leaseTtlMs: number
   readonly #retryDelaysMs: number[]
+  readonly #metrics: MetricsRecorder
 
   constructor (private readonly o: TokenRefresherOptions) {
+    this.#metrics = o.metrics ?? NO_METRICS
     this.#leaseTtlMs = o.leaseTtlMs ?? 45_000
     this.#retryDelaysMs = o.retryDelaysMs ?? [300, 1500]
   }
@@ -133,14 +138,18 @@ export class TokenRefresher {
     const { id, tokens } = connection
     if (!tokens.refreshToken) {
       const reason = 'access token expired and a public client has no refresh token'
+      this.#metrics.refresh('no_refresh_token')
       await this.o.vault.markReauthRequired(id, reason)
       throw this.reauth(connection, reason)
     }
     let lastProblem = ''
+    let failure: RefreshOutcome = 'failed'
     for (let attempt = 0; attempt <= this.#retryDelaysMs.length; attempt++) {
       if (attempt > 0) await sleep(this.#retryDelaysMs[attempt - 1])
       await this.o.beforeTokenCall?.(connection.practiceId)
+      const started = performance.now()
       const outcome = await this.o.client.refresh(tokens.refreshToken)
+      this.#metrics.upstream(connection.practiceId, 'token', (performance.now() - started) / 1000, outcome.kind === 'unavailable' ? undefined : outcome.answer.status)
       if (outcome.kind === 'ok') {
         const body = outcome.answer.body
         const now = Date.now()
@@ -158,22 +167,26 @@ export class TokenRefresher {
           this.o.log.error({ connectionId: id }, 'refresh result could not be saved: another writer changed the connection')
           throw new UpstreamUnavailableError('Refresh raced with another writer; try again')
         }
+        this.#metrics.refresh('refreshed')
         this.o.log.info({ connectionId: id, practiceId: connection.practiceId }, 'refreshed access token')
         return { ...connection, tokens: next, accessExpiresAt, tokenVersion: connection.tokenVersion + 1, lastRefreshAt: now, lastError: null, scope: scope ?? connection.scope }
       }
       if (outcome.kind === 'invalid_grant') {
         const reason = `Healow refused the refresh token (invalid_grant${typeof outcome.answer.body.error_description === 'string' ? `: ${outcome.answer.body.error_description.slice(0, 200)}` : ''})`
+        this.#metrics.refresh('invalid_grant')
         await this.o.vault.markReauthRequired(id, reason)
         this.o.log.warn({ connectionId: id }, 'connection needs a new login: invalid_grant')
         throw this.reauth(connection, reason)
       }
       if (outcome.kind === 'rejected') {
         // Not the patient's doing (e.g. wrong client secret): keep the connection, tell the operator.
+        failure = 'rejected'
         lastProblem = `token endpoint refused the request (${outcome.answer.status} ${String(outcome.answer.body.error ?? '')})`
         break
       }
       lastProblem = outcome.reason
     }
+    this.#metrics.refresh(failure)
     await this.o.vault.recordError(id, lastProblem)
     this.o.log.warn({ connectionId: id, problem: lastProblem }, 'refresh failed; tokens kept')
     // The old access token may still be good for a few minutes: better than failing the caller.
@@ -216,6 +229,7 @@ export default fp<TokenRefresherPluginOptions>(async (app, { retryDelaysMs }) =>
     marginMs: config.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
     leaseTtlMs: config.REFRESH_LEASE_SECONDS * 1000,
     retryDelaysMs,
+    metrics: app.metrics,
     reconnectUrl: (practiceId) => `${config.PUBLIC_URL}/healow/connect?tenant=${encodeURIComponent(practiceId)}`,
     // /token calls count against the practice's 250 per minute at Healow, like FHIR calls.
     beforeTokenCall: async (practiceId) => {
@@ -228,4 +242,4 @@ export default fp<TokenRefresherPluginOptions>(async (app, { retryDelaysMs }) =>
   const timer = setInterval(() => { void refresher.keepAlive(idleMs) }, 3_600_000).unref()
   app.addHook('onReady', async () => { void refresher.keepAlive(idleMs).catch((err) => app.log.warn({ err }, 'keep-alive failed')) })
   app.addHook('onClose', async () => { clearInterval(timer) })
-}, { name: 'token-refresher', dependencies: ['config', 'store', 'vault', 'healow-token-client', 'request-budget'] })
+}, { name: 'token-refresher', dependencies: ['config', 'store', 'vault', 'healow-token-client', 'request-budget', 'metrics'] })

@@ -90,3 +90,10 @@ t.test('a subset of the settings is validated alone: what an operator command re
   t.match(problemsOf({ NEW_VAULT_KEY: 'short' }, (env) => loadSettings(env, ['NEW_VAULT_KEY'])), [/^NEW_VAULT_KEY must be 32 bytes/])
   t.doesNotThrow(() => loadConfig({ ...base, NEW_VAULT_KEY: 'short' }), 'the server does not read the rekey command\'s key')
 })
+
+t.test('METRICS_PORT is off by default, a port otherwise, and not PORT', async (t) => {
+  t.equal(loadConfig(base).METRICS_PORT, undefined)
+  t.equal(loadConfig({ ...base, METRICS_PORT: '9464' }).METRICS_PORT, 9464)
+  t.match(problemsOf({ ...base, METRICS_PORT: '3000' }), [/^METRICS_PORT must differ from PORT \(3000\)/])
+  t.match(problemsOf({ ...base, METRICS_PORT: '70000' }), [/^METRICS_PORT /])
+})
