@@ -41,11 +41,16 @@ export interface BuildOptions {
   refreshRetryDelaysMs?: number[]
 }
 
+function trustNearestHops (hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops
+}
+
 /** The whole service: third-party plugins, then ours in dependency order, then routes. */
 export async function buildApp (config: Config, { logStream, refreshRetryDelaysMs }: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggingOptions({ config, stream: logStream }),
-    trustProxy: config.TRUST_PROXY,
+    // A hop count as Fastify applies it at run time (its typings lack the number form): trust the nearest n.
+    trustProxy: typeof config.trustProxy === 'number' ? trustNearestHops(config.trustProxy) : config.trustProxy,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { existsSync } from 'node:fs'
+import { isIP } from 'node:net'
 import path from 'node:path'
 
 // Healow's production endpoints (../shared/facts/healow.md): one OAuth server for every practice.
@@ -32,7 +33,7 @@ export const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { description: 'pino log level', default: 'info' }),
   LOG_FORMAT: Type.Union([Type.Literal('json'), Type.Literal('pretty'), Type.Literal('auto')], { description: 'json, pretty, or auto (pretty on a terminal)', default: 'auto' }),
   ALLOWED_ORIGINS: Text('Comma-separated origins (besides PUBLIC_URL) allowed as return_to targets and for CORS', { default: '' }),
-  TRUST_PROXY: Flag('Trust X-Forwarded-* headers (set when running behind a reverse proxy)'),
+  TRUST_PROXY: Text('Which X-Forwarded-* headers to trust, as Fastify does: true (all), false (none), a hop count, or a comma-separated list of proxy addresses and CIDR ranges (also loopback, linklocal, uniquelocal)', { default: 'false', minLength: 1 }),
   ALLOW_LOOPBACK_HTTP: Flag('Accept plain-http practice URLs on loopback hosts: for the local simulator only, never for Healow'),
   HEALOW_AUTHORIZE_URL: Text("Healow's OAuth authorize endpoint", { default: HEALOW_DEFAULTS.authorizeUrl }),
   HEALOW_TOKEN_URL: Text("Healow's OAuth token endpoint", { default: HEALOW_DEFAULTS.tokenUrl }),
@@ -51,7 +52,11 @@ export type Env = Static<typeof EnvSchema>
 
 export type Mode = 'public' | 'confidential'
 
-export interface Config extends Omit<Env, 'ALLOWED_ORIGINS' | 'NEW_VAULT_KEY'> {
+/** Fastify's trustProxy: every hop, none, the nearest n hops, or the proxies at these addresses. */
+export type TrustProxy = boolean | number | string[]
+
+export interface Config extends Omit<Env, 'ALLOWED_ORIGINS' | 'NEW_VAULT_KEY' | 'TRUST_PROXY'> {
+  trustProxy: TrustProxy
   mode: Mode
   /** Origins allowed for return_to redirects and CORS: PUBLIC_URL's origin first. */
   allowedOrigins: string[]
@@ -109,7 +114,32 @@ export function databaseUrlOf (env: Pick<Env, 'DATA_DIR' | 'DATABASE_URL'>): str
   return env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'healow-sync.db')}`
 }
 
-interface Checked { env: Env, problems: string[], redirectUri: string, origins: string[] }
+interface Checked { env: Env, problems: string[], redirectUri: string, origins: string[], trustProxy: TrustProxy }
+
+// The names proxy-addr (Fastify's trustProxy) knows for the private ranges.
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** TRUST_PROXY as Fastify takes it; each entry of a list must be an address, a CIDR range or a range name. */
+export function parseTrustProxy (value: string, problems: string[]): TrustProxy {
+  const text = value.trim().toLowerCase()
+  if (text === 'true' || text === 'false') return text === 'true'
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text)
+    if (hops >= 1 && hops <= 32) return hops
+    problems.push(`TRUST_PROXY as a hop count must be 1 to 32 (false trusts no proxy), got ${text}`)
+    return false
+  }
+  const entries = text.split(',').map((entry) => entry.trim())
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/')
+    const family = isIP(address)
+    const maxPrefix = family === 6 ? 128 : 32
+    const valid = TRUST_PROXY_NAMES.has(entry) || (family !== 0 && rest.length === 0 &&
+      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix)))
+    if (!valid) problems.push(`TRUST_PROXY must be true, false, a hop count, or a comma-separated list of IP addresses, CIDR ranges (10.0.0.0/8) and loopback, linklocal or uniquelocal; "${entry}" is none of these`)
+  }
+  return entries
+}
 
 /**
  * Validates the variables in `names` only, against the one schema: an operator command asks for
@@ -177,7 +207,8 @@ function check (source: NodeJS.ProcessEnv, names: readonly EnvName[], warn: (mes
   }
   if (usable('METRICS_PORT', 'PORT') && env.METRICS_PORT === env.PORT) problems.push(`METRICS_PORT must differ from PORT (${env.PORT}): metrics have their own listener`)
   const origins = usable('ALLOWED_ORIGINS') ? parseOrigins(env.ALLOWED_ORIGINS, problems) : []
-  return { env, problems, redirectUri, origins }
+  const trustProxy = usable('TRUST_PROXY') ? parseTrustProxy(env.TRUST_PROXY, problems) : false
+  return { env, problems, redirectUri, origins, trustProxy }
 }
 
 /**
@@ -195,10 +226,10 @@ export function loadSettings<K extends EnvName> (source: NodeJS.ProcessEnv, name
  * ConfigError with one line per bad variable; `warn` receives advice that does not stop start-up.
  */
 export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) => void = () => {}): Config {
-  const { env, problems, redirectUri, origins } = check(source, SERVER_SETTINGS, warn)
+  const { env, problems, redirectUri, origins, trustProxy } = check(source, SERVER_SETTINGS, warn)
   if (problems.length > 0) throw new ConfigError(problems)
 
-  const { ALLOWED_ORIGINS: _origins, ...rest } = env
+  const { ALLOWED_ORIGINS: _origins, TRUST_PROXY: _trustProxy, ...rest } = env
   const publicOrigin = new URL(env.PUBLIC_URL).origin
   return {
     ...rest,
@@ -206,6 +237,7 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
     mode: env.HEALOW_CLIENT_SECRET ? 'confidential' : 'public',
     allowedOrigins: [publicOrigin, ...origins.filter((o) => o !== publicOrigin)],
     redirectUri,
+    trustProxy,
     databaseUrl: databaseUrlOf(env)
   }
 }

@@ -97,3 +97,14 @@ t.test('METRICS_PORT is off by default, a port otherwise, and not PORT', async (
   t.match(problemsOf({ ...base, METRICS_PORT: '3000' }), [/^METRICS_PORT must differ from PORT \(3000\)/])
   t.match(problemsOf({ ...base, METRICS_PORT: '70000' }), [/^METRICS_PORT /])
 })
+
+t.test('TRUST_PROXY: true, false, a hop count, or a list of addresses and ranges, as Fastify takes them', async (t) => {
+  t.equal(loadConfig(base).trustProxy, false)
+  t.equal(loadConfig({ ...base, TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ ...base, TRUST_PROXY: '2' }).trustProxy, 2)
+  t.same(loadConfig({ ...base, TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.7' }).trustProxy, ['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.7'])
+  t.match(problemsOf({ ...base, TRUST_PROXY: '0' }), [/^TRUST_PROXY as a hop count must be 1 to 32/])
+  for (const bad of ['yes', '10.0.0.0/33', '10.0.0/8', 'fd00::/129', 'loopback,', '10.0.0.1/8/8', 'example.org']) {
+    t.match(problemsOf({ ...base, TRUST_PROXY: bad }), [/^TRUST_PROXY must be true, false, a hop count, or a comma-separated list/], bad)
+  }
+})
