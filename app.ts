@@ -18,6 +18,7 @@ import healowTokenClient from './plugins/healow-token-client.js'
 import tokenRefresher from './plugins/token-refresher.js'
 import requestBudget from './plugins/request-budget.js'
 import fhirProxy from './plugins/fhir-proxy.js'
+import fhirMetadata from './plugins/fhir-metadata.js'
 import oauth from './plugins/oauth.js'
 import mereCompat from './plugins/mere-compat.js'
 import mereProxy from './plugins/mere-proxy.js'
@@ -31,6 +32,7 @@ import connectionRoutes from './routes/connections.js'
 import tenantRoutes from './routes/tenants.js'
 import mereTenantRoutes from './routes/mere-tenants.js'
 import fhirRoutes from './routes/fhir.js'
+import fhirMetadataRoutes from './routes/fhir-metadata.js'
 import mereTokenRoutes from './routes/mere-token.js'
 import mereProxyRoutes from './routes/mere-proxy.js'
 
@@ -71,6 +73,7 @@ export async function buildApp (config: Config, { logStream, refreshRetryDelaysM
   await app.register(requestBudget)
   await app.register(tokenRefresher, { retryDelaysMs: refreshRetryDelaysMs })
   await app.register(fhirProxy)
+  await app.register(fhirMetadata)
   await app.register(tenantDirectory)
   await app.register(mereCompat)
   await app.register(mereProxy)
@@ -91,6 +94,7 @@ export async function buildApp (config: Config, { logStream, refreshRetryDelaysM
     await site.register(mereTenantRoutes)
     await site.register(mereTokenRoutes)
   })
+  await app.register(fhirMetadataRoutes)
   await app.register(fhirRoutes)
   await app.register(mereProxyRoutes)
   return app

@@ -266,6 +266,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/fhir/{connectionId}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The practice's CapabilityStatement, without the connection key
+         * @description Healow's CapabilityStatement for the connection's practice (public at Healow too, and without patient data), cached for an hour per practice. The SMART oauth-uris extension is removed: the gateway does not accept Healow's tokens, only the connection key. `/fhir/{connectionId}/.well-known/smart-configuration` answers 404 for the same reason: the gateway is not a SMART authorization server and does not send clients to Healow's; a client gets the key through /healow/connect and POST /connections/claim.
+         */
+        get: operations["getFhirMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fhir/{connectionId}/{fhirPath}": {
         parameters: {
             query?: never;
@@ -275,7 +295,7 @@ export interface paths {
         };
         /**
          * Read or search the connected practice's FHIR server (also HEAD)
-         * @description Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2`, `metadata`, `.well-known/smart-configuration`. Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.
+         * @description Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2` (`metadata` is its own operation, without the key; `.well-known/smart-configuration` answers 404 not_found, as the gateway is not a SMART authorization server). Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.
          */
         get: operations["readFhir"];
         put?: never;
@@ -1248,6 +1268,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MereTokenResponse"];
+                };
+            };
+        };
+    };
+    getFhirMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection whose practice is described (no key needed) */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The practice's CapabilityStatement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["FhirResource"];
+                };
+            };
+            /** @description not_found: no such connection */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description rate_limited: the practice's share of Healow's limit is spent (only when the statement is not cached) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description upstream_unavailable: Healow failed or answered something else */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };

@@ -84,7 +84,7 @@ function describeFhirProxy ({ openapiObject }: { openapiObject?: Partial<OpenApi
       get: {
         operationId: 'readFhir',
         summary: "Read or search the connected practice's FHIR server (also HEAD)",
-        description: "Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2`, `metadata`, `.well-known/smart-configuration`. Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.",
+        description: "Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2` (`metadata` is its own operation, without the key; `.well-known/smart-configuration` answers 404 not_found, as the gateway is not a SMART authorization server). Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.",
         tags: ['FHIR'],
         parameters: [CONNECTION_ID, {
           name: 'fhirPath', in: 'path', required: true,
