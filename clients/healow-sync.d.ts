@@ -390,6 +390,11 @@ export interface components {
         /**
          * InstanceConfig
          * @description What Mere web reads at start-up; never contains a secret
+         * @example {
+         *       "HEALOW_CLIENT_ID": "a1b2c3d4-example-client",
+         *       "HEALOW_CONFIDENTIAL_MODE": true,
+         *       "PUBLIC_URL": "https://healow-sync.example.org"
+         *     }
          */
         InstanceConfig: {
             /** @description The Healow app client id (public information) */
@@ -399,7 +404,12 @@ export interface components {
             /** @description Where this gateway is reached */
             PUBLIC_URL: string;
         };
-        /** Health */
+        /**
+         * Health
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -410,18 +420,56 @@ export interface components {
             /** @description Why a dependency is not ready */
             detail?: string;
         };
-        /** Readiness */
+        /**
+         * Readiness
+         * @example {
+         *       "ready": true,
+         *       "checks": {
+         *         "database": {
+         *           "ok": true
+         *         },
+         *         "directory": {
+         *           "ok": true,
+         *           "detail": "6919 practices"
+         *         }
+         *       }
+         *     }
+         */
         Readiness: {
             ready: boolean;
             checks: {
                 [key: string]: components["schemas"]["ReadinessCheckResult"];
             };
         };
-        /** ConnectionStatus */
+        /**
+         * ConnectionStatus
+         * @example {
+         *       "id": "6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *       "practiceId": "JAFJCD",
+         *       "fhirBase": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *       "fhirUrl": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *       "patientId": "12724066",
+         *       "scopes": [
+         *         "openid",
+         *         "fhirUser",
+         *         "offline_access",
+         *         "patient/Observation.read",
+         *         "patient/Patient.read"
+         *       ],
+         *       "status": "active",
+         *       "accessTokenExpiresAt": "2026-12-02T15:04:05.000Z",
+         *       "refreshable": true,
+         *       "lastRefreshAt": "2026-12-02T14:04:05.000Z",
+         *       "lastError": null,
+         *       "createdAt": "2026-11-20T09:30:00.000Z",
+         *       "reconnectUrl": "https://healow-sync.example.org/healow/connect?tenant=JAFJCD"
+         *     }
+         */
         ConnectionStatus: {
             /**
              * Format: uuid
              * @description Connection id
+             * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
              */
             id: string;
             /** @description Healow practice code (tenant id) */
@@ -448,12 +496,43 @@ export interface components {
             /** @description Where to send the patient to log in again */
             reconnectUrl: string;
         };
-        /** ClaimRequest */
+        /**
+         * ClaimRequest
+         * @example {
+         *       "handoff": "hsh_EXAMPLE-one-time-handoff-code-not-real-000000"
+         *     }
+         */
         ClaimRequest: {
             /** @description The one-time code from the callback (#handoff=…) */
             handoff: string;
         };
-        /** ClaimResponse */
+        /**
+         * ClaimResponse
+         * @example {
+         *       "connection": {
+         *         "id": "6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *         "practiceId": "JAFJCD",
+         *         "fhirBase": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *         "fhirUrl": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *         "patientId": "12724066",
+         *         "scopes": [
+         *           "openid",
+         *           "fhirUser",
+         *           "offline_access",
+         *           "patient/Observation.read",
+         *           "patient/Patient.read"
+         *         ],
+         *         "status": "active",
+         *         "accessTokenExpiresAt": "2026-12-02T15:04:05.000Z",
+         *         "refreshable": true,
+         *         "lastRefreshAt": "2026-12-02T14:04:05.000Z",
+         *         "lastError": null,
+         *         "createdAt": "2026-11-20T09:30:00.000Z",
+         *         "reconnectUrl": "https://healow-sync.example.org/healow/connect?tenant=JAFJCD"
+         *       },
+         *       "key": "hsk_EXAMPLE-connection-key-not-a-real-key-0000000"
+         *     }
+         */
         ClaimResponse: {
             connection: components["schemas"]["ConnectionStatus"];
             /** @description The connection key: shown once, send it as "Authorization: Bearer <key>" */
@@ -462,6 +541,13 @@ export interface components {
         /**
          * Tenant
          * @description A Healow practice
+         * @example {
+         *       "id": "JAFJCD",
+         *       "name": "FHIR R4 Prodtest EMR",
+         *       "fhirBase": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *       "authorizeUrl": "https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize",
+         *       "tokenUrl": "https://oauthserver.eclinicalworks.com/oauth/oauth2/token"
+         *     }
          */
         Tenant: {
             /**
@@ -487,6 +573,19 @@ export interface components {
         /**
          * TenantPage
          * @description One page of practices
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "JAFJCD",
+         *           "name": "FHIR R4 Prodtest EMR",
+         *           "fhirBase": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *           "authorizeUrl": "https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize",
+         *           "tokenUrl": "https://oauthserver.eclinicalworks.com/oauth/oauth2/token"
+         *         }
+         *       ],
+         *       "total": 41,
+         *       "nextCursor": "eyJhZnRlciI6IkpBRkpDRCJ9"
+         *     }
          */
         TenantPage: {
             items: components["schemas"]["Tenant"][];
@@ -510,7 +609,18 @@ export interface components {
             /** @description OAuth authorization endpoint */
             authorize: string;
         };
-        /** MereTenantList */
+        /**
+         * MereTenantList
+         * @example [
+         *       {
+         *         "id": "JAFJCD",
+         *         "name": "FHIR R4 Prodtest EMR",
+         *         "url": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *         "token": "https://oauthserver.eclinicalworks.com/oauth/oauth2/token",
+         *         "authorize": "https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize"
+         *       }
+         *     ]
+         */
         MereTenantList: components["schemas"]["MereTenant"][];
         /**
          * OperationOutcome
@@ -549,6 +659,37 @@ export interface components {
         /**
          * FhirResource
          * @description Any FHIR R4 resource as Healow returns it. In a Bundle, link[].url and entry[].fullUrl that point into the practice are rewritten to point through the gateway; other links are removed.
+         * @example {
+         *       "resourceType": "Bundle",
+         *       "type": "searchset",
+         *       "total": 35,
+         *       "link": [
+         *         {
+         *           "relation": "self",
+         *           "url": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13/Observation?patient=12724066"
+         *         },
+         *         {
+         *           "relation": "next",
+         *           "url": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13?_getpages=b1a7e2&_getpagesoffset=10&_count=10"
+         *         }
+         *       ],
+         *       "entry": [
+         *         {
+         *           "fullUrl": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13/Observation/obs-1",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "id": "obs-1",
+         *             "status": "final",
+         *             "code": {
+         *               "text": "Heart rate"
+         *             },
+         *             "subject": {
+         *               "reference": "Patient/12724066"
+         *             }
+         *           }
+         *         }
+         *       ]
+         *     }
          */
         FhirResource: {
             /** @description Bundle for searches, paging links and history; the resource type for reads */
@@ -556,7 +697,15 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** MereTokenRequest */
+        /**
+         * MereTokenRequest
+         * @example {
+         *       "code": "Jx8Qn2EXAMPLEcode",
+         *       "redirect_uri": "https://app.example.org/healow/callback",
+         *       "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+         *       "tenant_id": "JAFJCD"
+         *     }
+         */
         MereTokenRequest: {
             code: string;
             redirect_uri: string;
@@ -565,7 +714,13 @@ export interface components {
             /** @description The practice id (Mere's tenant_id) */
             tenant_id: string;
         };
-        /** MereRefreshRequest */
+        /**
+         * MereRefreshRequest
+         * @example {
+         *       "refresh_token": "EXAMPLE-refresh-token-7f3c9a",
+         *       "tenant_id": "JAFJCD"
+         *     }
+         */
         MereRefreshRequest: {
             /** @description Healow's refresh token, or a gateway refresh handle (hsr.…) in vault-handle mode */
             refresh_token: string;
@@ -575,6 +730,15 @@ export interface components {
         /**
          * MereTokenResponse
          * @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear)
+         * @example {
+         *       "access_token": "eyJhbGciOiJSUzM4NCJ9.EXAMPLE-access-token.signature",
+         *       "token_type": "Bearer",
+         *       "expires_in": 3600,
+         *       "scope": "openid fhirUser offline_access patient/Observation.read patient/Patient.read",
+         *       "refresh_token": "EXAMPLE-refresh-token-7f3c9a",
+         *       "id_token": "eyJhbGciOiJSUzM4NCJ9.EXAMPLE-id-token.signature",
+         *       "patient": "12724066"
+         *     }
          */
         MereTokenResponse: {
             /** @description Healow's access token, or a gateway handle (hsa.…) in vault-handle mode */
@@ -595,7 +759,13 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description This request's id, also on every log line about it: the caller's own X-Request-Id when it is 8-128 characters of A-Z, a-z, 0-9, '.', '_' and '-', a new UUID otherwise. Quote it when reporting a problem.
+         * @example 3f2b8c1e-9d4a-4f6b-8e2d-7a1c5b9e0f43
+         */
+        "X-Request-Id": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -612,6 +782,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -621,6 +792,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -630,6 +802,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -650,6 +823,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -659,6 +833,7 @@ export interface operations {
             /** @description Default Response */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -668,6 +843,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -688,6 +864,7 @@ export interface operations {
             /** @description What Mere web reads at start-up; never contains a secret */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -697,6 +874,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -706,6 +884,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -726,9 +905,20 @@ export interface operations {
             /** @description OpenAPI 3.1 document */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "healow-sync",
+                     *         "version": "0.1.0"
+                     *       },
+                     *       "paths": {}
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -737,6 +927,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -746,6 +937,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -757,9 +949,15 @@ export interface operations {
     startConnect: {
         parameters: {
             query: {
-                /** @description Practice id from the directory */
+                /**
+                 * @description Practice id from the directory
+                 * @example JAFJCD
+                 */
                 tenant: string;
-                /** @description Where to send the browser afterwards (PUBLIC_URL or ALLOWED_ORIGINS), with #handoff=… or #error=… */
+                /**
+                 * @description Where to send the browser afterwards (PUBLIC_URL or ALLOWED_ORIGINS), with #handoff=… or #error=…
+                 * @example https://app.example.org/connected
+                 */
                 return_to?: string;
             };
             header?: never;
@@ -771,6 +969,7 @@ export interface operations {
             /** @description Redirect to Healow's authorize endpoint */
             302: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -778,6 +977,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -787,6 +987,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -798,9 +999,22 @@ export interface operations {
     finishConnect: {
         parameters: {
             query?: {
+                /**
+                 * @description Healow's authorization code
+                 * @example Jx8Qn2EXAMPLEcode
+                 */
                 code?: string;
+                /**
+                 * @description The state the gateway sent
+                 * @example q9Wc3EXAMPLEstate
+                 */
                 state?: string;
+                /**
+                 * @description Healow's OAuth error, instead of a code
+                 * @example access_denied
+                 */
                 error?: string;
+                /** @example The patient declined */
                 error_description?: string;
             };
             header?: never;
@@ -812,6 +1026,7 @@ export interface operations {
             /** @description Connected; the page shows the handoff code */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -821,6 +1036,7 @@ export interface operations {
             /** @description Back to return_to with #handoff=… or #error=… */
             302: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -828,6 +1044,7 @@ export interface operations {
             /** @description The patient declined at Healow */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -837,6 +1054,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -846,6 +1064,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -870,6 +1089,7 @@ export interface operations {
             /** @description Default Response */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -879,6 +1099,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -888,6 +1109,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -901,7 +1123,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Connection id */
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
                 id: string;
             };
             cookie?: never;
@@ -911,6 +1136,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -920,6 +1146,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -929,6 +1156,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -942,7 +1170,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Connection id */
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
                 id: string;
             };
             cookie?: never;
@@ -952,6 +1183,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -959,6 +1191,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -968,6 +1201,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -981,7 +1215,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Connection id */
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
                 id: string;
             };
             cookie?: never;
@@ -991,6 +1228,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1000,6 +1238,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1009,6 +1248,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1020,11 +1260,20 @@ export interface operations {
     listTenants: {
         parameters: {
             query?: {
-                /** @description Words of the practice name (prefixes, a typo is forgiven) or its id; absent lists every practice by name */
+                /**
+                 * @description Words of the practice name (prefixes, a typo is forgiven) or its id; absent lists every practice by name
+                 * @example prodtest emr
+                 */
                 q?: string;
-                /** @description Page size */
+                /**
+                 * @description Page size
+                 * @example 20
+                 */
                 limit?: number;
-                /** @description `nextCursor` of the previous page */
+                /**
+                 * @description `nextCursor` of the previous page
+                 * @example eyJhZnRlciI6IkpBRkpDRCJ9
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -1036,6 +1285,7 @@ export interface operations {
             /** @description One page of practices */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1045,6 +1295,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1054,6 +1305,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1065,12 +1317,18 @@ export interface operations {
     getTenant: {
         parameters: {
             query?: {
-                /** @description Take the OAuth URLs from the practice's own SMART discovery document instead of the shared eClinicalWorks server (falls back to the shared one when discovery fails) */
+                /**
+                 * @description Take the OAuth URLs from the practice's own SMART discovery document instead of the shared eClinicalWorks server (falls back to the shared one when discovery fails)
+                 * @example false
+                 */
                 discover?: boolean;
             };
             header?: never;
             path: {
-                /** @description Practice id (case-insensitive) */
+                /**
+                 * @description Practice id (case-insensitive)
+                 * @example JAFJCD
+                 */
                 id: string;
             };
             cookie?: never;
@@ -1080,6 +1338,7 @@ export interface operations {
             /** @description A Healow practice */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1089,6 +1348,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1098,6 +1358,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1109,7 +1370,10 @@ export interface operations {
     mereListTenants: {
         parameters: {
             query?: {
-                /** @description Words of the practice name (any order, prefixes, a typo is forgiven) or its id; empty lists the first 100 by name */
+                /**
+                 * @description Words of the practice name (any order, prefixes, a typo is forgiven) or its id; empty lists the first 100 by name
+                 * @example prodtest emr
+                 */
                 query?: string;
             };
             header?: never;
@@ -1121,6 +1385,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1130,6 +1395,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1139,6 +1405,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1150,7 +1417,10 @@ export interface operations {
     mereListR4Tenants: {
         parameters: {
             query?: {
-                /** @description Words of the practice name (any order, prefixes, a typo is forgiven) or its id; empty lists the first 100 by name */
+                /**
+                 * @description Words of the practice name (any order, prefixes, a typo is forgiven) or its id; empty lists the first 100 by name
+                 * @example prodtest emr
+                 */
                 query?: string;
             };
             header?: never;
@@ -1162,6 +1432,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1171,6 +1442,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1180,6 +1452,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,6 +1477,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1213,6 +1487,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1222,6 +1497,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1246,6 +1522,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1255,6 +1532,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1264,6 +1542,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1277,7 +1556,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The connection whose practice is described (no key needed) */
+                /**
+                 * @description The connection whose practice is described (no key needed)
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
                 connectionId: string;
             };
             cookie?: never;
@@ -1287,6 +1569,7 @@ export interface operations {
             /** @description The practice's CapabilityStatement */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1296,6 +1579,7 @@ export interface operations {
             /** @description not_found: no such connection */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1305,6 +1589,7 @@ export interface operations {
             /** @description rate_limited: the practice's share of Healow's limit is spent (only when the statement is not cached) */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1314,6 +1599,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow failed or answered something else */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1323,6 +1609,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1353,6 +1640,7 @@ export interface operations {
             /** @description Healow's answer. Searches, paging links and history answer a Bundle whose practice links are rewritten to point through the gateway; reads stream through unchanged */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1362,6 +1650,7 @@ export interface operations {
             /** @description Not modified (If-None-Match) */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1369,6 +1658,7 @@ export interface operations {
             /** @description forbidden_target: the path, query or form is outside the FHIR grammar the gateway forwards; nothing was sent to Healow */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1378,6 +1668,7 @@ export interface operations {
             /** @description unauthorized: missing or wrong connection key; reauth_required: Healow no longer accepts the connection and the patient must connect again (diagnostics holds the reconnect URL) */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1387,6 +1678,7 @@ export interface operations {
             /** @description not_found: not a FHIR interaction the gateway forwards, or Healow has no such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1396,6 +1688,7 @@ export interface operations {
             /** @description method_not_allowed: only GET/HEAD reads and POST {Type}/_search are forwarded (a GET {Type}/_search too is refused) */
             405: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1405,6 +1698,7 @@ export interface operations {
             /** @description rate_limited: the practice's share of Healow's limit (250 requests per minute) is spent */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds until a request will be accepted */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1416,6 +1710,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1425,6 +1720,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1453,6 +1749,7 @@ export interface operations {
             /** @description Healow's answer. Searches, paging links and history answer a Bundle whose practice links are rewritten to point through the gateway; reads stream through unchanged */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1462,6 +1759,7 @@ export interface operations {
             /** @description forbidden_target: the path, query or form is outside the FHIR grammar the gateway forwards; nothing was sent to Healow */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1471,6 +1769,7 @@ export interface operations {
             /** @description unauthorized: missing or wrong connection key; reauth_required: Healow no longer accepts the connection and the patient must connect again (diagnostics holds the reconnect URL) */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1480,6 +1779,7 @@ export interface operations {
             /** @description not_found: not a FHIR interaction the gateway forwards, or Healow has no such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1489,6 +1789,7 @@ export interface operations {
             /** @description rate_limited: the practice's share of Healow's limit (250 requests per minute) is spent */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds until a request will be accepted */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1500,6 +1801,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1509,6 +1811,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1540,6 +1843,7 @@ export interface operations {
             /** @description Healow's answer. Searches, paging links and history answer a Bundle whose practice links are rewritten to point through the gateway; reads stream through unchanged */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1549,6 +1853,7 @@ export interface operations {
             /** @description forbidden_target: the path, query or form is outside the FHIR grammar the gateway forwards; nothing was sent to Healow */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1558,6 +1863,7 @@ export interface operations {
             /** @description unauthorized: missing or wrong connection key; reauth_required: Healow no longer accepts the connection and the patient must connect again (diagnostics holds the reconnect URL) */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1567,6 +1873,7 @@ export interface operations {
             /** @description not_found: not a FHIR interaction the gateway forwards, or Healow has no such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1576,6 +1883,7 @@ export interface operations {
             /** @description method_not_allowed: only GET/HEAD reads and POST {Type}/_search are forwarded (a GET {Type}/_search too is refused) */
             405: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1585,6 +1893,7 @@ export interface operations {
             /** @description rate_limited: the practice's share of Healow's limit (250 requests per minute) is spent */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds until a request will be accepted */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1596,6 +1905,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1605,6 +1915,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1616,13 +1927,25 @@ export interface operations {
     mereProxyGet: {
         parameters: {
             query: {
-                /** @description Always healow here; other vendors answer 404 */
+                /**
+                 * @description Always healow here; other vendors answer 404
+                 * @example healow
+                 */
                 vendor: string;
-                /** @description The practice id (tenant) */
+                /**
+                 * @description The practice id (tenant)
+                 * @example JAFJCD
+                 */
                 serviceId: string;
-                /** @description The FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123 */
+                /**
+                 * @description The FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123
+                 * @example Observation?patient=12724066
+                 */
                 target: string;
-                /** @description base: under the practice's FHIR base; token: the practice's token URL (form POST) */
+                /**
+                 * @description base: under the practice's FHIR base; token: the practice's token URL (form POST)
+                 * @example base
+                 */
                 target_type?: "base" | "token";
             };
             header?: never;
@@ -1634,6 +1957,7 @@ export interface operations {
             /** @description Healow's answer, status and body as is (Bundles unchanged) */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1646,6 +1970,7 @@ export interface operations {
             /** @description The gateway's refusals (forbidden_target, unauthorized, not_found, method_not_allowed, rate_limited) and Healow's FHIR errors as OperationOutcome; Healow's token endpoint errors as OAuth JSON */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1656,6 +1981,7 @@ export interface operations {
             /** @description upstream_unavailable or upstream_timeout as OperationOutcome; Healow's token endpoint errors as OAuth JSON */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1668,13 +1994,25 @@ export interface operations {
     mereProxyPost: {
         parameters: {
             query: {
-                /** @description Always healow here; other vendors answer 404 */
+                /**
+                 * @description Always healow here; other vendors answer 404
+                 * @example healow
+                 */
                 vendor: string;
-                /** @description The practice id (tenant) */
+                /**
+                 * @description The practice id (tenant)
+                 * @example JAFJCD
+                 */
                 serviceId: string;
-                /** @description The FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123 */
+                /**
+                 * @description The FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123
+                 * @example Observation?patient=12724066
+                 */
                 target: string;
-                /** @description base: under the practice's FHIR base; token: the practice's token URL (form POST) */
+                /**
+                 * @description base: under the practice's FHIR base; token: the practice's token URL (form POST)
+                 * @example base
+                 */
                 target_type?: "base" | "token";
             };
             header?: never;
@@ -1683,6 +2021,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "patient": "12724066"
+                 *     }
+                 */
                 "application/x-www-form-urlencoded": {
                     [key: string]: string;
                 };
@@ -1692,6 +2035,7 @@ export interface operations {
             /** @description Healow's answer, status and body as is (Bundles unchanged) */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1704,6 +2048,7 @@ export interface operations {
             /** @description The gateway's refusals (forbidden_target, unauthorized, not_found, method_not_allowed, rate_limited) and Healow's FHIR errors as OperationOutcome; Healow's token endpoint errors as OAuth JSON */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1714,6 +2059,7 @@ export interface operations {
             /** @description upstream_unavailable or upstream_timeout as OperationOutcome; Healow's token endpoint errors as OAuth JSON */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -4,6 +4,7 @@ import { setProxiedSecurityHeaders } from '../plugins/security-headers.js'
 import { GatewayError } from '../plugins/fhir-proxy/operation-outcome.js'
 import { ref } from '../schemas/common.js'
 import { FhirResource, OperationOutcome } from '../schemas/fhir.js'
+import { EXAMPLE } from '../schemas/examples.js'
 
 /** A FHIR answer (application/fhir+json) of the given schema. */
 const fhir = <T extends TSchema>(description: string, schema: T) => ({ description, content: { 'application/fhir+json': { schema } } })
@@ -12,7 +13,7 @@ const CapabilityStatementText = Type.Unsafe<string>(Type.Ref(FhirResource.$id!))
 const Outcome = ref(OperationOutcome)
 
 const Params = Type.Object({
-  connectionId: Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'The connection whose practice is described (no key needed)' })
+  connectionId: Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'The connection whose practice is described (no key needed)', examples: [EXAMPLE.connectionId] })
 })
 
 /**
