@@ -1,24 +1,14 @@
-import { realpathSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
+import { existsSync, realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, processEnvironment } from './plugins/config.js'
+import { ConfigError, loadConfig, processEnvironment, type Config } from './plugins/config.js'
 
 /**
- * Starts the gateway as an operator runs it (`node dist/server.js`, `healow-sync start`): validates
- * the whole configuration, listens, and shuts down gracefully on SIGTERM or SIGINT.
+ * Builds the gateway and listens (`node dist/server.js`, `healow-sync start`), then shuts down
+ * gracefully on SIGTERM or SIGINT. A failed start is logged, then thrown.
  */
-export async function startServer (source: NodeJS.ProcessEnv = processEnvironment()): Promise<FastifyInstance> {
-  const warnings: string[] = []
-  let config
-  try {
-    config = loadConfig(source, (w) => warnings.push(w))
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    process.stderr.write(`healow-sync cannot start: ${err.message}\nSee README.md, "Configuration".\n`)
-    process.exit(1)
-  }
-
+export async function startServer (config: Config, warnings: readonly string[] = []): Promise<FastifyInstance> {
   const app = await buildApp(config)
   for (const w of warnings) app.log.warn(w)
 
@@ -37,13 +27,32 @@ export async function startServer (source: NodeJS.ProcessEnv = processEnvironmen
 
   try {
     await app.listen({ port: config.PORT, host: config.HOST })
-    app.log.info({ mode: config.mode, redirectUri: config.redirectUri }, 'healow-sync is ready')
   } catch (err) {
     app.log.fatal({ err }, 'could not start listening')
-    process.exit(1)
+    // Its timers and database must not keep a failed process alive.
+    await app.close().catch(() => {})
+    throw err
   }
+  app.log.info({ mode: config.mode, redirectUri: config.redirectUri }, 'healow-sync is ready')
   return app
 }
 
-// Run directly (`node dist/server.js`) it starts; imported (by the CLI) it only exports.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await startServer()
+/** Run as a program (`node dist/server.js`), not imported. */
+function isEntryPoint (): boolean {
+  const script = process.argv[1]
+  return script !== undefined && existsSync(script) && realpathSync(script) === fileURLToPath(import.meta.url)
+}
+
+if (isEntryPoint()) {
+  const warnings: string[] = []
+  let config: Config
+  try {
+    config = loadConfig(processEnvironment(), (w) => warnings.push(w))
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`healow-sync cannot start: ${err.message}\nSee README.md, "Configuration".\n`)
+    process.exit(1)
+  }
+  // A failed start is logged by startServer; only the exit code is left to say.
+  await startServer(config, warnings).catch(() => { process.exit(1) })
+}

@@ -1,4 +1,4 @@
-import { SERVER_SETTINGS } from '../plugins/config.js'
+import { SERVER_SETTINGS, loadConfig } from '../plugins/config.js'
 import { UsageError, type Command } from './command.js'
 
 export const start: Command = {
@@ -8,8 +8,10 @@ export const start: Command = {
   settings: SERVER_SETTINGS,
   async run (args, env) {
     if (args.length > 0) throw new UsageError(`start takes no arguments, got "${args.join(' ')}"`)
+    const warnings: string[] = []
+    const config = loadConfig(env, (w) => warnings.push(w))
     // Loaded here, so that the other commands do not load the whole server.
     const { startServer } = await import('../server.js')
-    await startServer(env)
+    await startServer(config, warnings)
   }
 }
