@@ -16,11 +16,13 @@ import events from './plugins/events.js'
 import store from './plugins/store.js'
 import webhooks, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import vault from './plugins/vault.js'
+import metrics from './plugins/metrics.js'
 import connections from './plugins/connections.js'
 import healowTokenClient from './plugins/healow-token-client.js'
 import tokenRefresher from './plugins/token-refresher.js'
 import requestBudget from './plugins/request-budget.js'
 import fhirProxy from './plugins/fhir-proxy.js'
+import fhirMetadata from './plugins/fhir-metadata.js'
 import oauth from './plugins/oauth.js'
 import mereCompat from './plugins/mere-compat.js'
 import mereProxy from './plugins/mere-proxy.js'
@@ -34,6 +36,7 @@ import connectionRoutes from './routes/connections.js'
 import tenantRoutes from './routes/tenants.js'
 import mereTenantRoutes from './routes/mere-tenants.js'
 import fhirRoutes from './routes/fhir.js'
+import fhirMetadataRoutes from './routes/fhir-metadata.js'
 import mereTokenRoutes from './routes/mere-token.js'
 import mereProxyRoutes from './routes/mere-proxy.js'
 import pageRoutes from './routes/pages.js'
@@ -49,13 +52,18 @@ export interface BuildOptions {
   webhooks?: WebhooksPluginOptions
 }
 
+function trustNearestHops (hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops
+}
+
 /** The whole service: third-party plugins, then ours in dependency order, then routes. */
 export async function buildApp (
   config: Config, { logStream, refreshRetryDelaysMs, webhooks: webhookOptions = {} }: BuildOptions = {}
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggingOptions({ config, stream: logStream }),
-    trustProxy: config.TRUST_PROXY,
+    // A hop count as Fastify applies it at run time (its typings lack the number form): trust the nearest n.
+    trustProxy: typeof config.trustProxy === 'number' ? trustNearestHops(config.trustProxy) : config.trustProxy,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -71,6 +79,7 @@ export async function buildApp (
   await app.register(readiness)
   await app.register(events)
   await app.register(store)
+  await app.register(metrics)
   await app.register(webhooks, webhookOptions)
   await app.register(vault)
   await app.register(connections)
@@ -78,6 +87,7 @@ export async function buildApp (
   await app.register(requestBudget)
   await app.register(tokenRefresher, { retryDelaysMs: refreshRetryDelaysMs })
   await app.register(fhirProxy)
+  await app.register(fhirMetadata)
   await app.register(tenantDirectory)
   await app.register(mereCompat)
   await app.register(mereProxy)
@@ -106,6 +116,7 @@ export async function buildApp (
       await site.register(adminRoutes)
     }
   })
+  await app.register(fhirMetadataRoutes)
   await app.register(fhirRoutes)
   await app.register(mereProxyRoutes)
   return app

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { existsSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './plugins/config.js'
+import { ConfigError, loadConfig, processEnvironment, type Config } from './plugins/config.js'
 import { startupProblem } from './lib/startup-problems.js'
 
 /** How long in-flight requests get after a signal: a hung upstream must not keep the process alive. */
@@ -17,7 +17,7 @@ const SHUTDOWN_GRACE_MS = 15_000
  * instance yourself releases the process handlers.
  */
 export async function startServer (config: Config, warnings: readonly string[] = []): Promise<FastifyInstance> {
-  const app = await buildApp(config)
+  const app = await buildApp(config).catch(rethrowStartupProblem(config))
   for (const w of warnings) app.log.warn(w)
 
   const graceful = closeWithGrace({
@@ -45,11 +45,23 @@ export async function startServer (config: Config, warnings: readonly string[] =
   try {
     await app.listen({ port: config.PORT, host: config.HOST })
   } catch (err) {
+    // Its timers and database must not keep a failed process alive.
     await app.close().catch(() => {})
-    throw err
+    rethrowStartupProblem(config)(err)
   }
   app.log.info({ mode: config.mode, redirectUri: config.redirectUri }, 'healow-sync is ready')
   return app
+}
+
+/** A start-up failure the operator can fix (a busy port, an unusable DATA_DIR), in one line naming the setting. */
+export class StartupProblem extends Error {}
+
+/** Turns a failure the operator can fix into a StartupProblem; anything else is thrown as the bug it is. */
+function rethrowStartupProblem (config: Config): (err: unknown) => never {
+  return (err) => {
+    const problem = startupProblem(err, { PORT: config.PORT })
+    throw problem === undefined ? err : new StartupProblem(problem)
+  }
 }
 
 /** Run as a program (`node dist/server.js`), not imported. */
@@ -59,23 +71,18 @@ function isEntryPoint (): boolean {
 }
 
 if (isEntryPoint()) {
-  // Operators may keep their settings in .env; real environment variables win over it.
-  if (existsSync('.env')) process.loadEnvFile('.env')
-
   const warnings: string[] = []
   let config: Config
   try {
-    config = loadConfig(process.env, (w) => warnings.push(w))
+    config = loadConfig(processEnvironment(), (w) => warnings.push(w))
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     process.stderr.write(`healow-sync cannot start: ${err.message}\nSee README.md, "Configuration".\n`)
     process.exit(1)
   }
-  // One line when the operator can fix the cause (a busy port, an unusable DATA_DIR); anything else is thrown as the bug it is.
   await startServer(config, warnings).catch((err: unknown) => {
-    const problem = startupProblem(err, { PORT: config.PORT })
-    if (problem === undefined) throw err
-    process.stderr.write(`healow-sync cannot start: ${problem}\n`)
+    if (!(err instanceof StartupProblem)) throw err
+    process.stderr.write(`healow-sync cannot start: ${err.message}\n`)
     process.exit(1)
   })
 }

@@ -105,7 +105,9 @@ async function startGateway (upstreamUrl: string, alias: string): Promise<Starte
   const env = {
     HEALOW_CLIENT_ID: 'bench', HEALOW_CLIENT_SECRET: 'bench-secret', PUBLIC_URL: url, PORT: String(port), HOST: '127.0.0.1',
     DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HEALOW_DIRECTORY_URL: path.join(dataDir, 'none.json'),
-    HEALOW_TOKEN_URL: `${upstreamUrl}/token`, FHIR_ALIAS_HOSTS: alias, HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000'
+    HEALOW_TOKEN_URL: `${upstreamUrl}/token`, FHIR_ALIAS_HOSTS: alias, HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000',
+    // METRICS_PORT=<port> npx tsx bench/fhir-proxy.ts measures the gateway with its metrics on.
+    ...(process.env.METRICS_PORT ? { METRICS_PORT: process.env.METRICS_PORT } : {})
   }
   const app = await buildApp(loadConfig(env), { logStream: process.stderr })
   const connectionId = await app.vault.create({

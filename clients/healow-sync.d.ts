@@ -286,6 +286,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/fhir/{connectionId}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The practice's CapabilityStatement, without the connection key
+         * @description Healow's CapabilityStatement for the connection's practice (public at Healow too, and without patient data), cached for an hour per practice. The SMART oauth-uris extension is removed: the gateway does not accept Healow's tokens, only the connection key. `/fhir/{connectionId}/.well-known/smart-configuration` answers 404 for the same reason: the gateway is not a SMART authorization server and does not send clients to Healow's; a client gets the key through /healow/connect and POST /connections/claim.
+         */
+        get: operations["getFhirMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fhir/{connectionId}/{fhirPath}": {
         parameters: {
             query?: never;
@@ -295,7 +315,7 @@ export interface paths {
         };
         /**
          * Read or search the connected practice's FHIR server (also HEAD)
-         * @description Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2`, `metadata`, `.well-known/smart-configuration`. Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.
+         * @description Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2` (`metadata` is its own operation, without the key; `.well-known/smart-configuration` answers 404 not_found, as the gateway is not a SMART authorization server). Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.
          */
         get: operations["readFhir"];
         put?: never;
@@ -393,6 +413,11 @@ export interface components {
         /**
          * InstanceConfig
          * @description What Mere web reads at start-up; never contains a secret
+         * @example {
+         *       "HEALOW_CLIENT_ID": "a1b2c3d4-example-client",
+         *       "HEALOW_CONFIDENTIAL_MODE": true,
+         *       "PUBLIC_URL": "https://healow-sync.example.org"
+         *     }
          */
         InstanceConfig: {
             /** @description The Healow app client id (public information) */
@@ -402,7 +427,12 @@ export interface components {
             /** @description Where this gateway is reached */
             PUBLIC_URL: string;
         };
-        /** Health */
+        /**
+         * Health
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -413,18 +443,56 @@ export interface components {
             /** @description Why a dependency is not ready */
             detail?: string;
         };
-        /** Readiness */
+        /**
+         * Readiness
+         * @example {
+         *       "ready": true,
+         *       "checks": {
+         *         "database": {
+         *           "ok": true
+         *         },
+         *         "directory": {
+         *           "ok": true,
+         *           "detail": "6919 practices"
+         *         }
+         *       }
+         *     }
+         */
         Readiness: {
             ready: boolean;
             checks: {
                 [key: string]: components["schemas"]["ReadinessCheckResult"];
             };
         };
-        /** ConnectionStatus */
+        /**
+         * ConnectionStatus
+         * @example {
+         *       "id": "6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *       "practiceId": "JAFJCD",
+         *       "fhirBase": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *       "fhirUrl": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *       "patientId": "12724066",
+         *       "scopes": [
+         *         "openid",
+         *         "fhirUser",
+         *         "offline_access",
+         *         "patient/Observation.read",
+         *         "patient/Patient.read"
+         *       ],
+         *       "status": "active",
+         *       "accessTokenExpiresAt": "2026-12-02T15:04:05.000Z",
+         *       "refreshable": true,
+         *       "lastRefreshAt": "2026-12-02T14:04:05.000Z",
+         *       "lastError": null,
+         *       "createdAt": "2026-11-20T09:30:00.000Z",
+         *       "reconnectUrl": "https://healow-sync.example.org/healow/connect?tenant=JAFJCD"
+         *     }
+         */
         ConnectionStatus: {
             /**
              * Format: uuid
              * @description Connection id
+             * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
              */
             id: string;
             /** @description Healow practice code (tenant id) */
@@ -451,12 +519,43 @@ export interface components {
             /** @description Where to send the patient to log in again */
             reconnectUrl: string;
         };
-        /** ClaimRequest */
+        /**
+         * ClaimRequest
+         * @example {
+         *       "handoff": "hsh_EXAMPLE-one-time-handoff-code-not-real-000000"
+         *     }
+         */
         ClaimRequest: {
             /** @description The one-time code from the callback (#handoff=…) */
             handoff: string;
         };
-        /** ClaimResponse */
+        /**
+         * ClaimResponse
+         * @example {
+         *       "connection": {
+         *         "id": "6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *         "practiceId": "JAFJCD",
+         *         "fhirBase": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *         "fhirUrl": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *         "patientId": "12724066",
+         *         "scopes": [
+         *           "openid",
+         *           "fhirUser",
+         *           "offline_access",
+         *           "patient/Observation.read",
+         *           "patient/Patient.read"
+         *         ],
+         *         "status": "active",
+         *         "accessTokenExpiresAt": "2026-12-02T15:04:05.000Z",
+         *         "refreshable": true,
+         *         "lastRefreshAt": "2026-12-02T14:04:05.000Z",
+         *         "lastError": null,
+         *         "createdAt": "2026-11-20T09:30:00.000Z",
+         *         "reconnectUrl": "https://healow-sync.example.org/healow/connect?tenant=JAFJCD"
+         *       },
+         *       "key": "hsk_EXAMPLE-connection-key-not-a-real-key-0000000"
+         *     }
+         */
         ClaimResponse: {
             connection: components["schemas"]["ConnectionStatus"];
             /** @description The connection key: shown once, send it as "Authorization: Bearer <key>" */
@@ -465,6 +564,13 @@ export interface components {
         /**
          * Tenant
          * @description A Healow practice
+         * @example {
+         *       "id": "JAFJCD",
+         *       "name": "FHIR R4 Prodtest EMR",
+         *       "fhirBase": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *       "authorizeUrl": "https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize",
+         *       "tokenUrl": "https://oauthserver.eclinicalworks.com/oauth/oauth2/token"
+         *     }
          */
         Tenant: {
             /**
@@ -490,6 +596,19 @@ export interface components {
         /**
          * TenantPage
          * @description One page of practices
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "JAFJCD",
+         *           "name": "FHIR R4 Prodtest EMR",
+         *           "fhirBase": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *           "authorizeUrl": "https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize",
+         *           "tokenUrl": "https://oauthserver.eclinicalworks.com/oauth/oauth2/token"
+         *         }
+         *       ],
+         *       "total": 41,
+         *       "nextCursor": "eyJhZnRlciI6IkpBRkpDRCJ9"
+         *     }
          */
         TenantPage: {
             items: components["schemas"]["Tenant"][];
@@ -513,7 +632,18 @@ export interface components {
             /** @description OAuth authorization endpoint */
             authorize: string;
         };
-        /** MereTenantList */
+        /**
+         * MereTenantList
+         * @example [
+         *       {
+         *         "id": "JAFJCD",
+         *         "name": "FHIR R4 Prodtest EMR",
+         *         "url": "https://fhir4.healow.com/fhir/r4/JAFJCD",
+         *         "token": "https://oauthserver.eclinicalworks.com/oauth/oauth2/token",
+         *         "authorize": "https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize"
+         *       }
+         *     ]
+         */
         MereTenantList: components["schemas"]["MereTenant"][];
         /**
          * OperationOutcome
@@ -552,6 +682,37 @@ export interface components {
         /**
          * FhirResource
          * @description Any FHIR R4 resource as Healow returns it. In a Bundle, link[].url and entry[].fullUrl that point into the practice are rewritten to point through the gateway; other links are removed.
+         * @example {
+         *       "resourceType": "Bundle",
+         *       "type": "searchset",
+         *       "total": 35,
+         *       "link": [
+         *         {
+         *           "relation": "self",
+         *           "url": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13/Observation?patient=12724066"
+         *         },
+         *         {
+         *           "relation": "next",
+         *           "url": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13?_getpages=b1a7e2&_getpagesoffset=10&_count=10"
+         *         }
+         *       ],
+         *       "entry": [
+         *         {
+         *           "fullUrl": "https://healow-sync.example.org/fhir/6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13/Observation/obs-1",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "id": "obs-1",
+         *             "status": "final",
+         *             "code": {
+         *               "text": "Heart rate"
+         *             },
+         *             "subject": {
+         *               "reference": "Patient/12724066"
+         *             }
+         *           }
+         *         }
+         *       ]
+         *     }
          */
         FhirResource: {
             /** @description Bundle for searches, paging links and history; the resource type for reads */
@@ -559,7 +720,15 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** MereTokenRequest */
+        /**
+         * MereTokenRequest
+         * @example {
+         *       "code": "Jx8Qn2EXAMPLEcode",
+         *       "redirect_uri": "https://app.example.org/healow/callback",
+         *       "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+         *       "tenant_id": "JAFJCD"
+         *     }
+         */
         MereTokenRequest: {
             code: string;
             redirect_uri: string;
@@ -568,7 +737,13 @@ export interface components {
             /** @description The practice id (Mere's tenant_id) */
             tenant_id: string;
         };
-        /** MereRefreshRequest */
+        /**
+         * MereRefreshRequest
+         * @example {
+         *       "refresh_token": "EXAMPLE-refresh-token-7f3c9a",
+         *       "tenant_id": "JAFJCD"
+         *     }
+         */
         MereRefreshRequest: {
             /** @description Healow's refresh token, or a gateway refresh handle (hsr.…) in vault-handle mode */
             refresh_token: string;
@@ -578,6 +753,15 @@ export interface components {
         /**
          * MereTokenResponse
          * @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear)
+         * @example {
+         *       "access_token": "eyJhbGciOiJSUzM4NCJ9.EXAMPLE-access-token.signature",
+         *       "token_type": "Bearer",
+         *       "expires_in": 3600,
+         *       "scope": "openid fhirUser offline_access patient/Observation.read patient/Patient.read",
+         *       "refresh_token": "EXAMPLE-refresh-token-7f3c9a",
+         *       "id_token": "eyJhbGciOiJSUzM4NCJ9.EXAMPLE-id-token.signature",
+         *       "patient": "12724066"
+         *     }
          */
         MereTokenResponse: {
             /** @description Healow's access token, or a gateway handle (hsa.…) in vault-handle mode */
@@ -642,7 +826,13 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description This request's id, also on every log line about it: the caller's own X-Request-Id when it is 8-128 characters of A-Z, a-z, 0-9, '.', '_' and '-', a new UUID otherwise. Quote it when reporting a problem.
+         * @example 3f2b8c1e-9d4a-4f6b-8e2d-7a1c5b9e0f43
+         */
+        "X-Request-Id": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -659,6 +849,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -668,6 +859,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -677,6 +869,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -697,6 +890,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -706,6 +900,7 @@ export interface operations {
             /** @description Default Response */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -715,6 +910,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -735,6 +931,7 @@ export interface operations {
             /** @description What Mere web reads at start-up; never contains a secret */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -744,6 +941,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -753,6 +951,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -773,9 +972,20 @@ export interface operations {
             /** @description OpenAPI 3.1 document */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "healow-sync",
+                     *         "version": "0.1.0"
+                     *       },
+                     *       "paths": {}
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -784,6 +994,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -793,6 +1004,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -804,9 +1016,15 @@ export interface operations {
     startConnect: {
         parameters: {
             query: {
-                /** @description Practice id from the directory */
+                /**
+                 * @description Practice id from the directory
+                 * @example JAFJCD
+                 */
                 tenant: string;
-                /** @description Where to send the browser afterwards (PUBLIC_URL or ALLOWED_ORIGINS), with #handoff=… or #error=… */
+                /**
+                 * @description Where to send the browser afterwards (PUBLIC_URL or ALLOWED_ORIGINS), with #handoff=… or #error=…
+                 * @example https://app.example.org/connected
+                 */
                 return_to?: string;
             };
             header?: never;
@@ -818,6 +1036,7 @@ export interface operations {
             /** @description Redirect to Healow's authorize endpoint */
             302: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -825,6 +1044,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -834,6 +1054,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -845,9 +1066,22 @@ export interface operations {
     finishConnect: {
         parameters: {
             query?: {
+                /**
+                 * @description Healow's authorization code
+                 * @example Jx8Qn2EXAMPLEcode
+                 */
                 code?: string;
+                /**
+                 * @description The state the gateway sent
+                 * @example q9Wc3EXAMPLEstate
+                 */
                 state?: string;
+                /**
+                 * @description Healow's OAuth error, instead of a code
+                 * @example access_denied
+                 */
                 error?: string;
+                /** @example The patient declined */
                 error_description?: string;
             };
             header?: never;
@@ -859,6 +1093,7 @@ export interface operations {
             /** @description Back to return_to with #handoff=… or #error=… */
             302: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -866,6 +1101,7 @@ export interface operations {
             /** @description To /healow/connected, the page that shows the handoff code or why Healow refused */
             303: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -873,6 +1109,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -882,6 +1119,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -906,6 +1144,7 @@ export interface operations {
             /** @description Default Response */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -915,6 +1154,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -924,6 +1164,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -937,7 +1178,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Connection id */
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
                 id: string;
             };
             cookie?: never;
@@ -947,6 +1191,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -956,6 +1201,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -965,6 +1211,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -978,7 +1225,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Connection id */
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
                 id: string;
             };
             cookie?: never;
@@ -988,6 +1238,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -995,6 +1246,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1004,6 +1256,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1017,7 +1270,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Connection id */
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
                 id: string;
             };
             cookie?: never;
@@ -1027,6 +1283,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1036,6 +1293,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1045,6 +1303,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1056,11 +1315,20 @@ export interface operations {
     listTenants: {
         parameters: {
             query?: {
-                /** @description Words of the practice name (prefixes, a typo is forgiven) or its id; absent lists every practice by name */
+                /**
+                 * @description Words of the practice name (prefixes, a typo is forgiven) or its id; absent lists every practice by name
+                 * @example prodtest emr
+                 */
                 q?: string;
-                /** @description Page size */
+                /**
+                 * @description Page size
+                 * @example 20
+                 */
                 limit?: number;
-                /** @description `nextCursor` of the previous page */
+                /**
+                 * @description `nextCursor` of the previous page
+                 * @example eyJhZnRlciI6IkpBRkpDRCJ9
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -1072,6 +1340,7 @@ export interface operations {
             /** @description One page of practices */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1081,6 +1350,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1090,6 +1360,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1101,12 +1372,18 @@ export interface operations {
     getTenant: {
         parameters: {
             query?: {
-                /** @description Take the OAuth URLs from the practice's own SMART discovery document instead of the shared eClinicalWorks server (falls back to the shared one when discovery fails) */
+                /**
+                 * @description Take the OAuth URLs from the practice's own SMART discovery document instead of the shared eClinicalWorks server (falls back to the shared one when discovery fails)
+                 * @example false
+                 */
                 discover?: boolean;
             };
             header?: never;
             path: {
-                /** @description Practice id (case-insensitive) */
+                /**
+                 * @description Practice id (case-insensitive)
+                 * @example JAFJCD
+                 */
                 id: string;
             };
             cookie?: never;
@@ -1116,6 +1393,7 @@ export interface operations {
             /** @description A Healow practice */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1125,6 +1403,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1134,6 +1413,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1145,7 +1425,10 @@ export interface operations {
     mereListTenants: {
         parameters: {
             query?: {
-                /** @description Words of the practice name (any order, prefixes, a typo is forgiven) or its id; empty lists the first 100 by name */
+                /**
+                 * @description Words of the practice name (any order, prefixes, a typo is forgiven) or its id; empty lists the first 100 by name
+                 * @example prodtest emr
+                 */
                 query?: string;
             };
             header?: never;
@@ -1157,6 +1440,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1166,6 +1450,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1175,6 +1460,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1186,7 +1472,10 @@ export interface operations {
     mereListR4Tenants: {
         parameters: {
             query?: {
-                /** @description Words of the practice name (any order, prefixes, a typo is forgiven) or its id; empty lists the first 100 by name */
+                /**
+                 * @description Words of the practice name (any order, prefixes, a typo is forgiven) or its id; empty lists the first 100 by name
+                 * @example prodtest emr
+                 */
                 query?: string;
             };
             header?: never;
@@ -1198,6 +1487,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1207,6 +1497,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1216,6 +1507,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1240,6 +1532,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1249,6 +1542,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1258,6 +1552,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1282,6 +1577,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1291,6 +1587,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1300,6 +1597,7 @@ export interface operations {
             /** @description Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear) */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1325,6 +1623,7 @@ export interface operations {
             /** @description One page of connections, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1334,6 +1633,7 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1343,10 +1643,78 @@ export interface operations {
             /** @description Every non-FHIR error answer */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getFhirMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The connection whose practice is described (no key needed)
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The practice's CapabilityStatement */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["FhirResource"];
+                };
+            };
+            /** @description not_found: no such connection */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description rate_limited: the practice's share of Healow's limit is spent (only when the statement is not cached) */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description upstream_unavailable: Healow failed or answered something else */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };
@@ -1373,6 +1741,7 @@ export interface operations {
             /** @description Healow's answer. Searches, paging links and history answer a Bundle whose practice links are rewritten to point through the gateway; reads stream through unchanged */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1382,6 +1751,7 @@ export interface operations {
             /** @description Not modified (If-None-Match) */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1389,6 +1759,7 @@ export interface operations {
             /** @description forbidden_target: the path, query or form is outside the FHIR grammar the gateway forwards; nothing was sent to Healow */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1398,6 +1769,7 @@ export interface operations {
             /** @description unauthorized: missing or wrong connection key; reauth_required: Healow no longer accepts the connection and the patient must connect again (diagnostics holds the reconnect URL) */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1407,6 +1779,7 @@ export interface operations {
             /** @description not_found: not a FHIR interaction the gateway forwards, or Healow has no such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1416,6 +1789,7 @@ export interface operations {
             /** @description method_not_allowed: only GET/HEAD reads and POST {Type}/_search are forwarded (a GET {Type}/_search too is refused) */
             405: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1425,6 +1799,7 @@ export interface operations {
             /** @description rate_limited: the practice's share of Healow's limit (250 requests per minute) is spent */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds until a request will be accepted */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1436,6 +1811,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1445,6 +1821,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow's token endpoint cannot give a usable access token now (down, slow, or its answer was lost); the connection is kept */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds after which to try again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1456,6 +1833,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1484,6 +1862,7 @@ export interface operations {
             /** @description Healow's answer. Searches, paging links and history answer a Bundle whose practice links are rewritten to point through the gateway; reads stream through unchanged */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1493,6 +1872,7 @@ export interface operations {
             /** @description forbidden_target: the path, query or form is outside the FHIR grammar the gateway forwards; nothing was sent to Healow */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1502,6 +1882,7 @@ export interface operations {
             /** @description unauthorized: missing or wrong connection key; reauth_required: Healow no longer accepts the connection and the patient must connect again (diagnostics holds the reconnect URL) */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1511,6 +1892,7 @@ export interface operations {
             /** @description not_found: not a FHIR interaction the gateway forwards, or Healow has no such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1520,6 +1902,7 @@ export interface operations {
             /** @description rate_limited: the practice's share of Healow's limit (250 requests per minute) is spent */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds until a request will be accepted */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1531,6 +1914,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1540,6 +1924,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow's token endpoint cannot give a usable access token now (down, slow, or its answer was lost); the connection is kept */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds after which to try again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1551,6 +1936,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1582,6 +1968,7 @@ export interface operations {
             /** @description Healow's answer. Searches, paging links and history answer a Bundle whose practice links are rewritten to point through the gateway; reads stream through unchanged */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1591,6 +1978,7 @@ export interface operations {
             /** @description forbidden_target: the path, query or form is outside the FHIR grammar the gateway forwards; nothing was sent to Healow */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1600,6 +1988,7 @@ export interface operations {
             /** @description unauthorized: missing or wrong connection key; reauth_required: Healow no longer accepts the connection and the patient must connect again (diagnostics holds the reconnect URL) */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1609,6 +1998,7 @@ export interface operations {
             /** @description not_found: not a FHIR interaction the gateway forwards, or Healow has no such resource */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1618,6 +2008,7 @@ export interface operations {
             /** @description method_not_allowed: only GET/HEAD reads and POST {Type}/_search are forwarded (a GET {Type}/_search too is refused) */
             405: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1627,6 +2018,7 @@ export interface operations {
             /** @description rate_limited: the practice's share of Healow's limit (250 requests per minute) is spent */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds until a request will be accepted */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1638,6 +2030,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached, failed, or redirected outside the practice */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1647,6 +2040,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow's token endpoint cannot give a usable access token now (down, slow, or its answer was lost); the connection is kept */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     /** @description Seconds after which to try again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1658,6 +2052,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer within UPSTREAM_TIMEOUT_MS */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1669,13 +2064,25 @@ export interface operations {
     mereProxyGet: {
         parameters: {
             query: {
-                /** @description Always healow here; other vendors answer 404 */
+                /**
+                 * @description Always healow here; other vendors answer 404
+                 * @example healow
+                 */
                 vendor: string;
-                /** @description The practice id (tenant) */
+                /**
+                 * @description The practice id (tenant)
+                 * @example JAFJCD
+                 */
                 serviceId: string;
-                /** @description target_type=base (required): the FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123. target_type=token: left out (Mere web sends none), or the token URL itself */
+                /**
+                 * @description target_type=base (required): the FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123. target_type=token: left out (Mere web sends none), or the token URL itself
+                 * @example Observation?patient=12724066
+                 */
                 target?: string;
-                /** @description base: under the practice's FHIR base; token: the practice's token URL (form POST) */
+                /**
+                 * @description base: under the practice's FHIR base; token: the practice's token URL (form POST)
+                 * @example base
+                 */
                 target_type?: "base" | "token";
             };
             header?: never;
@@ -1687,6 +2094,7 @@ export interface operations {
             /** @description Healow's answer, status and body as is (Bundles unchanged) */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1699,6 +2107,7 @@ export interface operations {
             /** @description invalid_request: a malformed or missing query parameter, target missing for base, a token request that is not a public client's code exchange, a malformed form body; forbidden_target: a target outside the practice's FHIR base or token URL. Also Healow's own 400 (e.g. invalid_grant as OAuth JSON) */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1709,6 +2118,7 @@ export interface operations {
             /** @description unauthorized: no Authorization: Bearer token on a base call (refused before any Healow request), or not a handle in vault-handle mode, or an unknown handle. Also Healow's own 401 */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1719,6 +2129,7 @@ export interface operations {
             /** @description forbidden_target: Origin (or Referer) is not PUBLIC_URL's origin exactly, or the handle belongs to another practice. Also Healow's own 403 */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1729,6 +2140,7 @@ export interface operations {
             /** @description not_found: another vendor than healow, or an unknown practice. Also Healow's own 404 */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1739,6 +2151,7 @@ export interface operations {
             /** @description method_not_allowed: target_type=token with another method than POST, or a method the FHIR grammar does not allow on the target */
             405: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1749,6 +2162,7 @@ export interface operations {
             /** @description invalid_request: the body is larger than 64 KiB */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1759,6 +2173,7 @@ export interface operations {
             /** @description invalid_request: a body that is not application/x-www-form-urlencoded */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1769,6 +2184,7 @@ export interface operations {
             /** @description rate_limited, with Retry-After: the practice's share of Healow's request limit is spent, Healow answered 429, or this client address sent too many token requests */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1779,6 +2195,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached or dropped the connection (or, in vault-handle mode, answered the code exchange without a token) */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1789,6 +2206,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1799,6 +2217,7 @@ export interface operations {
             /** @description Healow's other refusals, passed through as they are */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1809,6 +2228,7 @@ export interface operations {
             /** @description Healow's own server errors, passed through as they are */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1821,13 +2241,25 @@ export interface operations {
     mereProxyPost: {
         parameters: {
             query: {
-                /** @description Always healow here; other vendors answer 404 */
+                /**
+                 * @description Always healow here; other vendors answer 404
+                 * @example healow
+                 */
                 vendor: string;
-                /** @description The practice id (tenant) */
+                /**
+                 * @description The practice id (tenant)
+                 * @example JAFJCD
+                 */
                 serviceId: string;
-                /** @description target_type=base (required): the FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123. target_type=token: left out (Mere web sends none), or the token URL itself */
+                /**
+                 * @description target_type=base (required): the FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123. target_type=token: left out (Mere web sends none), or the token URL itself
+                 * @example Observation?patient=12724066
+                 */
                 target?: string;
-                /** @description base: under the practice's FHIR base; token: the practice's token URL (form POST) */
+                /**
+                 * @description base: under the practice's FHIR base; token: the practice's token URL (form POST)
+                 * @example base
+                 */
                 target_type?: "base" | "token";
             };
             header?: never;
@@ -1836,6 +2268,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "patient": "12724066"
+                 *     }
+                 */
                 "application/x-www-form-urlencoded": {
                     [key: string]: string;
                 };
@@ -1845,6 +2282,7 @@ export interface operations {
             /** @description Healow's answer, status and body as is (Bundles unchanged) */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1857,6 +2295,7 @@ export interface operations {
             /** @description invalid_request: a malformed or missing query parameter, target missing for base, a token request that is not a public client's code exchange, a malformed form body; forbidden_target: a target outside the practice's FHIR base or token URL. Also Healow's own 400 (e.g. invalid_grant as OAuth JSON) */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1867,6 +2306,7 @@ export interface operations {
             /** @description unauthorized: no Authorization: Bearer token on a base call (refused before any Healow request), or not a handle in vault-handle mode, or an unknown handle. Also Healow's own 401 */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1877,6 +2317,7 @@ export interface operations {
             /** @description forbidden_target: Origin (or Referer) is not PUBLIC_URL's origin exactly, or the handle belongs to another practice. Also Healow's own 403 */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1887,6 +2328,7 @@ export interface operations {
             /** @description not_found: another vendor than healow, or an unknown practice. Also Healow's own 404 */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1897,6 +2339,7 @@ export interface operations {
             /** @description method_not_allowed: target_type=token with another method than POST, or a method the FHIR grammar does not allow on the target */
             405: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1907,6 +2350,7 @@ export interface operations {
             /** @description invalid_request: the body is larger than 64 KiB */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1917,6 +2361,7 @@ export interface operations {
             /** @description invalid_request: a body that is not application/x-www-form-urlencoded */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1927,6 +2372,7 @@ export interface operations {
             /** @description rate_limited, with Retry-After: the practice's share of Healow's request limit is spent, Healow answered 429, or this client address sent too many token requests */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1937,6 +2383,7 @@ export interface operations {
             /** @description upstream_unavailable: Healow could not be reached or dropped the connection (or, in vault-handle mode, answered the code exchange without a token) */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1947,6 +2394,7 @@ export interface operations {
             /** @description upstream_timeout: Healow did not answer in time */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1957,6 +2405,7 @@ export interface operations {
             /** @description Healow's other refusals, passed through as they are */
             "4XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1967,6 +2416,7 @@ export interface operations {
             /** @description Healow's own server errors, passed through as they are */
             "5XX": {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { existsSync } from 'node:fs'
+import { isIP } from 'node:net'
 import path from 'node:path'
 import type { Mode } from '../lib/tokens/scopes.js'
 import { webhookSecretProblem } from '../lib/webhooks/secret.js'
@@ -25,13 +27,15 @@ export const EnvSchema = Type.Object({
   PUBLIC_URL: Text('Absolute http(s) URL where clients and Healow reach this gateway; the redirect URL is {PUBLIC_URL}/healow/callback', { minLength: 1 }),
   PORT: Whole('TCP port to listen on', 0, 65535, 3000),
   HOST: Text('Interface to listen on', { default: '127.0.0.1', minLength: 1 }),
+  METRICS_PORT: Type.Optional(Type.Integer({ description: 'TCP port (on HOST) of a second listener that serves Prometheus metrics at GET /metrics; off when unset', minimum: 1, maximum: 65535 })),
   DATA_DIR: Text('Directory for the SQLite vault and the generated vault key', { default: './data', minLength: 1 }),
   DATABASE_URL: Type.Optional(Text('postgres://… for a shared PostgreSQL vault, or sqlite:<path>; default sqlite:{DATA_DIR}/healow-sync.db')),
   VAULT_KEY: Type.Optional(Text('32-byte key (64 hex characters or base64) that encrypts tokens at rest; generated into DATA_DIR when absent')),
+  NEW_VAULT_KEY: Type.Optional(Text('Read by `healow-sync vault rekey` only: the key to re-encrypt every stored token under')),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { description: 'pino log level', default: 'info' }),
   LOG_FORMAT: Type.Union([Type.Literal('json'), Type.Literal('pretty'), Type.Literal('auto')], { description: 'json, pretty, or auto (pretty on a terminal)', default: 'auto' }),
   ALLOWED_ORIGINS: Text('Comma-separated origins (besides PUBLIC_URL) allowed as return_to targets and for CORS', { default: '' }),
-  TRUST_PROXY: Flag('Trust X-Forwarded-* headers (set when running behind a reverse proxy)'),
+  TRUST_PROXY: Text('Which X-Forwarded-* headers to trust, as Fastify does: true (all), false (none), a hop count, or a comma-separated list of proxy addresses and CIDR ranges (also loopback, linklocal, uniquelocal)', { default: 'false', minLength: 1 }),
   ALLOW_LOOPBACK_HTTP: Flag('Accept plain-http practice URLs on loopback hosts: for the local simulator only, never for Healow'),
   HEALOW_AUTHORIZE_URL: Text("Healow's OAuth authorize endpoint", { default: HEALOW_DEFAULTS.authorizeUrl }),
   HEALOW_TOKEN_URL: Text("Healow's OAuth token endpoint", { default: HEALOW_DEFAULTS.tokenUrl }),
@@ -54,7 +58,11 @@ export type Env = Static<typeof EnvSchema>
 
 export type { Mode } from '../lib/tokens/scopes.js'
 
-export interface Config extends Omit<Env, 'ALLOWED_ORIGINS'> {
+/** Fastify's trustProxy: every hop, none, the nearest n hops, or the proxies at these addresses. */
+export type TrustProxy = boolean | number | string[]
+
+export interface Config extends Omit<Env, 'ALLOWED_ORIGINS' | 'NEW_VAULT_KEY' | 'TRUST_PROXY'> {
+  trustProxy: TrustProxy
   mode: Mode
   /** Origins allowed for return_to redirects and CORS: PUBLIC_URL's origin first. */
   allowedOrigins: string[]
@@ -108,9 +116,49 @@ function parseOrigins (value: string, problems: string[]): string[] {
   })
 }
 
-function parseVaultKeyProblem (value: string): string | undefined {
+function parseVaultKeyProblem (name: string, value: string): string | undefined {
   const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64')
-  if (bytes.length !== 32) return 'VAULT_KEY must be 32 bytes, written as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)'
+  if (bytes.length !== 32) return `${name} must be 32 bytes, written as 64 hex characters or base64 (e.g. \`openssl rand -hex 32\`)`
+}
+
+/** The name of one environment variable the gateway reads. */
+export type EnvName = keyof Env
+// The server reads every variable but the one the rekey command alone needs.
+export const SERVER_SETTINGS = (Object.keys(EnvSchema.properties) as EnvName[]).filter((name) => name !== 'NEW_VAULT_KEY')
+
+/** Where the store lives: what every operator command that opens the database needs. */
+export const STORE_SETTINGS = ['DATA_DIR', 'DATABASE_URL'] as const satisfies readonly EnvName[]
+
+/** DATABASE_URL, or the SQLite file in DATA_DIR. */
+export function databaseUrlOf (env: Pick<Env, 'DATA_DIR' | 'DATABASE_URL'>): string {
+  return env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'healow-sync.db')}`
+}
+
+interface Checked { env: Env, problems: string[], redirectUri: string, origins: string[], trustProxy: TrustProxy }
+
+// The names proxy-addr (Fastify's trustProxy) knows for the private ranges.
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** TRUST_PROXY as Fastify takes it; each entry of a list must be an address, a CIDR range or a range name. */
+export function parseTrustProxy (value: string, problems: string[]): TrustProxy {
+  const text = value.trim().toLowerCase()
+  if (text === 'true' || text === 'false') return text === 'true'
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text)
+    if (hops >= 1 && hops <= 32) return hops
+    problems.push(`TRUST_PROXY as a hop count must be 1 to 32 (false trusts no proxy), got ${text}`)
+    return false
+  }
+  const entries = text.split(',').map((entry) => entry.trim())
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/')
+    const family = isIP(address)
+    const maxPrefix = family === 6 ? 128 : 32
+    const valid = TRUST_PROXY_NAMES.has(entry) || (family !== 0 && rest.length === 0 &&
+      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix)))
+    if (!valid) problems.push(`TRUST_PROXY must be true, false, a hop count, or a comma-separated list of IP addresses, CIDR ranges (10.0.0.0/8) and loopback, linklocal or uniquelocal; "${entry}" is none of these`)
+  }
+  return entries
 }
 
 function checkWebhook (env: Env, problems: string[]): void {
@@ -135,28 +183,31 @@ function checkWebhook (env: Env, problems: string[]): void {
 }
 
 /**
- * Reads and validates the environment once. Throws ConfigError with one line per bad variable;
- * `warn` receives advice that does not stop start-up.
+ * Validates the variables in `names` only, against the one schema: an operator command asks for
+ * what it uses and is not refused over a setting it never reads.
  */
-export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) => void = () => {}): Config {
-  const known = Object.keys(EnvSchema.properties)
+function check (source: NodeJS.ProcessEnv, names: readonly EnvName[], warn: (message: string) => void): Checked {
+  const schema = Type.Pick(EnvSchema, [...names])
+  const wanted = new Set<string>(names)
   const raw: Record<string, unknown> = {}
-  for (const name of known) {
+  for (const name of names) {
     const value = source[name]
     if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
   }
-  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Env
+  const env = Value.Convert(schema, Value.Default(schema, raw)) as Env
   const problems: string[] = []
   const seen = new Set<string>()
-  for (const error of Value.Errors(EnvSchema, env)) {
+  for (const error of Value.Errors(schema, env)) {
     const name = error.path.replace(/^\//, '') || (error.message.match(/property '(\w+)'/)?.[1] ?? '')
     if (!name || seen.has(name)) continue
     seen.add(name)
     problems.push(describeSchemaError(name, EnvSchema.properties[name as keyof Env] as VariableSchema, raw[name]))
   }
+  // A cross-variable check runs only when every variable it reads was asked for and is valid.
+  const usable = (...vars: EnvName[]): boolean => vars.every((name) => wanted.has(name) && !seen.has(name))
 
   let redirectUri = ''
-  if (!seen.has('PUBLIC_URL')) {
+  if (usable('PUBLIC_URL')) {
     const url = checkUrl('PUBLIC_URL', env.PUBLIC_URL, problems)
     if (url) {
       if (url.search || url.hash || url.username || url.password) problems.push(`PUBLIC_URL must not carry a query, fragment or credentials, got "${env.PUBLIC_URL}"`)
@@ -170,16 +221,17 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
     }
   }
   for (const name of ['HEALOW_AUTHORIZE_URL', 'HEALOW_TOKEN_URL'] as const) {
-    if (!seen.has(name)) checkUrl(name, env[name], problems)
+    if (usable(name)) checkUrl(name, env[name], problems)
   }
-  if (!seen.has('HEALOW_DIRECTORY_URL') && /^[a-z][a-z0-9+.-]*:\/\//i.test(env.HEALOW_DIRECTORY_URL)) {
+  if (usable('HEALOW_DIRECTORY_URL') && /^[a-z][a-z0-9+.-]*:\/\//i.test(env.HEALOW_DIRECTORY_URL)) {
     checkUrl('HEALOW_DIRECTORY_URL', env.HEALOW_DIRECTORY_URL, problems)
   }
-  if (env.VAULT_KEY) {
-    const problem = parseVaultKeyProblem(env.VAULT_KEY)
+  for (const name of ['VAULT_KEY', 'NEW_VAULT_KEY'] as const) {
+    const value = usable(name) ? env[name] : undefined
+    const problem = value === undefined ? undefined : parseVaultKeyProblem(name, value)
     if (problem) problems.push(problem)
   }
-  if (!seen.has('REFRESH_LEASE_SECONDS') && !seen.has('TOKEN_REQUEST_TIMEOUT_MS')) {
+  if (usable('REFRESH_LEASE_SECONDS', 'TOKEN_REQUEST_TIMEOUT_MS')) {
     // One refresh is up to three token calls (the refresher's retries), each after up to 2 s in the
     // request budget's queue, about 2 s apart. A lease that lapses sooner lets another instance
     // spend the same single-use refresh token, and the connection needs a new login.
@@ -188,15 +240,38 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
       problems.push(`REFRESH_LEASE_SECONDS must be at least ${longestRefreshSeconds} (one refresh: 3 token calls of TOKEN_REQUEST_TIMEOUT_MS plus their waits), got ${env.REFRESH_LEASE_SECONDS}`)
     }
   }
-  const databaseUrl = env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'healow-sync.db')}`
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
-    problems.push(`DATABASE_URL must start with postgres://, postgresql:// or sqlite:, got "${databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}"`)
+  if (usable('DATA_DIR', 'DATABASE_URL')) {
+    const databaseUrl = databaseUrlOf(env)
+    if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+      problems.push(`DATABASE_URL must start with postgres://, postgresql:// or sqlite:, got "${databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}"`)
+    }
   }
-  const origins = parseOrigins(env.ALLOWED_ORIGINS, problems)
-  checkWebhook(env, problems)
+  if (usable('METRICS_PORT', 'PORT') && env.METRICS_PORT === env.PORT) problems.push(`METRICS_PORT must differ from PORT (${env.PORT}): metrics have their own listener`)
+  const origins = usable('ALLOWED_ORIGINS') ? parseOrigins(env.ALLOWED_ORIGINS, problems) : []
+  if (usable('WEBHOOK_URL', 'WEBHOOK_SECRET', 'ALLOW_LOOPBACK_HTTP')) checkWebhook(env, problems)
+  const trustProxy = usable('TRUST_PROXY') ? parseTrustProxy(env.TRUST_PROXY, problems) : false
+  return { env, problems, redirectUri, origins, trustProxy }
+}
+
+/**
+ * Reads and validates only the named variables (an operator command's subset of the gateway's
+ * settings). Throws ConfigError with one line per bad variable.
+ */
+export function loadSettings<K extends EnvName> (source: NodeJS.ProcessEnv, names: readonly K[], warn: (message: string) => void = () => {}): Pick<Env, K> {
+  const { env, problems } = check(source, names, warn)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return env
+}
+
+/**
+ * Reads and validates the environment once: everything the gateway needs to serve. Throws
+ * ConfigError with one line per bad variable; `warn` receives advice that does not stop start-up.
+ */
+export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) => void = () => {}): Config {
+  const { env, problems, redirectUri, origins, trustProxy } = check(source, SERVER_SETTINGS, warn)
   if (problems.length > 0) throw new ConfigError(problems)
 
-  const { ALLOWED_ORIGINS: _origins, ...rest } = env
+  const { ALLOWED_ORIGINS: _origins, TRUST_PROXY: _trustProxy, ...rest } = env
   const publicOrigin = new URL(env.PUBLIC_URL).origin
   return {
     ...rest,
@@ -204,8 +279,15 @@ export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) =
     mode: env.HEALOW_CLIENT_SECRET ? 'confidential' : 'public',
     allowedOrigins: [publicOrigin, ...origins.filter((o) => o !== publicOrigin)],
     redirectUri,
-    databaseUrl
+    trustProxy,
+    databaseUrl: databaseUrlOf(env)
   }
+}
+
+/** The process environment, with a .env file in the working directory under it (real variables win). */
+export function processEnvironment (): NodeJS.ProcessEnv {
+  if (existsSync('.env')) process.loadEnvFile('.env')
+  return process.env
 }
 
 declare module 'fastify' {

@@ -10,6 +10,7 @@ import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequ
 import { GatewayError, RateLimitedError } from '../lib/errors.js'
 import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from '../lib/fhir/target.js'
 import type { WithheldLink } from '../lib/fhir/withheld-links.js'
+import type { MetricsRecorder } from '../lib/metrics.js'
 
 /** Bundles are held in memory to rewrite their links; anything bigger is refused, never passed on unrewritten. */
 export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -36,6 +37,8 @@ export interface ProxyExchange {
   retried: boolean
   /** Canonical form body of a POST _search. */
   form?: string
+  /** When the current upstream request was sent (performance.now()), for its latency. */
+  sentAt?: number
   fromOptions?: Record<string, unknown>
 }
 
@@ -49,6 +52,7 @@ export interface FhirProxyDeps {
   publicUrl: string
   aliasOrigins: string[]
   timeoutMs: number
+  metrics: MetricsRecorder
 }
 
 export function parseAliasOrigins (value: string): string[] {
@@ -142,6 +146,7 @@ export class FhirProxy {
     exchange.fromOptions = exchange.form === undefined
       ? options
       : { ...options, body: exchange.form, contentType: 'application/x-www-form-urlencoded' }
+    exchange.sentAt = performance.now()
     return reply.from(exchange.upstream.path, exchange.fromOptions)
   }
 
@@ -159,15 +164,21 @@ export class FhirProxy {
       },
       rewriteHeaders: (headers: Record<string, string | string[] | undefined>) => clientResponseHeaders(headers),
       onResponse: (request: FastifyRequest, reply: FastifyReply, res: unknown) => {
+        this.observeUpstream(request.fhirExchange!, (res as UpstreamResponse).statusCode)
         this.respond(request, reply, res as UpstreamResponse).catch((err: unknown) => { if (!reply.sent) reply.send(err) })
       },
       onError: (reply: FastifyReply, { error }: { error: FastifyError }) => {
+        if (reply.request.fhirExchange) this.observeUpstream(reply.request.fhirExchange, undefined)
         reply.send(upstreamFailure(error))
       },
       timeout: this.deps.timeoutMs,
       // reply-from would retry a GET answered 503 up to ten times: each one would count at Healow.
       retryDelay: () => null
     }
+  }
+
+  private observeUpstream (exchange: ProxyExchange, status: number | undefined): void {
+    if (exchange.sentAt !== undefined) this.deps.metrics.upstream(exchange.connection.practiceId, 'fhir', (performance.now() - exchange.sentAt) / 1000, status)
   }
 
   private async respond (request: FastifyRequest, reply: FastifyReply, res: UpstreamResponse): Promise<void> {
@@ -182,6 +193,7 @@ export class FhirProxy {
       clearUpstreamHeaders(reply)
       exchange.token = await this.deps.accessToken(exchange.connection.id, { rejected: exchange.token })
       await takeBudgetOrRefuse(this.deps.budget, exchange.connection.practiceId)
+      exchange.sentAt = performance.now()
       reply.from(exchange.upstream.path, exchange.fromOptions)
       return
     }
@@ -288,8 +300,9 @@ export default fp(async (app) => {
     budget: app.requestBudget,
     publicUrl: app.config.PUBLIC_URL,
     aliasOrigins: parseAliasOrigins(app.config.FHIR_ALIAS_HOSTS),
-    timeoutMs: app.config.UPSTREAM_TIMEOUT_MS
+    timeoutMs: app.config.UPSTREAM_TIMEOUT_MS,
+    metrics: app.metrics
   }))
   app.decorateRequest('fhirRequest', null)
   app.decorateRequest('fhirExchange', null)
-}, { name: 'fhir-proxy', dependencies: ['config', 'connections', 'token-refresher', 'request-budget'] })
+}, { name: 'fhir-proxy', dependencies: ['config', 'connections', 'token-refresher', 'request-budget', 'metrics'] })

@@ -19,6 +19,31 @@ const TAGS = [
   { name: 'Operator', description: 'For the operator of this gateway (ADMIN_TOKEN): every connection and its state' }
 ]
 
+/** Every answer carries it (plugins/errors.ts sets it before anything else runs). */
+const REQUEST_ID_HEADER = {
+  description: "This request's id, also on every log line about it: the caller's own X-Request-Id when it is 8-128 characters of A-Z, a-z, 0-9, '.', '_' and '-', a new UUID otherwise. Quote it when reporting a problem.",
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{8,128}$' },
+  example: '3f2b8c1e-9d4a-4f6b-8e2d-7a1c5b9e0f43'
+}
+
+type Responses = Record<string, { headers?: Record<string, unknown> }>
+type OpenApiObject = { paths?: Record<string, Record<string, { responses?: Responses }>>, components?: Record<string, unknown> }
+
+/** Declares X-Request-Id once, on every response of every operation (including the hand-described FHIR ones). */
+function withRequestIdHeader<T> (document: T): T {
+  const openapi = document as OpenApiObject
+  openapi.components = { ...openapi.components, headers: { 'X-Request-Id': REQUEST_ID_HEADER } }
+  for (const operations of Object.values(openapi.paths ?? {})) {
+    for (const operation of Object.values(operations)) {
+      for (const response of Object.values(operation.responses ?? {})) {
+        response.headers = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' }, ...response.headers }
+      }
+    }
+  }
+  return document
+}
+
 /**
  * Builds the OpenAPI document from the routes' TypeBox schemas. Shared schemas keep their $id as
  * component names, so generated clients get readable type names.
@@ -46,6 +71,7 @@ export default fp(async (app) => {
       },
       security: [{ connectionKey: [] }]
     },
+    transformObject: (documentObject) => withRequestIdHeader('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject),
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     }

@@ -7,6 +7,7 @@ import { settleWithin } from '../lib/tokens/token-request.js'
 import type { ConnectionRow, Store } from '../lib/store/types.js'
 import type { OpenConnection, Vault } from '../lib/tokens/vault.js'
 import { ConnectionNotFoundError, RateLimitedError, ReauthRequiredError, UpstreamUnavailableError } from '../lib/errors.js'
+import { NO_METRICS, type MetricsRecorder, type RefreshOutcome } from '../lib/metrics.js'
 
 export interface TokenRefresherOptions {
   vault: Vault
@@ -22,6 +23,8 @@ export interface TokenRefresherOptions {
   /** A lease of a live holder is renewed; this bounds one that is neither renewed nor released. */
   leaseTtlMs?: number
   retryDelaysMs?: number[]
+  /** Counts refresh outcomes and times token calls. */
+  metrics?: MetricsRecorder
 }
 
 /** One refresh of one connection, shared by every caller in this process. */
@@ -58,8 +61,10 @@ export class TokenRefresher {
   readonly #leaseTtlMs: number
   readonly #retryDelaysMs: number[]
   readonly #callerWaitMs: number
+  private readonly metrics: MetricsRecorder
 
   constructor (private readonly o: TokenRefresherOptions) {
+    this.metrics = o.metrics ?? NO_METRICS
     this.#leaseTtlMs = o.leaseTtlMs ?? 45_000
     this.#retryDelaysMs = o.retryDelaysMs ?? [300, 1500]
     this.#callerWaitMs = o.callerWaitMs ?? 10_000
@@ -156,8 +161,12 @@ export class TokenRefresher {
   }
 
   /** One call to Healow, waited for to its end; callers are let go after `callerWaitMs`. */
-  private async callToEnd (refreshToken: string, connectionId: string, markSlow: () => void): Promise<TokenCallOutcome> {
-    const call = this.o.client.refresh(refreshToken)
+  private async callToEnd (refreshToken: string, connectionId: string, practiceId: string, markSlow: () => void): Promise<TokenCallOutcome> {
+    const started = performance.now()
+    const call = this.o.client.refresh(refreshToken).then((outcome) => {
+      this.metrics.upstream(practiceId, 'token', (performance.now() - started) / 1000, 'answer' in outcome ? outcome.answer.status : undefined)
+      return outcome
+    })
     const settled = await settleWithin(call, this.#callerWaitMs)
     if (settled) return settled.value
     markSlow()
@@ -169,23 +178,27 @@ export class TokenRefresher {
     const { id, tokens } = connection
     if (!tokens.refreshToken) {
       const reason = 'access token expired and a public client has no refresh token'
+      this.metrics.refresh('no_refresh_token')
       await this.o.vault.markReauthRequired(id, reason)
       throw this.reauth(connection, reason)
     }
     let lastProblem = ''
+    let failure: RefreshOutcome = 'failed'
     for (let attempt = 0; attempt <= this.#retryDelaysMs.length; attempt++) {
       if (attempt > 0) await sleep(this.#retryDelaysMs[attempt - 1])
       await this.o.beforeTokenCall?.(connection.practiceId)
-      const outcome = await this.callToEnd(tokens.refreshToken, id, markSlow)
+      const outcome = await this.callToEnd(tokens.refreshToken, id, connection.practiceId, markSlow)
       if (outcome.kind === 'ok') return await this.commit(connection, outcome.answer.body)
       if (outcome.kind === 'invalid_grant') {
         const reason = `Healow refused the refresh token (invalid_grant${typeof outcome.answer.body.error_description === 'string' ? `: ${outcome.answer.body.error_description.slice(0, 200)}` : ''})`
+        this.metrics.refresh('invalid_grant')
         await this.o.vault.markReauthRequired(id, reason)
         this.o.log.warn({ connectionId: id }, 'connection needs a new login: invalid_grant')
         throw this.reauth(connection, reason)
       }
       if (outcome.kind === 'rejected') {
         // Not the patient's doing (e.g. wrong client secret): keep the connection, tell the operator.
+        failure = 'rejected'
         lastProblem = `token endpoint refused the request (${outcome.answer.status} ${String(outcome.answer.body.error ?? '')})`
         break
       }
@@ -193,6 +206,7 @@ export class TokenRefresher {
       // Healow may have rotated the token: sending it again now could spend it twice.
       if (outcome.kind === 'unknown') break
     }
+    this.metrics.refresh(failure)
     await this.o.vault.recordError(id, lastProblem)
     this.o.log.warn({ connectionId: id, problem: lastProblem }, 'refresh failed; tokens kept')
     // The old access token may still be good for a few minutes: better than failing the caller.
@@ -217,6 +231,7 @@ export class TokenRefresher {
       this.o.log.error({ connectionId: id }, 'refresh result could not be saved: another writer changed the connection')
       throw new UpstreamUnavailableError('Refresh raced with another writer; try again')
     }
+    this.metrics.refresh('refreshed')
     this.o.log.info({ connectionId: id, practiceId: connection.practiceId }, 'refreshed access token')
     return { ...connection, tokens: next, accessExpiresAt, tokenVersion: connection.tokenVersion + 1, lastRefreshAt: now, lastError: null, scope: scope ?? connection.scope }
   }
@@ -265,6 +280,7 @@ export default fp<TokenRefresherPluginOptions>(async (app, { retryDelaysMs }) =>
     leaseTtlMs: config.REFRESH_LEASE_SECONDS * 1000,
     callerWaitMs: config.TOKEN_REQUEST_TIMEOUT_MS,
     retryDelaysMs,
+    metrics: app.metrics,
     reconnectUrl: (practiceId) => `${config.PUBLIC_URL}/healow/connect?tenant=${encodeURIComponent(practiceId)}`,
     // /token calls count against the practice's 250 per minute at Healow, like FHIR calls.
     beforeTokenCall: async (practiceId) => {
@@ -281,4 +297,4 @@ export default fp<TokenRefresherPluginOptions>(async (app, { retryDelaysMs }) =>
     clearInterval(timer)
     await refresher.settle()
   })
-}, { name: 'token-refresher', dependencies: ['config', 'store', 'vault', 'healow-token-client', 'request-budget'] })
+}, { name: 'token-refresher', dependencies: ['config', 'store', 'vault', 'healow-token-client', 'request-budget', 'metrics'] })

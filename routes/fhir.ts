@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { FHIR_PREFIX } from '../plugins/fhir-proxy.js'
 import { setProxiedSecurityHeaders } from '../lib/security-headers.js'
+import { EXAMPLE, EXAMPLE_SEARCH } from '../schemas/examples.js'
 
 const FORM_BODY_LIMIT = 64 * 1024
 
@@ -66,13 +67,13 @@ const FHIR_OK = {
 const CONNECTION_ID = {
   name: 'connectionId', in: 'path', required: true,
   description: 'The connection to read through (its key goes in the Authorization header)',
-  schema: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' }
+  schema: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$', examples: [EXAMPLE.connectionId] }
 }
 
 const SEARCH_PARAMETERS = {
   name: 'search', in: 'query', required: false, style: 'form', explode: true,
   description: 'FHIR search parameters (patient, _id, category, date, …), or the paging parameters of a Bundle link; re-encoded before forwarding',
-  schema: { type: 'object', additionalProperties: { type: 'string' } }
+  schema: { type: 'object', additionalProperties: { type: 'string' }, examples: [EXAMPLE_SEARCH] }
 }
 
 /**
@@ -86,12 +87,12 @@ function describeFhirProxy ({ openapiObject }: { openapiObject?: Partial<OpenApi
       get: {
         operationId: 'readFhir',
         summary: "Read or search the connected practice's FHIR server (also HEAD)",
-        description: "Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2`, `metadata`, `.well-known/smart-configuration`. Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.",
+        description: "Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2` (`metadata` is its own operation, without the key; `.well-known/smart-configuration` answers 404 not_found, as the gateway is not a SMART authorization server). Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.",
         tags: ['FHIR'],
         parameters: [CONNECTION_ID, {
           name: 'fhirPath', in: 'path', required: true,
           description: "A FHIR R4 path below the practice's base; resource type names, ids ([A-Za-z0-9-.]{1,64}), _history and a few read-only $operations",
-          schema: { type: 'string' }
+          schema: { type: 'string', examples: ['Observation'] }
         }, SEARCH_PARAMETERS],
         responses: { 200: FHIR_OK, 304: { description: 'Not modified (If-None-Match)' }, 405: METHOD_NOT_ALLOWED, ...ERROR_RESPONSES }
       }
@@ -112,11 +113,11 @@ function describeFhirProxy ({ openapiObject }: { openapiObject?: Partial<OpenApi
         summary: 'Search with the parameters in a form body',
         tags: ['FHIR'],
         parameters: [CONNECTION_ID, {
-          name: 'resourceType', in: 'path', required: true, description: 'A FHIR R4 resource type', schema: { type: 'string', pattern: '^[A-Z][A-Za-z]+$' }
+          name: 'resourceType', in: 'path', required: true, description: 'A FHIR R4 resource type', schema: { type: 'string', pattern: '^[A-Z][A-Za-z]+$', examples: ['Observation'] }
         }],
         requestBody: {
           required: false,
-          content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: { type: 'string' } } } }
+          content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: { type: 'string' }, examples: [EXAMPLE_SEARCH] } } }
         },
         responses: { 200: FHIR_OK, 405: METHOD_NOT_ALLOWED, ...ERROR_RESPONSES }
       }

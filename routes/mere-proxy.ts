@@ -6,17 +6,24 @@ import { FhirResource, OperationOutcome } from '../schemas/fhir.js'
 import { MereTokenResponse } from '../schemas/mere.js'
 import { setProxiedSecurityHeaders } from '../lib/security-headers.js'
 import { RateLimitedError } from '../lib/errors.js'
+import { EXAMPLE, EXAMPLE_SEARCH, EXAMPLE_TOKEN_RESPONSE } from '../schemas/examples.js'
 
 const FORM_BODY_LIMIT = 64 * 1024
 
 const MereProxyQuery = Type.Object({
-  vendor: Type.String({ maxLength: 32, description: 'Always healow here; other vendors answer 404' }),
-  serviceId: Type.String({ minLength: 1, maxLength: 64, description: 'The practice id (tenant)' }),
-  target: Type.Optional(Type.String({ maxLength: 4096, description: 'target_type=base (required): the FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123. target_type=token: left out (Mere web sends none), or the token URL itself' })),
-  target_type: Type.Optional(Type.Union([Type.Literal('base'), Type.Literal('token')], { description: "base: under the practice's FHIR base; token: the practice's token URL (form POST)", default: 'base' }))
+  vendor: Type.String({ maxLength: 32, description: 'Always healow here; other vendors answer 404', examples: ['healow'] }),
+  serviceId: Type.String({ minLength: 1, maxLength: 64, description: 'The practice id (tenant)', examples: [EXAMPLE.practiceId] }),
+  target: Type.Optional(Type.String({ maxLength: 4096, description: 'target_type=base (required): the FHIR path relative to the practice base (URL-encoded), e.g. Observation?patient=123. target_type=token: left out (Mere web sends none), or the token URL itself', examples: [`Observation?patient=${EXAMPLE.patientId}`] })),
+  target_type: Type.Optional(Type.Union([Type.Literal('base'), Type.Literal('token')], { description: "base: under the practice's FHIR base; token: the practice's token URL (form POST)", default: 'base', examples: ['base'] }))
 })
 
-const relayed = { description: "Healow's answer, status and body as is (Bundles unchanged)", content: { 'application/fhir+json': { schema: ref(FhirResource) }, 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } } }
+const relayed = {
+  description: "Healow's answer, status and body as is (Bundles unchanged)",
+  content: {
+    'application/fhir+json': { schema: ref(FhirResource) },
+    'application/json': { schema: Type.Object({}, { additionalProperties: true, description: "Healow's token endpoint answer (target_type=token)", examples: [EXAMPLE_TOKEN_RESPONSE] }) }
+  }
+}
 const refused = (description: string) => ({
   description,
   content: { 'application/fhir+json': { schema: ref(OperationOutcome) }, 'application/json': { schema: ref(MereTokenResponse) } }
@@ -47,7 +54,8 @@ export const TOKEN_RELAY_PER_MINUTE = 10
  */
 const FORM_BODY = Type.Object({}, {
   additionalProperties: Type.String(),
-  description: "target_type=base: the search parameters of a {Type}/_search; target_type=token: the OAuth token request's parameters"
+  description: "target_type=base: the search parameters of a {Type}/_search; target_type=token: the OAuth token request's parameters",
+  examples: [EXAMPLE_SEARCH]
 })
 const documentFormBody = ({ schema, url }: { schema: FastifySchema, url: string }) =>
   ({ schema: { ...schema, body: { content: { 'application/x-www-form-urlencoded': { schema: FORM_BODY } } } }, url })

@@ -8,7 +8,13 @@ const openapiDocument: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getOpenApiDocument',
       tags: ['Operations'],
       security: [],
-      response: { 200: Type.Object({}, { additionalProperties: true, description: 'OpenAPI 3.1 document' }) }
+      response: {
+        200: Type.Object({}, {
+          additionalProperties: true,
+          description: 'OpenAPI 3.1 document',
+          examples: [{ openapi: '3.1.0', info: { title: 'healow-sync', version: '0.1.0' }, paths: {} }]
+        })
+      }
     }
   }, async (_request, reply) => reply.type('application/json').send(JSON.stringify(app.swagger())))
 }

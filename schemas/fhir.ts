@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { ERROR_CODES, GATEWAY_ERROR_SYSTEM } from './errors.js'
+import { EXAMPLE_BUNDLE } from './examples.js'
 
 export const OperationOutcome = Type.Object({
   resourceType: Type.Literal('OperationOutcome'),
@@ -28,7 +29,8 @@ export const FhirResource = Type.Object({
   $id: 'FhirResource',
   title: 'FhirResource',
   description: "Any FHIR R4 resource as Healow returns it. In a Bundle, link[].url and entry[].fullUrl that point into the practice are rewritten to point through the gateway; other links are removed.",
-  additionalProperties: true
+  additionalProperties: true,
+  examples: [EXAMPLE_BUNDLE]
 })
 
 export const fhirSchemas = [OperationOutcome, FhirResource]

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { EXAMPLE, EXAMPLE_TOKEN_RESPONSE } from './examples.js'
 
 const tenantId = Type.String({ minLength: 1, maxLength: 64, description: "The practice id (Mere's tenant_id)" })
 
@@ -7,12 +8,15 @@ export const MereTokenRequest = Type.Object({
   redirect_uri: Type.String({ minLength: 1, maxLength: 2048 }),
   code_verifier: Type.String({ minLength: 43, maxLength: 128, description: 'PKCE verifier (RFC 7636: 43-128 characters)' }),
   tenant_id: tenantId
-}, { $id: 'MereTokenRequest', title: 'MereTokenRequest', additionalProperties: false })
+}, {
+  $id: 'MereTokenRequest', title: 'MereTokenRequest', additionalProperties: false,
+  examples: [{ code: 'Jx8Qn2EXAMPLEcode', redirect_uri: 'https://app.example.org/healow/callback', code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk', tenant_id: EXAMPLE.practiceId }]
+})
 
 export const MereRefreshRequest = Type.Object({
   refresh_token: Type.String({ minLength: 1, maxLength: 4096, description: "Healow's refresh token, or a gateway refresh handle (hsr.…) in vault-handle mode" }),
   tenant_id: tenantId
-}, { $id: 'MereRefreshRequest', title: 'MereRefreshRequest', additionalProperties: false })
+}, { $id: 'MereRefreshRequest', title: 'MereRefreshRequest', additionalProperties: false, examples: [{ refresh_token: EXAMPLE.refreshToken, tenant_id: EXAMPLE.practiceId }] })
 
 export const MereTokenResponse = Type.Object({
   access_token: Type.Optional(Type.String({ description: "Healow's access token, or a gateway handle (hsa.…) in vault-handle mode" })),
@@ -28,7 +32,8 @@ export const MereTokenResponse = Type.Object({
   $id: 'MereTokenResponse',
   title: 'MereTokenResponse',
   description: "Healow's token endpoint answer, passed back as is with Healow's status (more fields may appear)",
-  additionalProperties: true
+  additionalProperties: true,
+  examples: [EXAMPLE_TOKEN_RESPONSE]
 })
 
 export const mereSchemas = [MereTokenRequest, MereRefreshRequest, MereTokenResponse]

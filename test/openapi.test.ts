@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { OPENAPI_PATH, generateOpenApiYaml } from '../scripts/openapi.js'
+import { ContractDocument } from './contract/document.js'
 
 t.test('the committed openapi.yaml is what the code generates', async (t) => {
   const generated = await generateOpenApiYaml()
@@ -18,4 +19,16 @@ t.test('the document passes redocly lint with the recommended rules', async (t) 
   const problems = report.problems.map((p) => `${p.ruleId}: ${p.message}`).join('\n')
   t.equal(result.code, 0, problems)
   t.same(report.totals, { ...report.totals, errors: 0, warnings: 0 }, problems || 'no errors, no warnings')
+})
+
+t.test('every operation shows an example of its request and its success answer, each valid against its schema', async (t) => {
+  t.same(new ContractDocument().exampleProblems(), [])
+})
+
+t.test('every answer of every operation declares X-Request-Id', async (t) => {
+  const { document } = new ContractDocument()
+  const missing = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).flatMap(([method, operation]) =>
+    Object.entries(operation!.responses).filter(([, response]) => response.headers?.['X-Request-Id'] === undefined).map(([status]) => `${method} ${path} ${status}`)))
+  t.same(missing, [])
+  t.match(document.components.headers?.['X-Request-Id'], { required: true, schema: { type: 'string' } })
 })

@@ -28,7 +28,7 @@ t.test('every installed package runs on the oldest Node release that engines adm
 
 // What the compiled server loads at run time: bare imports reachable from its entry points, and
 // pino-pretty, which pino loads by name as a log transport (LOG_FORMAT=pretty).
-const ENTRY_POINTS = ['server.ts']
+const ENTRY_POINTS = ['server.ts', 'cli/healow-sync.ts']
 const LOADED_BY_NAME = ['pino-pretty']
 
 function packagesImportedFrom (entryPoints: string[]): Set<string> {

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto'
 import pg from 'pg'
 import { migrate } from './postgres-migrations.js'
-import type { ConnectionRow, Store } from './types.js'
+import { CONNECTION_SUMMARY_COLUMNS, statusCounts, type ConnectionRow, type ConnectionSummary, type Store } from './types.js'
 import { postgresWebhookOutbox } from './postgres-webhooks.js'
 
 // Named as ConnectionRow names them, so a selected row is a ConnectionRow as it comes.
@@ -144,7 +144,10 @@ export async function openPostgresStore (url: string): Promise<Store> {
         await pool.query(`UPDATE connections SET tokens = replacement.tokens
           FROM unnest($1::text[], $2::text[]) AS replacement (id, tokens) WHERE connections.id = replacement.id`,
         [rows.map((r) => r.id), rows.map((r) => r.tokens)])
-      }
+      },
+      list: async () => (await pool.query<ConnectionSummary>(`SELECT ${CONNECTION_SUMMARY_COLUMNS} FROM connections ORDER BY created_at, id`)).rows,
+      countByStatus: async () => statusCounts((await pool.query<{ status: ConnectionRow['status'], count: number }>(
+        'SELECT status, COUNT(*)::int AS count FROM connections GROUP BY status')).rows)
     },
     handoffs: {
       create: async (codeHash, connectionId, expiresAt) => {

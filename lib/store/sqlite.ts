@@ -1,7 +1,7 @@
 import Database from 'libsql'
 import { closeSync, openSync } from 'node:fs'
 import path from 'node:path'
-import type { ConnectionRow, Store } from './types.js'
+import { CONNECTION_SUMMARY_COLUMNS, statusCounts, type ConnectionRow, type ConnectionSummary, type Store } from './types.js'
 import { SQLITE_WEBHOOK_MIGRATION, sqliteWebhookOutbox } from './sqlite-webhooks.js'
 import { isLeaseHolderGone, THIS_PROCESS_HOLDER } from '../tokens/lease-holder.js'
 import { DirectoryUnusableError, ensurePrivateDirectory, PRIVATE_FILE_MODE } from '../files/private-directory.js'
@@ -127,6 +127,8 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
     count: db.prepare('SELECT COUNT(*) AS n FROM connections'),
     allTokens: db.prepare('SELECT id, tokens FROM connections'),
     replaceTokens: db.prepare('UPDATE connections SET tokens = ? WHERE id = ?'),
+    list: db.prepare(`SELECT ${CONNECTION_SUMMARY_COLUMNS} FROM connections ORDER BY created_at, id`),
+    countByStatus: db.prepare('SELECT status, COUNT(*) AS count FROM connections GROUP BY status'),
     createHandoff: db.prepare('INSERT INTO handoffs (code_hash, connection_id, expires_at) VALUES (?, ?, ?)'),
     consumeHandoff: db.prepare('DELETE FROM handoffs WHERE code_hash = ? RETURNING connection_id, expires_at'),
     createPending: db.prepare('INSERT INTO pending_authorizations (state_hash, practice_id, return_to, expires_at) VALUES (?, ?, ?, ?)'),
@@ -175,7 +177,12 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
       listNewestFirst: async (after, limit) => ((after ? q.listAfter.all(after.createdAt, after.id, limit) : q.listFirst.all(limit)) as ConnectionRecord[]).map(toConnection),
       count: async () => (q.count.get() as { n: number }).n,
       allTokens: async () => (q.allTokens.all() as Array<{ id: string, tokens: string }>).map(({ id, tokens }) => ({ id, tokens })),
-      replaceTokens: async (rows) => { replaceAll(rows) }
+      replaceTokens: async (rows) => { replaceAll(rows) },
+      // Named one by one: libsql's rows also carry a `_metadata` field.
+      list: async () => (q.list.all() as Array<Omit<ConnectionSummary, 'refreshable'> & { refreshable: number }>)
+        .map(({ id, practiceId, status, refreshable, accessExpiresAt, lastRefreshAt, lastError, createdAt, updatedAt }) =>
+          ({ id, practiceId, status, refreshable: refreshable === 1, accessExpiresAt, lastRefreshAt, lastError, createdAt, updatedAt })),
+      countByStatus: async () => statusCounts(q.countByStatus.all() as Array<{ status: ConnectionRow['status'], count: number }>)
     },
     handoffs: {
       create: async (codeHash, connectionId, expiresAt) => { q.createHandoff.run(codeHash, connectionId, expiresAt) },

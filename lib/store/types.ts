@@ -31,6 +31,20 @@ export interface ConnectionRow {
 /** Where a page of connections ends: the newest-first order is (createdAt, id) descending. */
 export interface ConnectionPosition { createdAt: number, id: string }
 
+/** What an operator may see of a connection: no token, key hash or patient. */
+export type ConnectionSummary = Pick<ConnectionRow, 'id' | 'practiceId' | 'status' | 'refreshable' | 'accessExpiresAt' | 'lastRefreshAt' | 'lastError' | 'createdAt' | 'updatedAt'>
+
+/** The columns of a ConnectionSummary, named as it names them (the same SQL in SQLite and PostgreSQL). */
+export const CONNECTION_SUMMARY_COLUMNS = `id, practice_id AS "practiceId", status, refreshable, access_expires_at AS "accessExpiresAt",
+  last_refresh_at AS "lastRefreshAt", last_error AS "lastError", created_at AS "createdAt", updated_at AS "updatedAt"`
+
+/** Every status with its count, zero for those no row has. */
+export function statusCounts (rows: Array<{ status: ConnectionStatus, count: number }>): Record<ConnectionStatus, number> {
+  const counts: Record<ConnectionStatus, number> = { active: 0, reauth_required: 0 }
+  for (const { status, count } of rows) counts[status] = Number(count)
+  return counts
+}
+
 export interface NewConnection extends Omit<ConnectionRow, 'tokenVersion' | 'updatedAt' | 'lastRefreshAt' | 'lastError' | 'keyHash' | 'status'> {}
 
 export interface PendingAuthorization {
@@ -63,6 +77,10 @@ export interface ConnectionStore {
   /** Every connection's id and ciphertext, for re-encryption under a new key. */
   allTokens (): Promise<Array<{ id: string, tokens: string }>>
   replaceTokens (rows: Array<{ id: string, tokens: string }>): Promise<void>
+  /** Every connection, oldest first, without anything secret. */
+  list (): Promise<ConnectionSummary[]>
+  /** How many connections are in each status. */
+  countByStatus (): Promise<Record<ConnectionStatus, number>>
 }
 
 export interface HandoffStore {

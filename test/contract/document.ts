@@ -6,16 +6,25 @@ import { OPENAPI_PATH } from '../../scripts/openapi.js'
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const
 
-interface MediaTypeObject { schema?: unknown }
+/** Where OpenAPI puts examples: `example`, or `examples` as a map of { value } (the schema's own `examples` aside). */
+interface Exemplified { example?: unknown, examples?: Record<string, { value?: unknown }> }
+interface MediaTypeObject extends Exemplified { schema?: unknown }
 interface ResponseObject {
   description: string
   content?: Record<string, MediaTypeObject>
-  headers?: Record<string, { schema?: unknown, required?: boolean }>
+  headers?: Record<string, HeaderObject | { $ref: string }>
 }
-interface OperationObject { operationId: string, responses: Record<string, ResponseObject> }
+interface HeaderObject { schema?: unknown, required?: boolean }
+interface ParameterObject extends Exemplified { name: string, in: string, schema?: unknown }
+interface OperationObject {
+  operationId: string
+  responses: Record<string, ResponseObject>
+  parameters?: ParameterObject[]
+  requestBody?: { content: Record<string, MediaTypeObject> }
+}
 interface OpenApiDocument {
   paths: Record<string, Partial<Record<typeof HTTP_METHODS[number], OperationObject>>>
-  components: { schemas: Record<string, unknown> }
+  components: { schemas: Record<string, unknown>, headers?: Record<string, HeaderObject> }
 }
 
 /** One operation of the document: what a contract test must exercise. */
@@ -97,7 +106,8 @@ export class ContractDocument {
     }
     const documented = operation.responses[check.documentedAs]
     const key = `${method} ${path} ${check.documentedAs}`
-    for (const [name, header] of Object.entries(documented.headers ?? {})) {
+    for (const [name, declared] of Object.entries(documented.headers ?? {})) {
+      const header = '$ref' in declared ? this.document.components.headers?.[declared.$ref.split('/').pop()!] ?? {} : declared
       const value = response.headers.get(name)
       if (value === null) {
         if (header.required) check.problems.push(`header ${name} is required but missing`)
@@ -129,6 +139,35 @@ export class ContractDocument {
     }
     check.problems.push(...this.#validate(`${key} ${check.mediaType}`, media.schema ?? {}, value))
     return check
+  }
+
+  /**
+   * What is missing or wrong in the examples of every operation's request (each parameter, each
+   * body media type) and success answers (each 2xx media type): one example at least, and every
+   * example valid against its own schema.
+   */
+  exampleProblems (): string[] {
+    const problems: string[] = []
+    const check = (where: string, schema: unknown, around: Exemplified) => {
+      const ref = (schema as { $ref?: string } | undefined)?.$ref
+      const resolved = ref?.startsWith(COMPONENT_REF) ? this.document.components.schemas[ref.slice(COMPONENT_REF.length)] : schema
+      const examples = [
+        ...((resolved as { examples?: unknown[] } | undefined)?.examples ?? []),
+        ...('example' in around ? [around.example] : []),
+        ...Object.values(around.examples ?? {}).map((e) => e.value)
+      ]
+      if (examples.length === 0) return problems.push(`${where}: no example`)
+      examples.forEach((example, i) => problems.push(...this.#validate(`example ${where}`, schema ?? {}, example, `${where} example ${i}`)))
+    }
+    for (const { method, path } of this.operations()) {
+      const operation = this.operation(method, path)!
+      for (const parameter of operation.parameters ?? []) check(`${method} ${path} ${parameter.in} ${parameter.name}`, parameter.schema, parameter)
+      for (const [mediaType, media] of Object.entries(operation.requestBody?.content ?? {})) check(`${method} ${path} request ${mediaType}`, media.schema, media)
+      for (const [status, response] of Object.entries(operation.responses).filter(([status]) => status.startsWith('2'))) {
+        for (const [mediaType, media] of Object.entries(response.content ?? {})) check(`${method} ${path} ${status} ${mediaType}`, media.schema, media)
+      }
+    }
+    return problems
   }
 
   #validate (cacheKey: string, schema: unknown, value: unknown, subject = 'body'): string[] {

@@ -49,6 +49,8 @@ function isInfrastructure ({ method, url }: ServedRoute): boolean {
 function documentedAs ({ method, url }: ServedRoute): string {
   // The connection id is part of the wildcard (plugins/fhir-proxy.ts reads it from the raw URL).
   if (url === '/fhir/*') return method === 'POST' ? 'POST /fhir/{connectionId}/{resourceType}/_search' : `${method} /fhir/{connectionId}/{fhirPath}`
+  // Its own route (routes/fhir-metadata.ts), described as the 404 of a FHIR path.
+  if (url === '/fhir/:connectionId/.well-known/smart-configuration') return `${method} /fhir/{connectionId}/{fhirPath}`
   return `${method} ${asTemplate(url)}`
 }
 

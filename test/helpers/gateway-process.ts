@@ -25,15 +25,16 @@ export interface GatewayProcess {
  * is a module loaded before the server (`--import`). `env` is
  * its whole configuration; nothing of the test process's environment leaks in but PATH (and HOME
  * for npm). `port` lets a test know the address before the start (e.g. to make it every
- * instance's PUBLIC_URL). Resolves once /ready answers 200.
+ * instance's PUBLIC_URL). `command` runs another start command instead (an installed package's
+ * `healow-sync start`). Resolves once /ready answers 200.
  */
-export async function startGatewayProcess (t: Test, env: Record<string, string>, { port, npmStart = false, preload }: { port?: number, npmStart?: boolean, preload?: string } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess (t: Test, env: Record<string, string>, { port, npmStart = false, preload, command: other }: { port?: number, npmStart?: boolean, preload?: string, command?: { file: string, args: string[], cwd: string } } = {}): Promise<GatewayProcess> {
   port ??= await freePort()
   const url = `http://127.0.0.1:${port}`
   const preloads = preload === undefined ? [] : [`--import=${pathToFileURL(path.resolve(REPO_ROOT, preload)).href}`]
-  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['--import=tsx', ...preloads, 'server.ts']]
+  const [command, args] = other ? [other.file, other.args] : npmStart ? ['npm', ['start']] : [process.execPath, ['--import=tsx', ...preloads, 'server.ts']]
   const child = spawn(command, args, {
-    cwd: REPO_ROOT,
+    cwd: other?.cwd ?? REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '', ...(npmStart ? { HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false' } : {}),
       DATA_DIR: tempDir(t), LOG_FORMAT: 'json', LOG_LEVEL: 'warn', PUBLIC_URL: url, ...env, PORT: String(port), HOST: '127.0.0.1'

@@ -1,11 +1,11 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../../plugins/config.js'
+import { ConfigError, STORE_SETTINGS, loadConfig, loadSettings } from '../../plugins/config.js'
 
 const base = { HEALOW_CLIENT_ID: 'abc', PUBLIC_URL: 'https://gw.example.org' }
 
-function problemsOf (env: Record<string, string>): string[] {
+function problemsOf (env: Record<string, string>, load: (env: Record<string, string>) => unknown = loadConfig): string[] {
   try {
-    loadConfig(env)
+    load(env)
   } catch (err) {
     if (err instanceof ConfigError) return err.problems
     throw err
@@ -83,7 +83,33 @@ t.test('REFRESH_LEASE_SECONDS must outlast one refresh with its retries', async 
 })
 
 t.test('a bad value is echoed with what is allowed', async (t) => {
-  t.match(problemsOf({ ...base, TRUST_PROXY: 'yes' }), ['TRUST_PROXY must be true or false, got "yes"'])
   t.match(problemsOf({ ...base, LOG_FORMAT: 'xml' }), ['LOG_FORMAT must be one of json, pretty, auto, got "xml"'])
   t.match(problemsOf({ ...base, DIRECTORY_REFRESH_HOURS: '0' }), ['DIRECTORY_REFRESH_HOURS must be a whole number from 1 to 720, got "0"'])
+})
+
+t.test('a subset of the settings is validated alone: what an operator command reads, nothing else', async (t) => {
+  const settings = loadSettings({ DATA_DIR: '/srv/hs', PORT: 'eighty' }, [...STORE_SETTINGS, 'VAULT_KEY'])
+  t.same(settings, { DATA_DIR: '/srv/hs' }, 'no HEALOW_CLIENT_ID or PUBLIC_URL needed, PORT not read')
+  t.match(problemsOf({ VAULT_KEY: 'short', DATABASE_URL: 'mysql://x' }, (env) => loadSettings(env, [...STORE_SETTINGS, 'VAULT_KEY'])),
+    [/^VAULT_KEY must be 32 bytes/, /^DATABASE_URL must start with/])
+  t.match(problemsOf({ NEW_VAULT_KEY: 'short' }, (env) => loadSettings(env, ['NEW_VAULT_KEY'])), [/^NEW_VAULT_KEY must be 32 bytes/])
+  t.doesNotThrow(() => loadConfig({ ...base, NEW_VAULT_KEY: 'short' }), 'the server does not read the rekey command\'s key')
+})
+
+t.test('METRICS_PORT is off by default, a port otherwise, and not PORT', async (t) => {
+  t.equal(loadConfig(base).METRICS_PORT, undefined)
+  t.equal(loadConfig({ ...base, METRICS_PORT: '9464' }).METRICS_PORT, 9464)
+  t.match(problemsOf({ ...base, METRICS_PORT: '3000' }), [/^METRICS_PORT must differ from PORT \(3000\)/])
+  t.match(problemsOf({ ...base, METRICS_PORT: '70000' }), [/^METRICS_PORT /])
+})
+
+t.test('TRUST_PROXY: true, false, a hop count, or a list of addresses and ranges, as Fastify takes them', async (t) => {
+  t.equal(loadConfig(base).trustProxy, false)
+  t.equal(loadConfig({ ...base, TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ ...base, TRUST_PROXY: '2' }).trustProxy, 2)
+  t.same(loadConfig({ ...base, TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.7' }).trustProxy, ['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.7'])
+  t.match(problemsOf({ ...base, TRUST_PROXY: '0' }), [/^TRUST_PROXY as a hop count must be 1 to 32/])
+  for (const bad of ['yes', '10.0.0.0/33', '10.0.0/8', 'fd00::/129', 'loopback,', '10.0.0.1/8/8', 'example.org']) {
+    t.match(problemsOf({ ...base, TRUST_PROXY: bad }), [/^TRUST_PROXY must be true, false, a hop count, or a comma-separated list/], bad)
+  }
 })

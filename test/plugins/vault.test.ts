@@ -55,25 +55,32 @@ testOnEachStore('the database holds no token, key or secret in clear; rekey keep
   t.equal((await fetch(`${stack.gw.url}/connections/${connectionId}/refresh`, { method: 'POST', headers: bearer(key) })).status, 200)
 })
 
-/** What `npm run vault -- rekey` runs, without npm's start-up time. */
-const rekeyCommand = async (env: Record<string, string>) => await promisify(execFile)(process.execPath, ['--import=tsx', 'scripts/vault.ts', 'rekey'], { env: { PATH: process.env.PATH ?? '', ...env } })
+/** `healow-sync vault rekey` from the source, with nothing of this process's environment but PATH. */
+const rekeyCommand = async (env: Record<string, string>) => await promisify(execFile)(process.execPath, ['--import=tsx', 'cli/healow-sync.ts', 'vault', 'rekey'], { env: { PATH: process.env.PATH ?? '', ...env } })
 
-testOnEachStore('npm run vault -- rekey re-encrypts a stopped gateway\'s vault', async (t, under) => {
+testOnEachStore('healow-sync vault rekey re-encrypts a stopped gateway\'s vault, given only the settings it reads', async (t, under) => {
   const stack = await startStack(t, { store: under })
   const { connectionId } = await connectPatient(stack)
   const { tokens } = (await stack.gw.app.vault.read(connectionId))!
   await stack.gw.app.close()
   const newKey = 'cd'.repeat(32)
   const { databaseUrl } = stack.gw.config
-  const { stdout } = await rekeyCommand({ HEALOW_CLIENT_ID: 'x', PUBLIC_URL: 'http://127.0.0.1:1', DATA_DIR: stack.gw.dataDir, DATABASE_URL: databaseUrl, NEW_VAULT_KEY: newKey })
+  // No HEALOW_CLIENT_ID or PUBLIC_URL: the command does not read them. The old key is the key file in DATA_DIR.
+  const { stdout } = await rekeyCommand({ DATA_DIR: stack.gw.dataDir, DATABASE_URL: databaseUrl, NEW_VAULT_KEY: newKey })
   t.match(stdout, /re-encrypted 1 connection\(s\)/)
   const reopened = await startStack(t, { env: { DATA_DIR: stack.gw.dataDir, DATABASE_URL: databaseUrl, VAULT_KEY: newKey } })
   t.same((await reopened.gw.app.vault.read(connectionId))!.tokens, tokens)
 })
 
-t.test('npm run vault -- rekey refuses a malformed new key before opening any vault', async (t) => {
-  const bad = await rekeyCommand({ NEW_VAULT_KEY: 'short' }).catch((e: { code: number, stderr: string }) => e)
-  t.match(bad, { code: 2, stderr: /NEW_VAULT_KEY: .*32 bytes/ })
+t.test('healow-sync vault rekey refuses a malformed or missing new key, and a missing old one, before opening any vault', async (t) => {
+  const dir = tempDir(t)
+  const bad = await rekeyCommand({ DATA_DIR: dir, NEW_VAULT_KEY: 'short' }).catch((e: { code: number, stderr: string }) => e)
+  t.match(bad, { code: 2, stderr: /NEW_VAULT_KEY must be 32 bytes/ })
+  const missing = await rekeyCommand({ DATA_DIR: dir }).catch((e: { code: number, stderr: string }) => e)
+  t.match(missing, { code: 2, stderr: /NEW_VAULT_KEY is required/ })
+  const noOldKey = await rekeyCommand({ DATA_DIR: dir, NEW_VAULT_KEY: 'cd'.repeat(32) }).catch((e: { code: number, stderr: string }) => e)
+  t.match(noOldKey, { code: 1, stderr: /no vault key: VAULT_KEY is not set/ })
+  t.same(readdirSync(dir), [], 'no database and no key file were created')
 })
 
 t.test('key-check records are reused for at most RECORD_REUSE_MS; local writes drop them at once', async (t) => {

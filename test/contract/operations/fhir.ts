@@ -14,7 +14,11 @@ export async function fhirContracts (t: Test, { client, patient, stack }: Contra
     api.GET('/fhir/{connectionId}/{fhirPath}', { params: { path: { connectionId, fhirPath }, query: { search } }, headers })
 
   t.equal(((await read(`Patient/${patientId}`)).data as { id?: string } | undefined)?.id, patientId, 'a read')
-  t.equal(((await read('metadata')).data as { resourceType?: string } | undefined)?.resourceType, 'CapabilityStatement')
+  // Discovery needs no key: the practice's CapabilityStatement.
+  const metadata = await api.GET('/fhir/{connectionId}/metadata', { params: { path: { connectionId } } })
+  t.equal((metadata.data as { resourceType?: string } | undefined)?.resourceType, 'CapabilityStatement')
+  const noConnection = await api.GET('/fhir/{connectionId}/metadata', { params: { path: { connectionId: '00000000-0000-4000-8000-000000000000' } } })
+  t.equal(gatewayCode(noConnection.error), 'not_found', '404 for an unknown connection')
   const search = await read('Observation', { patient: patientId })
   const bundle = search.data as Bundle
   const next = new URL(bundle.link?.find((l) => l.relation === 'next')?.url ?? '')
