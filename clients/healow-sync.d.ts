@@ -814,6 +814,25 @@ export interface components {
         /**
          * AdminConnectionPage
          * @description One page of connections, newest first
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13",
+         *           "practiceId": "JAFJCD",
+         *           "practiceName": "FHIR R4 Prodtest EMR",
+         *           "patientId": "12724066",
+         *           "status": "active",
+         *           "claimed": true,
+         *           "refreshable": true,
+         *           "createdAt": "2026-11-20T09:30:00.000Z",
+         *           "accessTokenExpiresAt": "2026-12-02T15:04:05.000Z",
+         *           "lastRefreshAt": "2026-12-02T14:04:05.000Z",
+         *           "lastError": null,
+         *           "reconnectUrl": "https://healow-sync.example.org/healow/connect?tenant=JAFJCD"
+         *         }
+         *       ],
+         *       "total": 1
+         *     }
          */
         AdminConnectionPage: {
             items: components["schemas"]["AdminConnection"][];
@@ -1609,9 +1628,15 @@ export interface operations {
     listAdminConnections: {
         parameters: {
             query?: {
-                /** @description Page size */
+                /**
+                 * @description Page size
+                 * @example 50
+                 */
                 limit?: number;
-                /** @description `nextCursor` of the previous page */
+                /**
+                 * @description `nextCursor` of the previous page
+                 * @example MTc2NDY2OTgwMDAwMDo2ZjFjMmE5ZQ
+                 */
                 cursor?: string;
             };
             header?: never;

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { EXAMPLE, EXAMPLE_CONNECTION } from './examples.js'
 
 const Instant = Type.String({ format: 'date-time' })
 
@@ -21,11 +22,33 @@ export const AdminConnectionPage = Type.Object({
   items: Type.Array(Type.Ref('AdminConnection')),
   total: Type.Integer({ minimum: 0, description: 'How many connections there are in all' }),
   nextCursor: Type.Optional(Type.String({ description: 'Pass as `cursor` to get the next page; absent on the last page' }))
-}, { $id: 'AdminConnectionPage', title: 'AdminConnectionPage', description: 'One page of connections, newest first', additionalProperties: false })
+}, {
+  $id: 'AdminConnectionPage',
+  title: 'AdminConnectionPage',
+  description: 'One page of connections, newest first',
+  additionalProperties: false,
+  examples: [{
+    items: [{
+      id: EXAMPLE.connectionId,
+      practiceId: EXAMPLE.practiceId,
+      practiceName: EXAMPLE.practiceName,
+      patientId: EXAMPLE.patientId,
+      status: 'active',
+      claimed: true,
+      refreshable: true,
+      createdAt: EXAMPLE_CONNECTION.createdAt,
+      accessTokenExpiresAt: EXAMPLE_CONNECTION.accessTokenExpiresAt,
+      lastRefreshAt: EXAMPLE_CONNECTION.lastRefreshAt,
+      lastError: null,
+      reconnectUrl: EXAMPLE_CONNECTION.reconnectUrl
+    }],
+    total: 1
+  }]
+})
 
 export const AdminConnectionsQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Page size' })),
-  cursor: Type.Optional(Type.String({ maxLength: 512, description: '`nextCursor` of the previous page' }))
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Page size', examples: [50] })),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: '`nextCursor` of the previous page', examples: ['MTc2NDY2OTgwMDAwMDo2ZjFjMmE5ZQ'] }))
 }, { additionalProperties: false })
 
 export const AdminPageQuery = Type.Object({
