@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { POSTGRES_SYNC_MIGRATION } from './sync-postgres.js'
 
 // Versioned migrations: append only, never edit a released one. Times are epoch milliseconds
 // in BIGINT (the store parses them back to numbers), as in the SQLite schema.
@@ -49,7 +50,9 @@ export const MIGRATIONS: string[] = [
      -- send times granted within the last window (some may lie a little in the future), ascending
      sent BIGINT[] NOT NULL DEFAULT '{}',
      blocked_until BIGINT NOT NULL DEFAULT 0
-   );`
+   );`,
+  // The sync's records, runs, checkpoints, leases and schedule (lib/store/sync-postgres.ts).
+  POSTGRES_SYNC_MIGRATION
 ]
 
 /**

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { ConnectionRow, Store } from './types.js'
+import { SQLITE_SYNC_MIGRATION, openSqliteSyncStore } from './sync-sqlite.js'
 
 // Versioned migrations: append only, never edit a released one.
 const MIGRATIONS: string[] = [
@@ -43,7 +44,8 @@ const MIGRATIONS: string[] = [
      fetched_at TEXT NOT NULL,
      source TEXT NOT NULL,
      practices TEXT NOT NULL
-   );`
+   );`,
+  SQLITE_SYNC_MIGRATION
 ]
 
 interface ConnectionRecord {
@@ -166,6 +168,7 @@ export function openSqliteStore (file: string): Store {
       },
       saveSnapshot: async (s) => { q.saveSnapshot.run(s.fetchedAt, s.source, JSON.stringify(s.practices)) }
     },
+    sync: openSqliteSyncStore(db),
     sweep: async (now) => { sweep(now) },
     ping: async () => { db.prepare('SELECT 1').get() },
     close: async () => { db.close() }

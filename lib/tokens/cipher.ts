@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto'
 
 const FORMAT = 'v1'
 
@@ -34,6 +34,14 @@ export class TokenCipher {
     cipher.setAAD(Buffer.from(boundTo, 'utf8'))
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
     return [FORMAT, this.keyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.')
+  }
+
+  /**
+   * A keyed digest of `text`: the same text gives the same digest under one key, so it can be
+   * looked up, while the text (a record's id) cannot be read from it or confirmed without the key.
+   */
+  digest (text: string): string {
+    return createHmac('sha256', this.#key).update('healow-sync lookup digest\0').update(text, 'utf8').digest('base64url')
   }
 
   decrypt (sealed: string, boundTo: string): string {
