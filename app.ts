@@ -22,6 +22,7 @@ import oauth from './plugins/oauth.js'
 import mereCompat from './plugins/mere-compat.js'
 import mereProxy from './plugins/mere-proxy.js'
 import tenantDirectory from './plugins/tenant-directory.js'
+import sync, { type SyncPluginOptions } from './plugins/sync.js'
 import { sharedSchemas } from './schemas/index.js'
 import healthRoutes from './routes/health.js'
 import instanceConfigRoutes from './routes/instance-config.js'
@@ -33,16 +34,20 @@ import mereTenantRoutes from './routes/mere-tenants.js'
 import fhirRoutes from './routes/fhir.js'
 import mereTokenRoutes from './routes/mere-token.js'
 import mereProxyRoutes from './routes/mere-proxy.js'
+import syncRoutes from './routes/sync.js'
+import recordRoutes from './routes/records.js'
 
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
   logStream?: NodeJS.WritableStream
   /** Waits between attempts of one token refresh; tests of Healow outages shorten them. */
   refreshRetryDelaysMs?: number[]
+  /** The sync's clock and upstream retry waits (tests of schedules and outages). */
+  sync?: SyncPluginOptions
 }
 
 /** The whole service: third-party plugins, then ours in dependency order, then routes. */
-export async function buildApp (config: Config, { logStream, refreshRetryDelaysMs }: BuildOptions = {}): Promise<FastifyInstance> {
+export async function buildApp (config: Config, { logStream, refreshRetryDelaysMs, sync: syncOptions = {} }: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggingOptions({ config, stream: logStream }),
     trustProxy: config.TRUST_PROXY,
@@ -69,6 +74,7 @@ export async function buildApp (config: Config, { logStream, refreshRetryDelaysM
   await app.register(tenantDirectory)
   await app.register(mereCompat)
   await app.register(mereProxy)
+  await app.register(sync, syncOptions)
 
   // Pages, OAuth and the JSON API: helmet's headers, and cookies for the OAuth state. The proxies
   // stay outside this context: they set fixed security headers of their own and read no cookie,
@@ -82,6 +88,8 @@ export async function buildApp (config: Config, { logStream, refreshRetryDelaysM
     await site.register(openapiRoutes)
     await site.register(healowOAuthRoutes)
     await site.register(connectionRoutes)
+    await site.register(syncRoutes)
+    await site.register(recordRoutes)
     await site.register(tenantRoutes)
     await site.register(mereTenantRoutes)
     await site.register(mereTokenRoutes)

@@ -43,6 +43,9 @@ export const EnvSchema = Type.Object({
   REFRESH_KEEPALIVE_DAYS: Whole('Refresh idle connections after this many days, so the refresh token (90 days at Healow) never lapses unused', 1, 80, 30),
   UPSTREAM_TIMEOUT_MS: Whole('Timeout of one FHIR request to Healow (waiting for headers, and between body chunks)', 1000, 600_000, 30_000),
   HEALOW_RATE_LIMIT_PER_MINUTE: Whole("Healow's request limit per practice per minute (FHIR and /token together); the gateway keeps 4% of it in reserve", 1, 1_000_000_000, 250),
+  SYNC_INTERVAL_HOURS: Whole("How often the gateway syncs each connected patient's records (each connection's time moved by up to 10% either way); 0 = only on demand (POST /connections/{id}/sync)", 0, 24 * 365, 168),
+  SYNC_MAX_BINARY_BYTES: Whole('Largest Binary (attachment) the sync stores, in bytes of Healow\'s answer; larger ones are skipped and named in the sync status', 0, 1024 * 1024 * 1024, 20 * 1024 * 1024),
+  SYNC_LEASE_SECONDS: Whole("How long one instance holds a connection's sync against the others (renewed while it runs); a crashed instance's sync resumes elsewhere after it", 1, 3600, 60),
   FHIR_ALIAS_HOSTS: Text('Comma-separated origins that Healow also writes into Bundle links for the same practice; such links are rewritten to point back through the gateway', { default: 'http://fhir4.eclinicalworks.com,https://fhir4.eclinicalworks.com' })
 })
 export type Env = Static<typeof EnvSchema>
