@@ -7,6 +7,7 @@ import { mereContracts } from './operations/mere.js'
 import { rateLimitContracts } from './operations/rate-limits.js'
 import { serviceContracts } from './operations/service.js'
 import { tenantContracts } from './operations/tenants.js'
+import { syncContracts } from './operations/sync.js'
 
 // Every call goes through the client generated from openapi.yaml, and every response is checked
 // against the document (status, Content-Type, headers, body schema) as it arrives.
@@ -18,6 +19,7 @@ t.test('confidential mode', async (t) => {
   await t.test('practice directory', (t) => tenantContracts(t, stack))
   await t.test('connections', (t) => connectionContracts(t, stack))
   await t.test('FHIR proxy', (t) => fhirContracts(t, stack))
+  await t.test('sync', (t) => syncContracts(t, stack))
   await t.test('Mere compatibility', (t) => mereContracts(t, stack))
   await t.test('rate limits', (t) => rateLimitContracts(t, stack))
   t.same(undocumentedRoutes(stack.stack.gw.app, contract.document.operations()), [], 'the gateway answers no route the document does not describe')
