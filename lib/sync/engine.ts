@@ -17,6 +17,7 @@ const REFERENCED_TYPES = ['Practitioner', 'Organization', 'Location', 'Medicatio
 const REFERENCE = /^(Practitioner|Organization|Location|Medication|Binary)\/([A-Za-z0-9\-.]{1,64})$/
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/
 const READ_BATCH = 50
+const SEARCH_CONCURRENCY = 2
 
 export interface SyncEngineDeps {
   store: Store
@@ -69,6 +70,11 @@ export class SyncRun {
   readonly #links: PracticeLinks
   readonly #base: string
   readonly #granted: Set<string>
+  /**
+   * References met and referenced resources stored by this process in this run. Complete only for
+   * a run started here from its first page; a resumed run finds them by reading its records back.
+   */
+  readonly #references = { wanted: new Set<string>(), seen: new Set<string>(), complete: false }
 
   constructor (
     private readonly deps: SyncEngineDeps,
@@ -83,6 +89,7 @@ export class SyncRun {
     // Links are vetted as the proxy vets them, and rebuilt on the practice's own base (alias hosts included).
     this.#links = new PracticeLinks(base, deps.aliasOrigins, this.#base)
     this.#granted = grantedTypes(connection.scope)
+    this.#references.complete = checkpoints.size === 0
     this.#upstream = new SyncUpstream({
       connectionId: connection.id,
       practiceId: connection.practiceId,
@@ -106,7 +113,19 @@ export class SyncRun {
     const types = this.searchTypes()
     for (const type of types) this.progress.types[type] ??= { status: 'pending', resources: 0 }
     if (!await this.everything(types)) {
-      for (const type of types) await this.searchType(type)
+      // Two searches at a time: a page's round trip no longer paces the whole sync, while the
+      // budget still decides when each request goes.
+      const queue = [...types]
+      const outcomes = await Promise.allSettled(Array.from({ length: SEARCH_CONCURRENCY }, async () => {
+        try {
+          for (let type = queue.shift(); type !== undefined; type = queue.shift()) await this.searchType(type)
+        } catch (err) {
+          queue.length = 0 // the other search stops after its current page
+          throw err
+        }
+      }))
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
     }
     await this.readPatient()
     await this.readReferences()
@@ -214,6 +233,7 @@ export class SyncRun {
     const changed = []
     const seen = []
     for (const [digest, resource] of unique) {
+      this.noteReferences(resource)
       const json = JSON.stringify(resource)
       const before = existing.get(digest)
       const version = resource.meta?.versionId
@@ -231,6 +251,32 @@ export class SyncRun {
       progress: JSON.stringify(this.progress)
     })
     this.deps.onProgress(this.progress)
+  }
+
+  private noteReferences (resource: FhirResource): void {
+    const ref = `${resource.resourceType}/${resource.id}`
+    if (REFERENCE.test(ref)) this.#references.seen.add(ref)
+    collectReferences(resource, this.#references.wanted)
+  }
+
+  /** Referenced `Type/id`s, and those this run has already stored, read back from the store when the run was resumed. */
+  private async referencesOfRun (): Promise<{ wanted: Set<string>, seen: Set<string> }> {
+    if (this.#references.complete) return this.#references
+    const { store, sealer } = this.deps
+    const id = this.connection.id
+    const seen = new Set<string>()
+    const wanted = new Set<string>()
+    for (let after = 0; ;) {
+      const batch = await store.sync.seenInRun(id, this.runId, after, 500)
+      if (batch.length === 0) break
+      for (const row of batch) {
+        after = row.seq
+        const ref = sealer.openRef(id, row.ref)
+        seen.add(`${ref.resourceType}/${ref.id}`)
+        if (row.body !== null) collectReferences(JSON.parse(sealer.openBody(id, ref, row.body)), wanted)
+      }
+    }
+    return { wanted, seen }
   }
 
   private async readPatient (): Promise<void> {
@@ -251,24 +297,13 @@ export class SyncRun {
 
   /**
    * Reads the referenced resources this run has not seen yet. Run again after an interruption it
-   * finds only those still missing, so it needs no checkpoint. A Binary already stored is not
-   * fetched again: its id names one version of its content.
+   * finds only those still missing (the run's stored records say which), so it needs no checkpoint.
+   * A Binary already stored is not fetched again: its id names one version of its content.
    */
   private async readReferences (): Promise<void> {
     const { store, sealer } = this.deps
     const id = this.connection.id
-    const seen = new Set<string>()
-    const wanted = new Set<string>()
-    for (let after = 0; ;) {
-      const batch = await store.sync.seenInRun(id, this.runId, after, 500)
-      if (batch.length === 0) break
-      for (const row of batch) {
-        after = row.seq
-        const ref = sealer.openRef(id, row.ref)
-        seen.add(`${ref.resourceType}/${ref.id}`)
-        if (row.body !== null) collectReferences(JSON.parse(sealer.openBody(id, ref, row.body)), wanted)
-      }
-    }
+    const { wanted, seen } = await this.referencesOfRun()
     const missing = [...wanted].filter((ref) => !seen.has(ref) && this.#granted.has(ref.slice(0, ref.indexOf('/'))))
     const binaries = missing.filter((ref) => ref.startsWith('Binary/'))
     const stored = binaries.length > 0
