@@ -75,6 +75,8 @@ export class SyncRun {
    * a run started here from its first page; a resumed run finds them by reading its records back.
    */
   readonly #references = { wanted: new Set<string>(), seen: new Set<string>(), complete: false }
+  /** A Binary's text as Healow sent it: sealed as it is rather than printed again (megabytes each). */
+  readonly #rawText = new WeakMap<FhirResource, string>()
 
   constructor (
     private readonly deps: SyncEngineDeps,
@@ -234,14 +236,14 @@ export class SyncRun {
     const seen = []
     for (const [digest, resource] of unique) {
       this.noteReferences(resource)
-      const json = JSON.stringify(resource)
+      const json = (): string => this.#rawText.get(resource) ?? JSON.stringify(resource)
       const before = existing.get(digest)
       const version = resource.meta?.versionId
       const same = before !== undefined && !before.deleted && before.body !== null && (version !== undefined && version !== null
         ? before.version === String(version)
-        : sealer.openBody(id, resource, before.body) === json)
+        : sealer.openBody(id, resource, before.body) === json())
       if (same) seen.push({ type: resource.resourceType, idDigest: digest })
-      else changed.push(sealer.seal(id, resource, json))
+      else changed.push(sealer.seal(id, resource, json()))
     }
     this.progress.changed += changed.length
     await store.sync.writePage(id, this.runId, {
@@ -355,6 +357,7 @@ export class SyncRun {
       return undefined
     }
     this.countResource(type)
+    if (type === 'Binary') this.#rawText.set(resource, answer.text)
     return resource
   }
 

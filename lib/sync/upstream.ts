@@ -112,12 +112,14 @@ async function readCapped (response: Response, maxBytes: number): Promise<string
     throw new TooLargeError(`${declared} bytes`)
   }
   if (!response.body) return ''
-  const chunks: Uint8Array[] = []
+  // Decoded as it arrives: a Binary of megabytes is never held as chunks, a joined buffer and a string at once.
+  const decoder = new TextDecoder()
+  let text = ''
   let size = 0
   for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength
     if (size > maxBytes) throw new TooLargeError(`more than ${maxBytes} bytes`)
-    chunks.push(chunk)
+    text += decoder.decode(chunk, { stream: true })
   }
-  return Buffer.concat(chunks, size).toString('utf8')
+  return text + decoder.decode()
 }
