@@ -90,6 +90,7 @@ export class SlidingWindowBudget implements RequestBudget {
     const { sent } = window
     const inWindow = sent.length - window.start - countDue(sent, window.start, now - this.#windowMs)
     const spare = this.#limit - keepFree
+    if (spare < 1) return { ok: false, retryAfterMs: this.#windowMs }
     const queuedUntil = sent.length > window.start ? sent[sent.length - 1] : 0
     const wait = spareWait({ now, inWindow, spare, blockedUntil: window.blockedUntil, queuedUntil, oldestFreeing: () => sent[sent.length - spare] + this.#windowMs })
     if (wait > 0) return { ok: false, retryAfterMs: wait }
@@ -120,7 +121,6 @@ function countDue (sent: number[], start: number, before: number): number {
 export function spareWait ({ now, inWindow, spare, blockedUntil, queuedUntil, oldestFreeing }: {
   now: number, inWindow: number, spare: number, blockedUntil: number, queuedUntil: number, oldestFreeing: () => number
 }): number {
-  if (spare < 1) return 60_000
   const waits = [blockedUntil - now, queuedUntil - now]
   if (inWindow >= spare) waits.push(oldestFreeing() - now)
   const wait = Math.max(0, ...waits)
