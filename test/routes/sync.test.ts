@@ -144,4 +144,3 @@ t.test('the sync routes need the connection key; bad queries are 400 with a reas
     t.match(await res.json(), { code: 'invalid_request', message: /querystring/ })
   }
 })
-
