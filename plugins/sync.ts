@@ -3,7 +3,7 @@ import { parseAliasOrigins } from './fhir-proxy.js'
 import { systemClock, type Clock } from '../lib/sync/clock.js'
 import { SyncService } from '../lib/sync/service.js'
 import { RecordSealer } from '../lib/sync/sealing.js'
-import { gatewayBudget } from '../lib/budget/gateway-share.js'
+import { interactiveReserve } from '../lib/budget/gateway-share.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,14 +18,6 @@ export interface SyncPluginOptions {
   clock?: Clock
   /** Waits between attempts of one upstream request; tests of outages shorten them. */
   retryDelaysMs?: number[]
-}
-
-/**
- * Share of the practice's per-minute budget the sync leaves free for interactive reads (a client
- * read during a sync finds a slot at once): 5%, at least one.
- */
-export function interactiveReserve (healowLimitPerMinute: number): number {
-  return Math.max(1, Math.ceil(gatewayBudget(healowLimitPerMinute) * 0.05))
 }
 
 export default fp<SyncPluginOptions>(async (app, { clock = systemClock, retryDelaysMs }) => {
