@@ -20,7 +20,8 @@ const records: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     await app.connections.authenticate(request.headers.authorization, request.params.id)
     const { since, limit = 500, type } = request.query
-    return await readChanges(app.store, app.recordSealer(), request.params.id, { since: since === undefined ? 0 : Number(since), limit, type })
+    const from = since === undefined ? 0 : Number(since)
+    return await readChanges(app.store, app.recordSealer(), request.params.id, { since: from, limit, type })
   })
 }
 export default records

@@ -39,7 +39,9 @@ export const RecordChanges = Type.Object({
     resourceType: Type.String(),
     id: Type.String()
   }, { additionalProperties: true, description: 'A FHIR resource as Healow returned it' }), { description: 'New or changed resources, in change order' }),
-  deleted: Type.Array(Type.Object({ resourceType: Type.String(), id: Type.String() }, { additionalProperties: false }), {
+  deleted: Type.Array(Type.Object({ resourceType: Type.String(), id: Type.String() }, {
+    additionalProperties: false
+  }), {
     description: 'Resources Healow no longer lists (seen missing by a complete sync)'
   }),
   cursor: Type.String({ description: 'Send it as `since` next time' }),

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import { syncTables } from './sync-schema.js'
-import type { ExistingRecord, PageWrite, RecordChange, SyncRunRow, SyncStore } from './sync-types.js'
+import type { ExistingRecord, PageWrite, RecordChange, StoredRecordRow, SyncRunRow, SyncStore } from './sync-types.js'
 
 /** The sync's tables (a migration of this store). */
 export const POSTGRES_SYNC_MIGRATION = syncTables({ bigint: 'BIGINT', boolean: 'BOOLEAN', no: 'false' })
@@ -31,13 +31,18 @@ async function inTransaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) =>
   }
 }
 
+/** The named fields of `rows` as one array per field, for unnest(). */
+function columns<T> (rows: readonly T[], fields: ReadonlyArray<keyof T>): unknown[][] {
+  return fields.map((field) => rows.map((row) => row[field]))
+}
+
 async function allocate (client: pg.PoolClient, connectionId: string, count: number): Promise<number> {
   const { rows } = await client.query<{ last_seq: number }>(ALLOCATE, [connectionId, count])
   return Number(rows[0].last_seq) - count
 }
 
 export function openPostgresSyncStore (pool: pg.Pool): SyncStore {
-  const writePage = async (client: pg.PoolClient, connectionId: string, runId: string, page: PageWrite): Promise<void> => {
+  const writePage = async (client: pg.PoolClient, connectionId: string, runId: string, page: PageWrite) => {
     if (page.changed.length > 0) {
       const first = await allocate(client, connectionId, page.changed.length)
       const c = page.changed
@@ -46,7 +51,7 @@ export function openPostgresSyncStore (pool: pg.Pool): SyncStore {
         FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u (d, t, r, v, b, n)
         ON CONFLICT (connection_id, id_digest) DO UPDATE SET ref = excluded.ref, version = excluded.version, body = excluded.body,
           deleted = false, seq = excluded.seq, seen_run = excluded.seen_run`,
-      [connectionId, first, runId, c.map((r) => r.idDigest), c.map((r) => r.type), c.map((r) => r.ref), c.map((r) => r.version), c.map((r) => r.body)])
+      [connectionId, first, runId, ...columns(c, ['idDigest', 'type', 'ref', 'version', 'body'])])
     }
     if (page.seen.length > 0) {
       await client.query('UPDATE sync_records SET seen_run = $1 WHERE connection_id = $2 AND id_digest = ANY($3::text[])',
@@ -65,7 +70,9 @@ export function openPostgresSyncStore (pool: pg.Pool): SyncStore {
         'SELECT id_digest, version, body, deleted FROM sync_records WHERE connection_id = $1 AND id_digest = ANY($2::text[])', [connectionId, idDigests])
       return new Map(rows.map((r) => [r.id_digest, { version: r.version, body: r.body, deleted: r.deleted }]))
     },
-    writePage: async (connectionId, runId, page) => { await inTransaction(pool, async (client) => { await writePage(client, connectionId, runId, page) }) },
+    writePage: async (connectionId, runId, page) => {
+      await inTransaction(pool, async (client) => { await writePage(client, connectionId, runId, page) })
+    },
     seenInRun: async (connectionId, runId, afterSeq, limit) => (await pool.query<RecordChange>(`SELECT ${CHANGE_COLUMNS} FROM sync_records
       WHERE connection_id = $1 AND seen_run = $2 AND NOT deleted AND seq > $3 ORDER BY seq LIMIT $4`, [connectionId, runId, afterSeq, limit])).rows,
     deleteUnseen: async (connectionId, runId, types) => await inTransaction(pool, async (client) => {
@@ -85,14 +92,14 @@ export function openPostgresSyncStore (pool: pg.Pool): SyncStore {
       ? await pool.query<RecordChange>(`SELECT ${CHANGE_COLUMNS} FROM sync_records WHERE connection_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [connectionId, since, limit])
       : await pool.query<RecordChange>(`SELECT ${CHANGE_COLUMNS} FROM sync_records WHERE connection_id = $1 AND seq > $2 AND resource_type = $3
           ORDER BY seq LIMIT $4`, [connectionId, since, type, limit])).rows,
-    allRecords: async () => (await pool.query<Awaited<ReturnType<SyncStore['allRecords']>>[number]>(
+    allRecords: async () => (await pool.query<StoredRecordRow>(
       'SELECT connection_id AS "connectionId", resource_type AS type, id_digest AS "idDigest", ref, body FROM sync_records')).rows,
     // One statement: every record is re-sealed, or none.
     replaceRecords: async (rows) => {
       await pool.query(`UPDATE sync_records SET id_digest = u.nd, ref = u.r, body = u.b
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u (c, d, nd, r, b)
         WHERE connection_id = u.c AND id_digest = u.d`,
-      [rows.map((r) => r.connectionId), rows.map((r) => r.idDigest), rows.map((r) => r.newIdDigest), rows.map((r) => r.ref), rows.map((r) => r.body)])
+      columns(rows, ['connectionId', 'idDigest', 'newIdDigest', 'ref', 'body']))
     },
     createRun: async (run) => {
       await pool.query('INSERT INTO sync_runs (id, connection_id, status, resumable, started_at, progress) VALUES ($1, $2, \'running\', false, $3, $4)',

@@ -1,9 +1,11 @@
 import type Database from 'better-sqlite3'
 import { syncTables } from './sync-schema.js'
-import type { ExistingRecord, RecordChange, SyncRunRow, SyncStore } from './sync-types.js'
+import type { ExistingRecord, RecordChange, StoredRecordRow, SyncRunRow, SyncStore } from './sync-types.js'
 
 /** The sync's tables (a migration of this store). */
 export const SQLITE_SYNC_MIGRATION = syncTables({ bigint: 'INTEGER', boolean: 'INTEGER', no: '0' })
+
+interface ExistingRow { version: string | null, body: string | null, deleted: number }
 
 interface RunRecord {
   id: string,
@@ -70,7 +72,8 @@ export function openSqliteSyncStore (db: Database.Database): SyncStore {
         AND r.status = 'running'))
       ORDER BY COALESCE(s.next_at, 0) LIMIT @limit`)
   }
-  const allocate = (connectionId: string, count: number): number => (q.allocate.get(connectionId, count) as { last_seq: number }).last_seq - count
+  const allocate = (connectionId: string, count: number): number =>
+    (q.allocate.get(connectionId, count) as { last_seq: number }).last_seq - count
 
   const writePage = db.transaction((connectionId: string, runId: string, page: Parameters<SyncStore['writePage']>[2]) => {
     if (page.changed.length > 0) {
@@ -82,7 +85,8 @@ export function openSqliteSyncStore (db: Database.Database): SyncStore {
     if (page.progress !== undefined) q.progress.run(page.progress, runId)
   })
   const deleteUnseen = db.transaction((connectionId: string, runId: string, types: string[]): number => {
-    const digests = (q.unseen.all(connectionId, runId, JSON.stringify(types)) as Array<{ id_digest: string }>).map((r) => r.id_digest)
+    const unseen = q.unseen.all(connectionId, runId, JSON.stringify(types)) as Array<{ id_digest: string }>
+    const digests = unseen.map((r) => r.id_digest)
     if (digests.length === 0) return 0
     let seq = allocate(connectionId, digests.length)
     for (const digest of digests) q.markDeleted.run(++seq, connectionId, digest)
@@ -96,30 +100,36 @@ export function openSqliteSyncStore (db: Database.Database): SyncStore {
     existing: async (connectionId, idDigests) => {
       const found = new Map<string, ExistingRecord>()
       for (const digest of idDigests) {
-        const r = q.existing.get(connectionId, digest) as { version: string | null, body: string | null, deleted: number } | undefined
+        const r = q.existing.get(connectionId, digest) as ExistingRow | undefined
         if (r) found.set(digest, { version: r.version, body: r.body, deleted: r.deleted === 1 })
       }
       return found
     },
     writePage: async (connectionId, runId, page) => { writePage.immediate(connectionId, runId, page) },
-    seenInRun: async (connectionId, runId, afterSeq, limit) => q.seenInRun.all(connectionId, runId, afterSeq, limit) as RecordChange[],
+    seenInRun: async (connectionId, runId, afterSeq, limit) =>
+      q.seenInRun.all(connectionId, runId, afterSeq, limit) as RecordChange[],
     deleteUnseen: async (connectionId, runId, types) => deleteUnseen.immediate(connectionId, runId, types),
     changes: async (connectionId, since, limit, type) => (type === undefined
       ? q.changes.all(connectionId, since, limit)
       : q.changesOfType.all(connectionId, since, type, limit)) as RecordChange[],
-    allRecords: async () => q.allRecords.all() as Awaited<ReturnType<SyncStore['allRecords']>>,
+    allRecords: async () => q.allRecords.all() as StoredRecordRow[],
     replaceRecords: async (rows) => { replaceRecords.immediate(rows) },
     createRun: async (run) => { q.createRun.run(run.id, run.connectionId, run.startedAt, run.progress) },
     latestRun: async (connectionId) => {
       const r = q.latestRun.get(connectionId) as RunRecord | undefined
       return r ? toRun(r) : null
     },
-    updateRun: async (id, u) => { q.updateRun.run(u.status, u.progress, u.finishedAt, u.error, u.resumable ? 1 : 0, id) },
-    checkpoints: async (runId) => new Map((q.checkpoints.all(runId) as Array<{ step: string, state: string }>).map((r) => [r.step, r.state])),
-    acquireLease: async (id, owner, now, ttlMs) => q.acquireLease.run({ id, owner, now, expiresAt: now + ttlMs }).changes === 1,
+    updateRun: async (id, u) => {
+      q.updateRun.run(u.status, u.progress, u.finishedAt, u.error, u.resumable ? 1 : 0, id)
+    },
+    checkpoints: async (runId) =>
+      new Map((q.checkpoints.all(runId) as Array<{ step: string, state: string }>).map((r) => [r.step, r.state])),
+    acquireLease: async (id, owner, now, ttlMs) =>
+      q.acquireLease.run({ id, owner, now, expiresAt: now + ttlMs }).changes === 1,
     releaseLease: async (id, owner) => { q.releaseLease.run(id, owner) },
     nextAt: async (connectionId) => (q.nextAt.get(connectionId) as { next_at: number } | undefined)?.next_at ?? null,
     setNextAt: async (connectionId, at) => { q.setNextAt.run(connectionId, at) },
-    due: async (now, limit, scheduled) => (q.due.all({ now, limit, scheduled: scheduled ? 1 : 0 }) as Array<{ id: string }>).map((r) => r.id)
+    due: async (now, limit, scheduled) =>
+      (q.due.all({ now, limit, scheduled: scheduled ? 1 : 0 }) as Array<{ id: string }>).map((r) => r.id)
   }
 }

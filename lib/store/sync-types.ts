@@ -42,6 +42,22 @@ export interface SyncRunRow {
   error: string | null
 }
 
+export interface StoredRecordRow {
+  connectionId: string
+  type: string
+  idDigest: string
+  ref: string
+  body: string | null
+}
+
+export interface RunUpdate {
+  status: SyncRunStatus
+  progress: string
+  finishedAt: number | null
+  error: string | null
+  resumable: boolean
+}
+
 export interface PageWrite {
   /** New or changed resources: each gets the next change number. */
   changed: SealedRecord[]
@@ -66,12 +82,12 @@ export interface SyncStore {
   deleteUnseen (connectionId: string, runId: string, types: string[]): Promise<number>
   changes (connectionId: string, since: number, limit: number, type?: string): Promise<RecordChange[]>
   /** Every record's sealed parts, for re-sealing under a new vault key. */
-  allRecords (): Promise<Array<{ connectionId: string, type: string, idDigest: string, ref: string, body: string | null }>>
-  replaceRecords (rows: Array<{ connectionId: string, type: string, idDigest: string, newIdDigest: string, ref: string, body: string | null }>): Promise<void>
+  allRecords (): Promise<StoredRecordRow[]>
+  replaceRecords (rows: Array<StoredRecordRow & { newIdDigest: string }>): Promise<void>
 
   createRun (run: Pick<SyncRunRow, 'id' | 'connectionId' | 'startedAt' | 'progress'>): Promise<void>
   latestRun (connectionId: string): Promise<SyncRunRow | null>
-  updateRun (id: string, update: { status: SyncRunStatus, progress: string, finishedAt: number | null, error: string | null, resumable: boolean }): Promise<void>
+  updateRun (id: string, update: RunUpdate): Promise<void>
   checkpoints (runId: string): Promise<Map<string, string>>
 
   acquireLease (connectionId: string, owner: string, now: number, ttlMs: number): Promise<boolean>

@@ -52,7 +52,8 @@ export function grantedTypes (scope: string): Set<string> {
 
 /** Whether the CapabilityStatement declares `Patient/$everything`. */
 export function declaresEverything (capability: unknown): boolean {
-  const rest = (capability as { rest?: Array<{ operation?: Array<{ name?: unknown }>, resource?: Array<{ type?: unknown, operation?: Array<{ name?: unknown }> }> }> })?.rest
+  type Operations = Array<{ name?: unknown }>
+  const rest = (capability as { rest?: Array<{ resource?: Array<{ type?: unknown, operation?: Operations }> }> })?.rest
   if (!Array.isArray(rest)) return false
   return rest.some((r) => (Array.isArray(r.resource) && r.resource.some((res) => res.type === 'Patient' && Array.isArray(res.operation) &&
     res.operation.some((op) => op.name === 'everything' || op.name === 'Patient-everything'))))
@@ -193,7 +194,8 @@ export class SyncRun {
     const type = step.startsWith('type:') ? step.slice(5) : undefined
     while (state.next !== null) {
       const answer = await this.#upstream.get(state.next, MAX_PAGE_BYTES)
-      const bundle = answer.status === 200 ? safeJson(answer.text) as { resourceType?: unknown, entry?: unknown, link?: unknown } | undefined : undefined
+      type Bundle = { resourceType?: unknown, entry?: unknown, link?: unknown }
+      const bundle = answer.status === 200 ? safeJson(answer.text) as Bundle | undefined : undefined
       if (bundle?.resourceType !== 'Bundle') {
         if (type !== undefined) this.refuse(type, answer, state.pages)
         else await this.commit([], step, { next: null, done: false, pages: state.pages })
@@ -239,9 +241,10 @@ export class SyncRun {
       const json = (): string => this.#rawText.get(resource) ?? JSON.stringify(resource)
       const before = existing.get(digest)
       const version = resource.meta?.versionId
-      const same = before !== undefined && !before.deleted && before.body !== null && (version !== undefined && version !== null
+      const live = before !== undefined && !before.deleted && before.body !== null
+      const same = live && (version !== undefined && version !== null
         ? before.version === String(version)
-        : sealer.openBody(id, resource, before.body) === json())
+        : sealer.openBody(id, resource, before.body!) === json())
       if (same) seen.push({ type: resource.resourceType, idDigest: digest })
       else changed.push(sealer.seal(id, resource, json()))
     }
@@ -249,7 +252,9 @@ export class SyncRun {
     await store.sync.writePage(id, this.runId, {
       changed,
       seen,
-      checkpoint: step === undefined || state === undefined ? undefined : { step, state: sealer.sealCheckpoint(this.runId, step, state) },
+      checkpoint: step === undefined || state === undefined
+        ? undefined
+        : { step, state: sealer.sealCheckpoint(this.runId, step, state) },
       progress: JSON.stringify(this.progress)
     })
     this.deps.onProgress(this.progress)
@@ -261,7 +266,7 @@ export class SyncRun {
     collectReferences(resource, this.#references.wanted)
   }
 
-  /** Referenced `Type/id`s, and those this run has already stored, read back from the store when the run was resumed. */
+  /** Referenced `Type/id`s and those this run has stored; read back from the store when the run was resumed. */
   private async referencesOfRun (): Promise<{ wanted: Set<string>, seen: Set<string> }> {
     if (this.#references.complete) return this.#references
     const { store, sealer } = this.deps

@@ -2,7 +2,12 @@ import type { TokenCipher } from '../tokens/cipher.js'
 import type { Store } from '../store/types.js'
 import type { SealedRecord } from '../store/sync-types.js'
 
-export interface FhirResource { resourceType: string, id: string, meta?: { versionId?: unknown }, [field: string]: unknown }
+export interface FhirResource {
+  resourceType: string
+  id: string
+  meta?: { versionId?: unknown }
+  [field: string]: unknown
+}
 
 /**
  * How a synced resource is kept: its JSON sealed with the vault key and bound to

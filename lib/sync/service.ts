@@ -35,7 +35,7 @@ export interface SyncServiceOptions {
   retryAfterOutageMs?: number
   maxConcurrent?: number
   retryDelaysMs?: number[]
-  log: { warn: (o: object, msg: string) => void, info: (o: object, msg: string) => void, error: (o: object, msg: string) => void }
+  log: Record<'warn' | 'info' | 'error', (o: object, msg: string) => void>
 }
 
 export type SyncStatusName = 'idle' | 'running' | 'succeeded' | 'failed'
@@ -93,25 +93,34 @@ export class SyncService {
       throw new ReauthRequiredError(connectionId, 'the access token has expired and a public client cannot refresh it', this.o.reconnectUrl(connection.practiceId))
     }
     if (this.#closed || this.#running.has(connectionId)) return
-    if (!await store.sync.acquireLease(connectionId, this.#owner, clock.now(), this.o.leaseTtlMs)) return // another instance runs it
+    // Another instance runs it when the lease is taken.
+    if (!await store.sync.acquireLease(connectionId, this.#owner, clock.now(), this.o.leaseTtlMs)) return
     if (this.#running.has(connectionId)) return
     let run: { id: string, startedAt: number, progress: SyncProgress, checkpoints: Map<string, string> }
     try {
       const latest = await store.sync.latestRun(connectionId)
       if (latest !== null && (latest.status === 'running' || latest.resumable)) {
-        run = { id: latest.id, startedAt: latest.startedAt, progress: parseProgress(latest.progress), checkpoints: await store.sync.checkpoints(latest.id) }
+        const checkpoints = await store.sync.checkpoints(latest.id)
+        run = { id: latest.id, startedAt: latest.startedAt, progress: parseProgress(latest.progress), checkpoints }
         await store.sync.updateRun(run.id, { status: 'running', progress: latest.progress, finishedAt: null, error: null, resumable: false })
         this.o.log.info({ connectionId, syncId: run.id }, 'resuming an interrupted sync')
       } else {
         run = { id: randomUUID(), startedAt: clock.now(), progress: emptyProgress(), checkpoints: new Map() }
-        await store.sync.createRun({ id: run.id, connectionId, startedAt: run.startedAt, progress: JSON.stringify(run.progress) })
+        const progress = JSON.stringify(run.progress)
+        await store.sync.createRun({ id: run.id, connectionId, startedAt: run.startedAt, progress })
       }
     } catch (err) {
       await store.sync.releaseLease(connectionId, this.#owner)
       throw err
     }
     const abort = new AbortController()
-    const running: Running = { runId: run.id, startedAt: run.startedAt, progress: run.progress, abort, done: Promise.resolve() }
+    const running: Running = {
+      runId: run.id,
+      startedAt: run.startedAt,
+      progress: run.progress,
+      abort,
+      done: Promise.resolve()
+    }
     this.#running.set(connectionId, running)
     const engine = new SyncRun({
       store,
@@ -137,7 +146,8 @@ export class SyncService {
         .then((held) => { if (!held) running.abort.abort() }, () => {})
     }, Math.max(200, this.o.leaseTtlMs / 3))
     const finish = async (status: 'succeeded' | 'failed', error: string | null, resumable: boolean, nextAt: number | null): Promise<void> => {
-      await store.sync.updateRun(running.runId, { status, progress: JSON.stringify(running.progress), finishedAt: clock.now(), error, resumable })
+      const progress = JSON.stringify(running.progress)
+      await store.sync.updateRun(running.runId, { status, progress, finishedAt: clock.now(), error, resumable })
       if (nextAt !== null) await store.sync.setNextAt(connectionId, nextAt)
     }
     try {
@@ -196,7 +206,7 @@ export class SyncService {
     return describeRun(latest, next)
   }
 
-  /** Calls `listener` with the status on every progress step and once more when the run ends; returns the unsubscribe. */
+  /** Calls `listener` with the status after every page and once more at the end; returns the unsubscribe. */
   subscribe (connectionId: string, listener: SyncListener): () => void {
     let set = this.#listeners.get(connectionId)
     if (!set) this.#listeners.set(connectionId, set = new Set())
