@@ -73,8 +73,10 @@ export class SyncUpstream {
         problem = 'Healow could not be reached or did not answer in time'
         continue
       }
-      if (response.status === 401 && rejected === undefined) {
+      if (response.status === 401) {
         await response.body?.cancel()
+        // A second 401, to a token refreshed a moment ago, is not the type's refusal: stop and try later.
+        if (rejected !== undefined) throw new SyncInterruptedError('Healow refused a freshly refreshed access token; the sync continues from its last checkpoint later')
         rejected = token
         problem = ''
         attempt--
