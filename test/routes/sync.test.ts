@@ -144,3 +144,19 @@ t.test('the sync routes need the connection key; bad queries are 400 with a reas
     t.match(await res.json(), { code: 'invalid_request', message: /querystring/ })
   }
 })
+
+t.test('a paging link to an origin that is not the practice\'s is not followed; the type is named, and nothing of it is deleted', async (t) => {
+  // The simulator writes next links on its alias host; without FHIR_ALIAS_HOSTS that host is a stranger.
+  const stack = await startStack(t, { simulator: { resourcesPerType: 30 }, env: { LOG_LEVEL: 'warn', SYNC_INTERVAL_HOURS: '0' } })
+  const practice = stack.sim.practices[0]
+  const { connectionId, key } = await connectPatient(stack)
+  stack.sim.resetCounters()
+  const done = await syncToEnd(stack.gw.url, connectionId, key)
+  t.equal(done.status, 'succeeded')
+  t.match(done.progress.types.Observation, { status: 'failed', resources: 10, error: /paging link led outside the practice/ })
+  t.match(done.progress.types.Goal, { status: 'done' }, 'a type on one page is complete')
+  // One request per searched type (its first page), metadata, Patient, and the Binaries: no page behind a link.
+  const searched = Object.keys(done.progress.types).filter((type) => type !== 'Patient' && type !== 'Binary').length
+  t.equal(stack.sim.counters().fhir[practice.id], searched + 1 + 1 + done.progress.types.Binary.resources)
+  t.equal(done.progress.deleted, 0)
+})
