@@ -5,11 +5,12 @@ import { startSimulator } from '../../simulator/index.js'
 import { tempDir } from '../helpers/app.js'
 import { connectPatient } from '../helpers/connect.js'
 import { startGatewayProcess } from '../helpers/gateway-process.js'
+import { testOnEachStore } from '../helpers/stores.js'
 import { pullRecords, syncStatus, syncToEnd, waitForSync } from '../helpers/sync.js'
 
 t.setTimeout(240_000)
 
-t.test('SIGKILL of the gateway mid-sync, restart: the sync resumes and completes, nothing stored twice, at most 1.1x the requests', async (t) => {
+testOnEachStore('SIGKILL of the gateway mid-sync, restart: the sync resumes and completes, nothing stored twice, at most 1.1x the requests', async (t, under) => {
   // Latency stretches the sync over a few seconds, so the kill lands mid-way.
   const sim = await startSimulator({ autoLogin: true, resourcesPerType: 120, faults: { latencyMs: 15 } })
   t.teardown(() => sim.close())
@@ -24,7 +25,7 @@ t.test('SIGKILL of the gateway mid-sync, restart: the sync resumes and completes
     ALLOW_LOOPBACK_HTTP: 'true',
     FHIR_ALIAS_HOSTS: sim.aliasBase,
     DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${path.join(dataDir, 'gateway.db')}`,
+    DATABASE_URL: under.name === 'sqlite' ? `sqlite:${path.join(dataDir, 'gateway.db')}` : await under.databaseUrl(t),
     VAULT_KEY: randomBytes(32).toString('hex'),
     SYNC_INTERVAL_HOURS: '0',
     SYNC_LEASE_SECONDS: '2'
