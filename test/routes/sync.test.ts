@@ -93,9 +93,10 @@ t.test('$everything where the practice declares it; a refused type is skipped an
   t.equal((await pullRecords(stack.gw.url, refused.connectionId, refused.key, '0', 1000, 'Device')).resources.length, 0)
 })
 
-t.test('a read through /fhir/{id} of the same practice during a running sync is served within a second; never a Healow 429', async (t) => {
+testOnEachStore('a read through /fhir/{id} of the same practice during a running sync is served within a second; never a Healow 429', async (t, under) => {
   // 30 a minute at Healow: the gateway spends 28, the sync 26 of them, so it waits for the next minute mid-way.
   const stack = await startStack(t, {
+    store: under,
     simulator: { resourcesPerType: 60, quirks: { rateLimitPerMinute: 30 } },
     env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase, LOG_LEVEL: 'warn', SYNC_INTERVAL_HOURS: '0', HEALOW_RATE_LIMIT_PER_MINUTE: '30' })
   })
