@@ -8,6 +8,7 @@
 // Run: npx tsx --expose-gc bench/sync.ts   (prints a Markdown section for BENCHMARKS.md)
 import { randomUUID } from 'node:crypto'
 import { loadavg } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import { SlidingWindowBudget } from '../lib/budget/sliding-window.js'
 import { gatewayBudget, interactiveReserve } from '../lib/budget/gateway-share.js'
@@ -65,12 +66,20 @@ const SIZES = [{ resources: 2_000, perType: 490 }, { resources: 10_000, perType:
 const cleanups: Array<() => unknown> = []
 const t = { teardown: (fn: () => unknown) => { cleanups.push(fn) } }
 
-interface Figures { resources: number, requests: number, minimumRequests: number, wallMs: number, minimumWallMs: number, heapMb: number, rssMb: number }
+interface Figures {
+  resources: number
+  requests: number
+  minimumRequests: number
+  wallMs: number
+  minimumWallMs: number
+  heapMb: number
+  rssMb: number
+}
 
 async function measure (perType: number): Promise<Figures> {
   const sim = await startSimulatorProcess(perType)
   const gw = await startGateway(t, { ...sim.env, LOG_LEVEL: 'warn', SYNC_INTERVAL_HOURS: '0' })
-  for (let i = 0; i < 200 && !gw.app.tenantDirectory.status().ready; i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  for (let i = 0; i < 200 && !gw.app.tenantDirectory.status().ready; i++) await sleep(25)
   const { app } = gw
   const { connectionId } = await connectPatient({ sim: { practices: sim.info.practices } as never, gw })
   const connection = (await app.store.connections.get(connectionId))!
@@ -88,7 +97,8 @@ async function measure (perType: number): Promise<Figures> {
     aliasOrigins: [sim.info.aliasBase],
     timeoutMs: 30_000,
     maxBinaryBytes: 20 * 1024 * 1024,
-    accessToken: async (rejected) => await app.tokens.accessToken(connectionId, rejected === undefined ? {} : { rejected }),
+    accessToken: async (rejected) =>
+      await app.tokens.accessToken(connectionId, rejected === undefined ? {} : { rejected }),
     onProgress: () => {}
   }, connection, runId, progress, new Map(), new AbortController().signal)
 

@@ -120,7 +120,9 @@ export class PatientRecords {
       this.added.set(type, (this.added.get(type) ?? 0) + n)
       for (let index = first; index < first + n; index++) done.added.push(`${type}/${this.idOf(type, index)}`)
     }
-    for (const type of new Set([...this.deleted.keys(), ...this.added.keys()])) this.listed.set(type, this.liveIndices(type, true))
+    for (const type of new Set([...this.deleted.keys(), ...this.added.keys()])) {
+      this.listed.set(type, this.liveIndices(type, true))
+    }
     return done
   }
 

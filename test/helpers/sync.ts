@@ -32,7 +32,13 @@ export async function pullRecords (gatewayUrl: string, connectionId: string, key
 export interface SyncStatusBody {
   status: string
   syncId: string | null
-  progress: { requests: number, resources: number, changed: number, deleted: number, types: Record<string, { status: string, resources: number, error?: string }> }
+  progress: {
+    requests: number
+    resources: number
+    changed: number
+    deleted: number
+    types: Record<string, { status: string, resources: number, error?: string }>
+  }
   lastError?: string
 }
 
@@ -43,13 +49,15 @@ export async function syncStatus (gatewayUrl: string, connectionId: string, key:
 }
 
 /** Starts a sync and waits until it is no longer running. */
-export async function syncToEnd (gatewayUrl: string, connectionId: string, key: string, timeoutMs = 120_000): Promise<SyncStatusBody> {
+export async function syncToEnd (gatewayUrl: string, connectionId: string, key: string, timeoutMs = 120_000) {
   const started = await fetch(`${gatewayUrl}/connections/${connectionId}/sync`, { method: 'POST', headers: bearer(key) })
   if (started.status !== 202) throw new Error(`sync start answered ${started.status}: ${await started.text()}`)
   return await waitForSync(gatewayUrl, connectionId, key, (s) => s.status !== 'running', timeoutMs)
 }
 
-export async function waitForSync (gatewayUrl: string, connectionId: string, key: string, until: (s: SyncStatusBody) => boolean, timeoutMs = 120_000): Promise<SyncStatusBody> {
+export async function waitForSync (
+  gatewayUrl: string, connectionId: string, key: string, until: (s: SyncStatusBody) => boolean, timeoutMs = 120_000
+): Promise<SyncStatusBody> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const status = await syncStatus(gatewayUrl, connectionId, key).catch(() => undefined)
@@ -63,7 +71,9 @@ export async function waitForSync (gatewayUrl: string, connectionId: string, key
  * What a client paging through the gateway's FHIR proxy sees: every search of every type to
  * its end, the Patient, and each Binary the DocumentReferences point at, as `Type/id` → versionId.
  */
-export async function pageThroughProxy (gatewayUrl: string, connectionId: string, key: string, patientId: string, types: string[]): Promise<Map<string, string>> {
+export async function pageThroughProxy (
+  gatewayUrl: string, connectionId: string, key: string, patientId: string, types: string[]
+): Promise<Map<string, string>> {
   const fhir = `${gatewayUrl}/fhir/${connectionId}`
   const seen = new Map<string, string>()
   const binaries = new Set<string>()

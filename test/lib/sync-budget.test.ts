@@ -36,7 +36,8 @@ t.test('in process: the sync takes only spare slots; interactive reads keep the 
 
 t.test('PostgreSQL: the same answers', async (t) => {
   const clock = { now: 1_000_000 }
-  const budget = await openPostgresRequestBudget(await freshPostgresDatabase(t), { limit: 5, windowMs: 1000, maxWaitMs: 0, now: () => clock.now })
+  const options = { limit: 5, windowMs: 1000, maxWaitMs: 0, now: () => clock.now }
+  const budget = await openPostgresRequestBudget(await freshPostgresDatabase(t), options)
   t.teardown(() => budget.close())
   t.same(await script(budget, clock), expected)
 })

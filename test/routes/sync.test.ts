@@ -2,7 +2,7 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { bearer, connectPatient, startStack } from '../helpers/connect.js'
 import { testOnEachStore } from '../helpers/stores.js'
-import { pageThroughProxy, pullRecords, syncStatus, syncToEnd } from '../helpers/sync.js'
+import { pageThroughProxy, pullRecords, syncStatus, syncToEnd, waitForSync } from '../helpers/sync.js'
 import { TokenCipher } from '../../lib/tokens/cipher.js'
 import { PATIENT_READ_RESOURCES } from '../../lib/tokens/scopes.js'
 
@@ -40,7 +40,9 @@ testOnEachStore('a 2,000-resource patient: one sync stores exactly what paging r
 
   // Upstream changes between two syncs.
   const changed = stack.sim.changeRecords(practice.id, {
-    add: { Observation: 3, Condition: 1 }, update: { Observation: 2, Encounter: 1 }, delete: { Observation: 1, Immunization: 2 }
+    add: { Observation: 3, Condition: 1 },
+    update: { Observation: 2, Encounter: 1 },
+    delete: { Observation: 1, Immunization: 2 }
   })
   const second = await syncToEnd(url, connectionId, key)
   t.equal(second.status, 'succeeded')
@@ -64,7 +66,9 @@ testOnEachStore('a 2,000-resource patient: one sync stores exactly what paging r
   // A new vault key re-seals the records; they read the same.
   await stack.gw.app.vault.rekey(new TokenCipher(randomBytes(32)))
   const resealed = await pullRecords(url, connectionId, key, '0', 1000)
-  t.same([...resealed.versions.entries()].sort(), [...delta.versions.entries(), ...[...pulled.versions.entries()].filter(([ref]) => !delta.versions.has(ref) && !changed.deleted.includes(ref))].sort())
+  const unchanged = [...pulled.versions.entries()]
+    .filter(([ref]) => !delta.versions.has(ref) && !changed.deleted.includes(ref))
+  t.same([...resealed.versions.entries()].sort(), [...delta.versions.entries(), ...unchanged].sort(), 'the same records after rekey')
 
   // Disconnecting deletes the records with the connection.
   t.equal((await fetch(`${url}/connections/${connectionId}`, { method: 'DELETE', headers: bearer(key) })).status, 204)
@@ -78,7 +82,8 @@ t.test('$everything where the practice declares it; a refused type is skipped an
   stack.sim.resetCounters()
   const done = await syncToEnd(stack.gw.url, viaEverything.connectionId, viaEverything.key)
   t.equal(done.status, 'succeeded')
-  const expected = await pageThroughProxy(stack.gw.url, viaEverything.connectionId, viaEverything.key, everythingAt.patientId, SEARCHED)
+  const { connectionId, key } = viaEverything
+  const expected = await pageThroughProxy(stack.gw.url, connectionId, key, everythingAt.patientId, SEARCHED)
   const pulled = await pullRecords(stack.gw.url, viaEverything.connectionId, viaEverything.key)
   t.same([...pulled.versions.keys()].sort(), [...expected.keys()].sort(), '$everything stored the whole record')
   // metadata, the $everything pages (10 a page), Patient, and the 3 Binaries: no search per type.
@@ -107,7 +112,7 @@ testOnEachStore('a read through /fhir/{id} of the same practice during a running
   const second = await fetch(`${stack.gw.url}/connections/${connectionId}/sync`, { method: 'POST', headers: bearer(key) })
   t.equal((await second.json() as { syncId: string }).syncId, (await start.json() as { syncId: string }).syncId, 'a second request answers the running sync')
   // Until the sync has spent its share of the minute.
-  for (let i = 0; i < 200 && (await syncStatus(stack.gw.url, connectionId, key)).progress.requests < 24; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  await waitForSync(stack.gw.url, connectionId, key, (s) => s.progress.requests >= 24, 10_000)
   const status = await syncStatus(stack.gw.url, connectionId, key)
   t.equal(status.status, 'running')
   for (const path of [`/Observation?patient=${practice.patientId}`, `/Patient/${practice.patientId}`]) {
