@@ -27,6 +27,7 @@ import oauth from './plugins/oauth.js'
 import mereCompat from './plugins/mere-compat.js'
 import mereProxy from './plugins/mere-proxy.js'
 import tenantDirectory from './plugins/tenant-directory.js'
+import sync, { type SyncPluginOptions } from './plugins/sync.js'
 import { sharedSchemas } from './schemas/index.js'
 import healthRoutes from './routes/health.js'
 import instanceConfigRoutes from './routes/instance-config.js'
@@ -42,6 +43,8 @@ import mereProxyRoutes from './routes/mere-proxy.js'
 import pageRoutes from './routes/pages.js'
 import adminRoutes from './routes/admin.js'
 import admin from './plugins/admin.js'
+import syncRoutes from './routes/sync.js'
+import recordRoutes from './routes/records.js'
 
 export interface BuildOptions {
   /** Where log lines go; tests capture them to prove no secret is written. */
@@ -50,6 +53,8 @@ export interface BuildOptions {
   refreshRetryDelaysMs?: number[]
   /** The webhook dispatcher's clock and retry schedule; tests of a day of retries change them. */
   webhooks?: WebhooksPluginOptions
+  /** The sync's clock and upstream retry waits (tests of schedules and outages). */
+  sync?: SyncPluginOptions
 }
 
 function trustNearestHops (hops: number): (address: string, hop: number) => boolean {
@@ -58,7 +63,7 @@ function trustNearestHops (hops: number): (address: string, hop: number) => bool
 
 /** The whole service: third-party plugins, then ours in dependency order, then routes. */
 export async function buildApp (
-  config: Config, { logStream, refreshRetryDelaysMs, webhooks: webhookOptions = {} }: BuildOptions = {}
+  config: Config, { logStream, refreshRetryDelaysMs, webhooks: webhookOptions = {}, sync: syncOptions = {} }: BuildOptions = {}
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggingOptions({ config, stream: logStream }),
@@ -91,6 +96,7 @@ export async function buildApp (
   await app.register(tenantDirectory)
   await app.register(mereCompat)
   await app.register(mereProxy)
+  await app.register(sync, syncOptions)
 
   // Pages, OAuth and the JSON API: helmet's headers, and cookies for the OAuth state. The proxies
   // stay outside this context: they set fixed security headers of their own and read no cookie,
@@ -106,6 +112,8 @@ export async function buildApp (
     await site.register(openapiRoutes)
     await site.register(healowOAuthRoutes)
     await site.register(connectionRoutes)
+    await site.register(syncRoutes)
+    await site.register(recordRoutes)
     await site.register(tenantRoutes)
     await site.register(mereTenantRoutes)
     await site.register(mereTokenRoutes)

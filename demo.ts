@@ -50,15 +50,26 @@ const handoff = handoffFromPage(await result.text())
 const claim = await fetch(`${publicUrl}/connections/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handoff }) })
 const { connection, key } = await claim.json() as { connection: { id: string, patientId: string }, key: string }
 
+// The gateway's own sync of that patient's records, as it runs weekly; wait for it to finish.
+await app.sync.start(connection.id)
+await app.sync.settled(connection.id)
+const synced = await app.sync.status(connection.id)
+const types = Object.entries(synced.progress.types)
+const skipped = types.filter(([, p]) => p.status !== 'done').map(([type]) => type)
+
 process.stdout.write(`
 healow-sync demo is running (Ctrl-C stops it)
   gateway    ${publicUrl}   (API docs: ${publicUrl}/docs)
   simulator  ${sim.url}   (a local stand-in for Healow; practices: ${sim.practices.map((p) => p.id).join(', ')})
 
-A demo patient of ${practice.name} is connected. Read their records:
+A demo patient of ${practice.name} is connected, and synced:
+  Sync ${synced.status}: ${synced.progress.resources} resources over ${types.length} types in ${synced.progress.requests} requests to Healow${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}
+
+Read their records:
   curl -H 'Authorization: Bearer ${key}' '${publicUrl}/fhir/${connection.id}/Patient/${connection.patientId}'
   curl -H 'Authorization: Bearer ${key}' '${publicUrl}/fhir/${connection.id}/Observation?patient=${connection.patientId}'
   curl -H 'Authorization: Bearer ${key}' '${publicUrl}/connections/${connection.id}'
+  curl -H 'Authorization: Bearer ${key}' '${publicUrl}/connections/${connection.id}/records?limit=5'   (the synced records)
 
 Connect another patient yourself: open ${publicUrl}/ in a browser, find ${sim.practices[1]?.name ?? practice.name},
 press Connect, log in as ${sim.practices[1]?.login ?? practice.login}, then claim the code the page shows:

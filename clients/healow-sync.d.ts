@@ -161,6 +161,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/connections/{id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The connection's sync: status, progress per type, next scheduled run */
+        get: operations["getSync"];
+        put?: never;
+        /**
+         * Start the connection's sync now (or answer the one running)
+         * @description Fetches every record the connection grants, within the practice's Healow budget and behind interactive reads; pull the result with GET /connections/{id}/records.
+         */
+        post: operations["startSync"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connections/{id}/sync/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The running sync's progress as Server-Sent Events
+         * @description One `progress` event (data: SyncStatus JSON) now and after every page, then `end` with the final status, and the stream closes. With no sync running: the status as `end` at once.
+         */
+        get: operations["streamSync"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connections/{id}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changed in the synced records since a cursor
+         * @description Resources new or changed, and deletions, in change order. Keep `cursor` and send it as `since` next time; while `more` is true, ask again at once.
+         */
+        get: operations["listRecords"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tenants": {
         parameters: {
             query?: never;
@@ -841,6 +902,59 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; absent on the last page */
             nextCursor?: string;
         };
+        /** SyncStatus */
+        SyncStatus: {
+            /** @description idle: never synced */
+            status: "idle" | "running" | "succeeded" | "failed";
+            /** @description The latest run */
+            syncId: string | null;
+            startedAt: string | null;
+            finishedAt: string | null;
+            /** @description When the next scheduled sync is due (null: only on demand) */
+            nextAt: string | null;
+            progress: {
+                /** @description Requests sent to Healow in this run */
+                requests: number;
+                /** @description Resources fetched in this run */
+                resources: number;
+                /** @description Of those, new or changed since the last sync */
+                changed: number;
+                /** @description Resources no longer at Healow, marked deleted at the end of a complete sync */
+                deleted: number;
+                /** @description Per resource type */
+                types: {
+                    [key: string]: {
+                        /** @description skipped: the practice refused the type (403, 404, 400); failed: its paging broke off; neither stops the sync */
+                        status: "pending" | "running" | "done" | "skipped" | "failed";
+                        /** @description Resources of the type fetched in this run */
+                        resources: number;
+                        /** @description Why the type was skipped or incomplete */
+                        error?: string;
+                    };
+                };
+            };
+            /** @description Why the latest run failed */
+            lastError?: string;
+        };
+        /** RecordChanges */
+        RecordChanges: {
+            /** @description New or changed resources, in change order */
+            resources: ({
+                resourceType: string;
+                id: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description Resources Healow no longer lists (seen missing by a complete sync) */
+            deleted: {
+                resourceType: string;
+                id: string;
+            }[];
+            /** @description Send it as `since` next time */
+            cursor: string;
+            /** @description true: more changes wait; ask again at once with the cursor */
+            more: boolean;
+        };
     };
     responses: never;
     parameters: never;
@@ -1311,6 +1425,221 @@ export interface operations {
             };
             /** @description Every non-FHIR error answer */
             "4XX": {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            "5XX": {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncStatus"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            "5XX": {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    startSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncStatus"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            "5XX": {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    streamSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream of SyncStatus */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            "5XX": {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listRecords: {
+        parameters: {
+            query?: {
+                /** @description The cursor of the previous answer; omit for everything */
+                since?: string;
+                /** @description Most changes in one answer */
+                limit?: number;
+                /** @description Only this resource type, e.g. Observation */
+                type?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Connection id
+                 * @example 6f1c2a9e-3b7d-4e21-9c55-0a8d4f2b7e13
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordChanges"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every non-FHIR error answer */
+            401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

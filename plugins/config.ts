@@ -52,6 +52,9 @@ export const EnvSchema = Type.Object({
   WEBHOOK_SECRET: Type.Optional(Text('Standard Webhooks signing secret: whsec_ followed by the base64 of 24 to 64 random bytes')),
   SITE_TITLE: Text('Title of the pages a person sees in a browser (start page, connect pages, operator view)', { default: 'healow-sync', minLength: 1, maxLength: 80 }),
   ADMIN_TOKEN: Type.Optional(Text('Turns the operator view (/admin) and GET /admin/connections on; at least 32 characters (e.g. `openssl rand -hex 32`). Unset: those routes do not exist', { minLength: 32, maxLength: 512 })),
+  SYNC_INTERVAL_HOURS: Whole("How often the gateway syncs each connected patient's records (each connection's time moved by up to 10% either way); 0 = only on demand (POST /connections/{id}/sync)", 0, 24 * 365, 168),
+  SYNC_MAX_BINARY_BYTES: Whole('Largest Binary (attachment) the sync stores, in bytes of Healow\'s answer; larger ones are skipped and named in the sync status', 0, 1024 * 1024 * 1024, 20 * 1024 * 1024),
+  SYNC_LEASE_SECONDS: Whole("How long one instance holds a connection's sync against the others (renewed while it runs); a crashed instance's sync resumes elsewhere after it", 1, 3600, 60),
   FHIR_ALIAS_HOSTS: Text('Comma-separated origins that Healow also writes into Bundle links for the same practice; such links are rewritten to point back through the gateway', { default: 'http://fhir4.eclinicalworks.com,https://fhir4.eclinicalworks.com' })
 })
 export type Env = Static<typeof EnvSchema>

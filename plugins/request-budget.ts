@@ -3,12 +3,16 @@ import { SlidingWindowBudget, type RequestBudget } from '../lib/budget/sliding-w
 import { gatewayBudget } from '../lib/budget/gateway-share.js'
 import { NO_METRICS, type MetricsRecorder } from '../lib/metrics.js'
 
-
 /** The same budget, counting each decision per practice. */
 function countedBudget (budget: RequestBudget, metrics: MetricsRecorder): RequestBudget {
   return {
     take: async (practiceId) => {
       const decision = await budget.take(practiceId)
+      metrics.budget(practiceId, decision.ok ? 'granted' : 'refused')
+      return decision
+    },
+    takeSpare: async (practiceId, keepFree) => {
+      const decision = await budget.takeSpare(practiceId, keepFree)
       metrics.budget(practiceId, decision.ok ? 'granted' : 'refused')
       return decision
     },

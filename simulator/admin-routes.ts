@@ -6,6 +6,7 @@ import type { RegisteredClients } from './clients.js'
 import type { Faults, Quirks } from './options.js'
 import { applySettings } from './runtime-settings.js'
 import { resetCounters, type SimulatorState } from './state.js'
+import { checkChanges, type RecordChanges } from './patient-records.js'
 
 export const ADMIN_PREFIX = '/_sim'
 
@@ -26,6 +27,16 @@ export default async function adminRoutes (app: FastifyInstance, { state, client
   app.post(`${ADMIN_PREFIX}/counters/reset`, async (_request, reply) => {
     resetCounters(state)
     return reply.code(204).send()
+  })
+
+  // Changes between two syncs: { practice, add: { Observation: 3 }, update: {…}, delete: {…} } → the ids changed.
+  app.post(`${ADMIN_PREFIX}/changes`, async (request, reply) => {
+    const { practice: practiceId, ...changes } = (request.body ?? {}) as { practice?: unknown } & RecordChanges
+    const practice = typeof practiceId === 'string' ? state.practiceById(practiceId) : undefined
+    if (!practice) return reply.code(400).send({ error: 'practice must name one of the simulator\'s practices' })
+    const problem = checkChanges(changes)
+    if (problem) return reply.code(400).send({ error: problem })
+    return state.records(practice).change(changes)
   })
 
   app.post(`${ADMIN_PREFIX}/expire-tokens`, async (request, reply) => {

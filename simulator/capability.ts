@@ -4,7 +4,7 @@ import { OAUTH_PATHS } from './authorization-server.js'
 import { SCOPED_RESOURCE_TYPES, SMART_SCOPES, type FhirResource } from './fhir-types.js'
 import type { Practice } from './practices.js'
 
-export function capabilityStatement (practice: Practice, oauthOrigin: string): FhirResource {
+export function capabilityStatement (practice: Practice, oauthOrigin: string, everything = false): FhirResource {
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -32,7 +32,8 @@ export function capabilityStatement (practice: Practice, oauthOrigin: string): F
       resource: SCOPED_RESOURCE_TYPES.map((type) => ({
         type,
         interaction: [{ code: 'read' }, { code: 'search-type' }],
-        searchParam: [{ name: type === 'Patient' ? '_id' : 'patient', type: 'reference' }]
+        searchParam: [{ name: type === 'Patient' ? '_id' : 'patient', type: 'reference' }],
+        ...(type === 'Patient' && everything ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {})
       }))
     }]
   }

@@ -53,6 +53,7 @@ export default async function fhirRoutes (app: FastifyInstance, { state, checkAc
     const token = await checkAccessToken(request.headers.authorization, practice)
     if (!token.ok) return void fail(reply, 401, 'login', token.problem)
     if (!token.scopes.has(`patient/${type}.read`)) return void fail(reply, 403, 'forbidden', `Scope patient/${type}.read not granted`)
+    if (state.options.refusedTypes[practice.id]?.includes(type)) return void fail(reply, 403, 'forbidden', `${type} is not available at this practice`)
     return { practice, patientId: token.patientId }
   }
 
@@ -94,7 +95,8 @@ export default async function fhirRoutes (app: FastifyInstance, { state, checkAc
     const admitted = await admit(request, reply)
     if (!admitted) return reply
     // Healow serves its CapabilityStatement as application/fhir+json whatever the quirk.
-    return sendFhir(reply, state, 200, capabilityStatement(admitted.practice, state.url), 'application/fhir+json')
+    const everything = state.options.everythingPractices.includes(admitted.practice.id)
+    return sendFhir(reply, state, 200, capabilityStatement(admitted.practice, state.url, everything), 'application/fhir+json')
   })
 
   app.get('/fhir/r4/:code/.well-known/smart-configuration', async (request, reply) => {
@@ -103,11 +105,22 @@ export default async function fhirRoutes (app: FastifyInstance, { state, checkAc
     return reply.send(smartConfiguration(admitted.practice, state.url))
   })
 
+  // Patient/$everything, where the practice declares it: every type but Binary, paged like a search.
+  app.get('/fhir/r4/:code/Patient/:id/$everything', async (request, reply) => {
+    const admitted = await admit(request, reply, 'Patient')
+    if (!admitted) return reply
+    if (!state.options.everythingPractices.includes(admitted.practice.id)) return fail(reply, 400, 'not-supported', 'Operation $everything is not supported')
+    if ((request.params as Params).id !== admitted.patientId) return fail(reply, 403, 'forbidden', 'The token is for another patient')
+    const base = linkBase(request, admitted.practice)
+    const page = { type: 'everything' as const, patientId: admitted.patientId!, offset: 0, count: state.options.pageSize }
+    return sendFhir(reply, state, 200, searchBundle(state.records(admitted.practice), page, base, `${base}/Patient/${admitted.patientId}/$everything`))
+  })
+
   // Paging links (`_getpages`) are answered at the base.
   app.get('/fhir/r4/:code', async (request, reply) => {
     const page = parsePageQuery(request.query as Query)
     if (!page) return fail(reply, 400, 'invalid', 'Unknown or expired paging link')
-    const admitted = await admit(request, reply, page.type)
+    const admitted = await admit(request, reply, page.type === 'everything' ? 'Patient' : page.type)
     if (!admitted) return reply
     if (page.patientId !== admitted.patientId) return fail(reply, 403, 'forbidden', 'The token is for another patient')
     const base = linkBase(request, admitted.practice)

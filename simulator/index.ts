@@ -7,6 +7,7 @@ import { createAuthorizationServer, OAUTH_PATHS } from './authorization-server.j
 import { registerClients } from './clients.js'
 import type { CounterSnapshot } from './counters.js'
 import { DIRECTORY_PATH } from './directory.js'
+import { checkChanges, type ChangedIds, type RecordChanges } from './patient-records.js'
 import { resolveOptions, type Faults, type Quirks, type SimulatorOptions } from './options.js'
 import type { Practice } from './practices.js'
 import { applySettings } from './runtime-settings.js'
@@ -15,6 +16,7 @@ import { createState, resetCounters } from './state.js'
 export type { CounterSnapshot } from './counters.js'
 export type { Faults, Quirks, SimulatorOptions } from './options.js'
 export type { Practice } from './practices.js'
+export type { RecordChanges, ChangedIds } from './patient-records.js'
 export { PatientBrowser, followLogin } from './browser.js'
 
 export interface Simulator {
@@ -34,6 +36,8 @@ export interface Simulator {
   faults: Faults
   setQuirks (quirks: Partial<Quirks>): void
   setFaults (faults: Partial<Faults>): void
+  /** Adds, updates and deletes resources of a practice's patient (changes between syncs); answers the `Type/id`s. */
+  changeRecords (practiceId: string, changes: RecordChanges): ChangedIds
   /** Force-expires one access token, or every access token issued so far. */
   expireAccessTokens (accessToken?: string): void
   counters (): CounterSnapshot & { resetCounters (): void }
@@ -72,6 +76,12 @@ export async function startSimulator (simulatorOptions: SimulatorOptions = {}): 
     setQuirks: (quirks) => change(state.quirks, quirks),
     setFaults: (faults) => change(state.faults, faults),
     expireAccessTokens: (accessToken) => expireAccessTokens(state, accessToken),
+    changeRecords: (practiceId, changes) => {
+      const problem = checkChanges(changes)
+      const practice = state.practiceById(practiceId)
+      if (problem || !practice) throw new TypeError(problem ?? `no practice ${practiceId}`)
+      return state.records(practice).change(changes)
+    },
     counters: () => ({ ...state.counters.snapshot(), resetCounters: () => resetCounters(state) }),
     resetCounters: () => resetCounters(state),
     async close () {

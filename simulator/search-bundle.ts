@@ -4,10 +4,12 @@ import type { FhirResource, ResourceType } from './fhir-types.js'
 import { isResourceType } from './fhir-types.js'
 import type { PatientRecords } from './patient-records.js'
 
-export interface SearchPage { type: ResourceType; patientId: string; offset: number; count: number }
+/** A page of a search by type, or of `Patient/$everything` (type `everything`). */
+export interface SearchPage { type: ResourceType | 'everything'; patientId: string; offset: number; count: number }
 
 export function searchBundle (records: PatientRecords, page: SearchPage, linkBase: string, selfUrl: string): FhirResource {
-  const total = records.count(page.type)
+  const everything = page.type === 'everything'
+  const total = page.type === 'everything' ? records.everythingCount() : records.count(page.type)
   const link = [{ relation: 'self', url: selfUrl }]
   if (page.offset > 0) link.push({ relation: 'previous', url: pageUrl(linkBase, { ...page, offset: Math.max(0, page.offset - page.count) }) })
   if (page.offset + page.count < total) link.push({ relation: 'next', url: pageUrl(linkBase, { ...page, offset: page.offset + page.count }) })
@@ -16,10 +18,10 @@ export function searchBundle (records: PatientRecords, page: SearchPage, linkBas
     type: 'searchset',
     total,
     link,
-    entry: records.page(page.type, page.offset, page.count).map((resource) => ({
+    entry: (page.type === 'everything' ? records.everythingPage(page.offset, page.count) : records.page(page.type, page.offset, page.count)).map((resource) => ({
       fullUrl: `${linkBase}/${resource.resourceType}/${resource.id}`,
       resource,
-      search: { mode: 'match' }
+      search: { mode: everything && resource.resourceType !== 'Patient' ? 'include' : 'match' }
     }))
   }
 }
@@ -41,6 +43,6 @@ export function parsePageQuery (query: Record<string, string | string[] | undefi
   const [type, patientId] = String(query._getpages ?? '').split('.')
   const offset = Number(query._getpagesoffset)
   const count = Number(query._count)
-  if (!isResourceType(type) || !patientId || !Number.isInteger(offset) || offset < 0 || !Number.isInteger(count) || count < 1) return undefined
+  if (!(type === 'everything' || isResourceType(type)) || !patientId || !Number.isInteger(offset) || offset < 0 || !Number.isInteger(count) || count < 1) return undefined
   return { type, patientId, offset, count }
 }

@@ -23,7 +23,8 @@ t.test('npm run demo: connects a demo patient and prints commands that work', as
   t.match(output, /healow-sync demo is running/, output)
   // Run the printed curl commands the way a newcomer would, with fetch.
   const commands = [...output.matchAll(/curl -H 'Authorization: Bearer ([^']+)' '([^']+)'/g)]
-  t.equal(commands.length, 3)
+  t.match(output, /Sync succeeded: \d{3,} resources over \d+ types in \d+ requests to Healow\n/, 'the demo shows a sync finishing with its counts')
+  t.equal(commands.length, 4)
   for (const [, key, url] of commands) {
     const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } })
     t.equal(res.status, 200, url)

@@ -9,6 +9,12 @@ export type BudgetDecision = { ok: true } | { ok: false, retryAfterMs: number }
 export interface RequestBudget {
   /** Takes one request from the practice's budget, waiting briefly when it is about to free up. */
   take (practiceId: string): Promise<BudgetDecision>
+  /**
+   * Background work (the sync): a slot now only while more than `keepFree` of the window stay free
+   * and no request is queued, so interactive reads always find one; otherwise refused with how
+   * long to wait before asking again.
+   */
+  takeSpare (practiceId: string, keepFree: number): Promise<BudgetDecision>
   /** Healow answered 429 anyway (someone else spent the budget): send nothing for `ms`. */
   holdOff (practiceId: string, ms: number): Promise<void>
 }
@@ -78,6 +84,20 @@ export class SlidingWindowBudget implements RequestBudget {
     return { ok: true }
   }
 
+  async takeSpare (practiceId: string, keepFree: number): Promise<BudgetDecision> {
+    const now = this.#now()
+    const window = this.windowOf(practiceId)
+    const { sent } = window
+    const inWindow = sent.length - window.start - countDue(sent, window.start, now - this.#windowMs)
+    const spare = this.#limit - keepFree
+    if (spare < 1) return { ok: false, retryAfterMs: this.#windowMs }
+    const queuedUntil = sent.length > window.start ? sent[sent.length - 1] : 0
+    const wait = spareWait({ now, inWindow, spare, blockedUntil: window.blockedUntil, queuedUntil, oldestFreeing: () => sent[sent.length - spare] + this.#windowMs })
+    if (wait > 0) return { ok: false, retryAfterMs: wait }
+    sent.push(now)
+    return { ok: true }
+  }
+
   async holdOff (practiceId: string, ms: number): Promise<void> {
     const window = this.windowOf(practiceId)
     window.blockedUntil = Math.max(window.blockedUntil, this.#now() + ms)
@@ -88,4 +108,22 @@ export class SlidingWindowBudget implements RequestBudget {
     if (!window) this.#windows.set(practiceId, window = { sent: [], start: 0, blockedUntil: 0 })
     return window
   }
+}
+
+/** How many of the ascending `sent[start..]` lie at or before `before` (already out of the window). */
+function countDue (sent: number[], start: number, before: number): number {
+  let n = 0
+  while (start + n < sent.length && sent[start + n] <= before) n++
+  return n
+}
+
+/** Milliseconds until a background request may go (0: now), shared by the in-process and PostgreSQL budgets. */
+export function spareWait ({ now, inWindow, spare, blockedUntil, queuedUntil, oldestFreeing }: {
+  now: number, inWindow: number, spare: number, blockedUntil: number, queuedUntil: number, oldestFreeing: () => number
+}): number {
+  const waits = [blockedUntil - now, queuedUntil - now]
+  if (inWindow >= spare) waits.push(oldestFreeing() - now)
+  const wait = Math.max(0, ...waits)
+  // A queued or blocked request may free up within a millisecond; never answer "0 but refused".
+  return wait > 0 || inWindow >= spare ? Math.max(1, wait) : 0
 }

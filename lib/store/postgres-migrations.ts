@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { POSTGRES_WEBHOOK_MIGRATION } from './postgres-webhooks.js'
+import { POSTGRES_SYNC_MIGRATION } from './sync-postgres.js'
 
 // Versioned migrations: append only, never edit a released one. Times are epoch milliseconds
 // in BIGINT (the store parses them back to numbers), as in the SQLite schema.
@@ -54,7 +55,9 @@ export const MIGRATIONS: string[] = [
   // The advisory lock that a lease's holder keeps on its own session (lib/store/postgres.ts):
   // when the holder dies, the server drops the lock and the lease is void at once.
   'ALTER TABLE refresh_leases ADD COLUMN holder_lock INTEGER',
-  POSTGRES_WEBHOOK_MIGRATION
+  POSTGRES_WEBHOOK_MIGRATION,
+  // The sync's records, runs, checkpoints, leases and schedule (lib/store/sync-postgres.ts).
+  POSTGRES_SYNC_MIGRATION
 ]
 
 /**

@@ -3,6 +3,7 @@ import pg from 'pg'
 import { migrate } from './postgres-migrations.js'
 import { CONNECTION_SUMMARY_COLUMNS, statusCounts, type ConnectionRow, type ConnectionSummary, type Store } from './types.js'
 import { postgresWebhookOutbox } from './postgres-webhooks.js'
+import { openPostgresSyncStore } from './sync-postgres.js'
 
 // Named as ConnectionRow names them, so a selected row is a ConnectionRow as it comes.
 const CONNECTION_COLUMNS = `id, practice_id AS "practiceId", fhir_base AS "fhirBase", patient_id AS "patientId", scope, status,
@@ -203,6 +204,7 @@ export async function openPostgresStore (url: string): Promise<Store> {
       }
     },
     webhooks: postgresWebhookOutbox(pool),
+    sync: openPostgresSyncStore(pool),
     sweep: async (now) => {
       await pool.query(`WITH expired_handoffs AS (DELETE FROM handoffs WHERE expires_at < $1),
           expired_states AS (DELETE FROM pending_authorizations WHERE expires_at < $1)

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs'
 import path from 'node:path'
 import { CONNECTION_SUMMARY_COLUMNS, statusCounts, type ConnectionRow, type ConnectionSummary, type Store } from './types.js'
 import { SQLITE_WEBHOOK_MIGRATION, sqliteWebhookOutbox } from './sqlite-webhooks.js'
+import { SQLITE_SYNC_MIGRATION, openSqliteSyncStore } from './sync-sqlite.js'
 import { isLeaseHolderGone, THIS_PROCESS_HOLDER } from '../tokens/lease-holder.js'
 import { DirectoryUnusableError, ensurePrivateDirectory, PRIVATE_FILE_MODE } from '../files/private-directory.js'
 
@@ -49,7 +50,8 @@ const MIGRATIONS: string[] = [
    );`,
   // The process holding a refresh lease (lib/tokens/lease-holder.ts): a dead holder's lease is void.
   "ALTER TABLE refresh_leases ADD COLUMN holder TEXT NOT NULL DEFAULT ''",
-  SQLITE_WEBHOOK_MIGRATION
+  SQLITE_WEBHOOK_MIGRATION,
+  SQLITE_SYNC_MIGRATION
 ]
 
 interface ConnectionRecord {
@@ -211,6 +213,7 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
       saveSnapshot: async (s) => { q.saveSnapshot.run(s.fetchedAt, s.source, JSON.stringify(s.practices)) }
     },
     webhooks: sqliteWebhookOutbox(db),
+    sync: openSqliteSyncStore(db),
     sweep: async (now) => { sweep(now) },
     ping: async () => { db.prepare('SELECT 1').get() },
     close: async () => { db.close() }

@@ -1,3 +1,5 @@
+import type { SyncStore } from './sync-types.js'
+
 /**
  * The storage interface. Everything above it (vault, refresher, OAuth, directory) is the same
  * whichever database is behind it: SQLite for one household, PostgreSQL for several instances.
@@ -151,6 +153,7 @@ export interface Store {
   readonly refreshLeases: RefreshLeaseStore
   readonly directory: DirectoryStore
   readonly webhooks: WebhookOutboxStore
+  readonly sync: SyncStore
   /** Deletes expired handoffs, pending authorizations and leases. */
   sweep (now: number): Promise<void>
   ping (): Promise<void>

@@ -41,6 +41,14 @@ export class TokenCipher {
     return [FORMAT, this.keyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.')
   }
 
+  /**
+   * A keyed digest of `text`: the same text gives the same digest under one key, so it can be
+   * looked up, while the text (a record's id) cannot be read from it or confirmed without the key.
+   */
+  digest (text: string): string {
+    return createHmac('sha256', this.#key).update('healow-sync lookup digest\0').update(text, 'utf8').digest('base64url')
+  }
+
   decrypt (sealed: string, boundTo: string): string {
     const [format, keyId, iv, tag, body] = sealed.split('.')
     if (format !== FORMAT || !iv || !tag || body === undefined) throw new Error('not a vault ciphertext')

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { TokenCipher } from './cipher.js'
 import type { ConnectionRow, Store } from '../store/types.js'
+import { resealRecords } from '../sync/sealing.js'
 
 export interface TokenSet {
   accessToken: string
@@ -47,6 +48,8 @@ export class Vault {
 
   /** A secret shared by every instance with this vault key, for `purpose` only. */
   deriveKey (purpose: string): Buffer { return this.cipher.deriveKey(purpose) }
+  /** The cipher the synced records are sealed with (it changes on rekey). */
+  get recordCipher (): TokenCipher { return this.cipher }
 
   private seal (connectionId: string, tokens: TokenSet): string {
     return this.cipher.encrypt(JSON.stringify(tokens), `connection:${connectionId}`)
@@ -129,8 +132,9 @@ export class Vault {
     return deleted
   }
 
-  /** Re-encrypts every connection under `next`; the rows are replaced in one transaction. */
+  /** Re-encrypts every connection (and its synced records) under `next`; each table is replaced in one transaction. */
   async rekey (next: TokenCipher): Promise<number> {
+    await resealRecords(this.store, this.cipher, next)
     const rows = await this.store.connections.allTokens()
     const resealed = rows.map(({ id, tokens }) => ({
       id, tokens: next.encrypt(this.cipher.decrypt(tokens, `connection:${id}`), `connection:${id}`)

@@ -8,6 +8,7 @@ import { rateLimitContracts } from './operations/rate-limits.js'
 import { serviceContracts } from './operations/service.js'
 import { tenantContracts } from './operations/tenants.js'
 import { adminContracts } from './operations/admin.js'
+import { syncContracts } from './operations/sync.js'
 
 // Every call goes through the client generated from openapi.yaml, and every response is checked
 // against the document (status, Content-Type, headers, body schema) as it arrives.
@@ -19,6 +20,7 @@ t.test('confidential mode', async (t) => {
   await t.test('practice directory', (t) => tenantContracts(t, stack))
   await t.test('connections', (t) => connectionContracts(t, stack))
   await t.test('FHIR proxy', (t) => fhirContracts(t, stack))
+  await t.test('sync', (t) => syncContracts(t, stack))
   await t.test('Mere compatibility', (t) => mereContracts(t, stack))
   await t.test('rate limits', (t) => rateLimitContracts(t, stack))
   await t.test('operator', (t) => adminContracts(t, stack))

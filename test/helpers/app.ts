@@ -73,6 +73,8 @@ export async function startGateway (t: Test, env: Record<string, string | undefi
     HEALOW_DIRECTORY_URL: path.join(dataDir, 'missing-directory.json'),
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
+    // Syncs only when a test asks: a scheduled one would add requests other tests count.
+    SYNC_INTERVAL_HOURS: '0',
     ...env,
     DATA_DIR: dataDir,
     PORT: String(port),

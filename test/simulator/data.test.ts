@@ -6,7 +6,8 @@ import { SCOPED_RESOURCE_TYPES } from '../../simulator/fhir-types.js'
 import { connect, fhirGet } from './oauth-client.js'
 import { startForTest } from './start.js'
 
-const PINNED_SEED_7 = '12387901828d82c7a766b7f8686e25a61363140655635fd2b4377a9d3bbf36fa'
+// Re-pinned when every resource gained meta.versionId (the sync compares versions).
+const PINNED_SEED_7 = 'f6a5099d588138069bd17e4a6c47199e6ef40a12c5e9c39a9157cce49d08f8a5'
 const ALL_SCOPES = `openid fhirUser ${SCOPED_RESOURCE_TYPES.map((type) => `patient/${type}.read`).join(' ')}`
 
 /** Every resource of every type of the first practice's patient, as JSON text. */
@@ -111,4 +112,46 @@ t.test('discovery and the directory', async (t) => {
   t.equal(endpoint.name, practice.name)
   t.ok(directory.body.entry.some((e: any) => e.resource.resourceType === 'Organization' && e.resource.name === practice.name))
   t.equal((await fhirGet(`${sim.url}/fhir/r4/NOSUCH/metadata`)).status, 404)
+})
+
+t.test('changes between syncs: added resources are listed, updated ones carry a new version, deleted ones are gone', async (t) => {
+  const sim = await startForTest(t, { resourcesPerType: 12, pageSize: 100, quirks: { aliasHostLinks: false, rejectCount: false } })
+  const practice = sim.practices[0]
+  const { body: tokens } = await connect(sim, practice, 'public', { scope: ALL_SCOPES })
+  const list = async (type: string) => (await fhirGet(`${practice.fhirBase}/${type}?patient=${practice.patientId}`, tokens.access_token)).body
+  const before = await list('Observation')
+  const changed = sim.changeRecords(practice.id, { add: { Observation: 2 }, update: { Observation: 1 }, delete: { Observation: 3 } })
+  const after = await list('Observation')
+  t.equal(after.total, before.total - 1)
+  const ids = after.entry.map((e: any) => `Observation/${e.resource.id}`)
+  for (const ref of changed.added) t.ok(ids.includes(ref), `${ref} listed`)
+  for (const ref of changed.deleted) {
+    t.notOk(ids.includes(ref), `${ref} not listed`)
+    t.equal((await fhirGet(`${practice.fhirBase}/${ref}`, tokens.access_token)).status, 404, `${ref} not readable`)
+  }
+  const updated = await fhirGet(`${practice.fhirBase}/${changed.updated[0]}`, tokens.access_token)
+  t.equal(updated.body.meta.versionId, '2')
+  t.throws(() => sim.changeRecords(practice.id, { add: { Patient: 1 } }), /cannot be changed/)
+  const overHttp = await fetch(`${sim.url}/_sim/changes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ practice: 'NOSUCH', add: { Observation: 1 } }) })
+  t.equal(overHttp.status, 400)
+})
+
+t.test('Patient/$everything at the practices that declare it, pages of every type; refused elsewhere', async (t) => {
+  const sim = await startForTest(t, { resourcesPerType: 6, quirks: { aliasHostLinks: false } })
+  const [plain, withEverything] = sim.practices
+  const capability = async (practice: typeof plain, token: string) => (await fhirGet(`${practice.fhirBase}/metadata`, token)).body
+  const a = await connect(sim, withEverything, 'public', { scope: ALL_SCOPES })
+  const declared = (await capability(withEverything, a.body.access_token)).rest[0].resource.find((r: any) => r.type === 'Patient').operation
+  t.match(declared, [{ name: 'everything' }])
+  const types = new Set<string>()
+  let next: string | undefined = `${withEverything.fhirBase}/Patient/${withEverything.patientId}/$everything`
+  while (next) {
+    const { body } = await fhirGet(next, a.body.access_token)
+    for (const e of body.entry) types.add(e.resource.resourceType)
+    next = body.link.find((l: any) => l.relation === 'next')?.url
+  }
+  t.ok(types.size >= 15 && types.has('Patient') && !types.has('Binary'), [...types].join(' '))
+  const b = await connect(sim, plain, 'public', { scope: ALL_SCOPES })
+  t.notOk((await capability(plain, b.body.access_token)).rest[0].resource.find((r: any) => r.type === 'Patient').operation)
+  t.equal((await fhirGet(`${plain.fhirBase}/Patient/${plain.patientId}/$everything`, b.body.access_token)).status, 400)
 })
