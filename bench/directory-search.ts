@@ -18,7 +18,7 @@ const REAL_DIRECTORY_SIZE = 6919
 const LIMIT = 50
 const OAUTH = {
   authorizeUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize',
-  tokenUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/token',
+  tokenUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/token'
 }
 
 // What people type: whole words, typos, several words, accents, ids, and the prefixes of a word as it is typed.
@@ -27,7 +27,7 @@ const QUERIES = [
   'orthopedic', 'ortho', 'castaner', 'CASTAÑER', 'st vincent', 'sleep', 'pain management', 'heart', 'urgent care',
   'new york', 'gastro', 'dermatolgy', 'primary care', 'JAFJCD', 'allergy asthma', 'medical group', 'health center',
   'garcia md', 'oconnor', 'neurology associates', 'valley', 'wellness', 'surgery center',
-  'c', 'ca', 'car', 'card', 'cardi', 'cardio', 'p', 'pe', 'ped', 'pedi', 'pedia',
+  'c', 'ca', 'car', 'card', 'cardi', 'cardio', 'p', 'pe', 'ped', 'pedi', 'pedia'
 ]
 
 /**

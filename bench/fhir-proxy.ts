@@ -44,7 +44,9 @@ function bundleFor (alias: string): string {
     search: { mode: 'match' }
   })
   return JSON.stringify({
-    resourceType: 'Bundle', type: 'searchset', total: 50,
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: 50,
     link: [{ relation: 'self', url: `${base}/Observation?patient=p1` }, { relation: 'next', url: `${base}?_getpages=Observation.p1&_getpagesoffset=4&_count=4&_bundletype=searchset` }],
     entry: [0, 1, 2, 3].map(entry)
   })
@@ -103,16 +105,29 @@ async function startGateway (upstreamUrl: string, alias: string): Promise<Starte
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const env = {
-    HEALOW_CLIENT_ID: 'bench', HEALOW_CLIENT_SECRET: 'bench-secret', PUBLIC_URL: url, PORT: String(port), HOST: '127.0.0.1',
-    DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HEALOW_DIRECTORY_URL: path.join(dataDir, 'none.json'),
-    HEALOW_TOKEN_URL: `${upstreamUrl}/token`, FHIR_ALIAS_HOSTS: alias, HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000',
+    HEALOW_CLIENT_ID: 'bench',
+    HEALOW_CLIENT_SECRET: 'bench-secret',
+    PUBLIC_URL: url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    HEALOW_DIRECTORY_URL: path.join(dataDir, 'none.json'),
+    HEALOW_TOKEN_URL: `${upstreamUrl}/token`,
+    FHIR_ALIAS_HOSTS: alias,
+    HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000',
     // METRICS_PORT=<port> npx tsx bench/fhir-proxy.ts measures the gateway with its metrics on.
     ...(process.env.METRICS_PORT ? { METRICS_PORT: process.env.METRICS_PORT } : {})
   }
   const app = await buildApp(loadConfig(env), { logStream: process.stderr })
   const connectionId = await app.vault.create({
-    practiceId: PRACTICE, fhirBase: `${upstreamUrl}/fhir/r4/${PRACTICE}`, patientId: 'p1', scope: 'patient/*.read',
-    tokens: { accessToken: ACCESS_TOKEN, refreshToken: 'bench-refresh' }, accessExpiresAt: Date.now() + 24 * 3600_000
+    practiceId: PRACTICE,
+    fhirBase: `${upstreamUrl}/fhir/r4/${PRACTICE}`,
+    patientId: 'p1',
+    scope: 'patient/*.read',
+    tokens: { accessToken: ACCESS_TOKEN, refreshToken: 'bench-refresh' },
+    accessExpiresAt: Date.now() + 24 * 3600_000
   })
   const claimed = await app.connections.claim(await app.connections.createHandoff(connectionId))
   await app.close()

@@ -179,7 +179,7 @@ export class PracticeSearchIndex {
     const ordinals = [idOrdinal, ...best.filter((ordinal) => ordinal !== idOrdinal)]
     return {
       practices: ordinals.slice(offset, offset + limit).map((ordinal) => this.practices[ordinal]),
-      total: this.rankingKey(idOrdinal, matchers) >= 0 ? total : total + 1,
+      total: this.rankingKey(idOrdinal, matchers) >= 0 ? total : total + 1
     }
   }
 
@@ -194,7 +194,7 @@ export class PracticeSearchIndex {
       prefixFrom,
       prefixTo,
       typos,
-      reach,
+      reach
     }
   }
 

@@ -55,16 +55,40 @@ const MIGRATIONS: string[] = [
 ]
 
 interface ConnectionRecord {
-  id: string; practice_id: string; fhir_base: string; patient_id: string; scope: string; status: ConnectionRow['status']
-  key_hash: string | null; tokens: string; token_version: number; access_expires_at: number; refreshable: number
-  last_refresh_at: number | null; last_error: string | null; created_at: number; updated_at: number
+  id: string;
+  practice_id: string;
+  fhir_base: string;
+  patient_id: string;
+  scope: string;
+  status: ConnectionRow['status']
+  key_hash: string | null;
+  tokens: string;
+  token_version: number;
+  access_expires_at: number;
+  refreshable: number
+  last_refresh_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number
 }
 
 function toConnection (r: ConnectionRecord): ConnectionRow {
   return {
-    id: r.id, practiceId: r.practice_id, fhirBase: r.fhir_base, patientId: r.patient_id, scope: r.scope, status: r.status,
-    keyHash: r.key_hash, tokens: r.tokens, tokenVersion: r.token_version, accessExpiresAt: r.access_expires_at,
-    refreshable: r.refreshable === 1, lastRefreshAt: r.last_refresh_at, lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at
+    id: r.id,
+    practiceId: r.practice_id,
+    fhirBase: r.fhir_base,
+    patientId: r.patient_id,
+    scope: r.scope,
+    status: r.status,
+    keyHash: r.key_hash,
+    tokens: r.tokens,
+    tokenVersion: r.token_version,
+    accessExpiresAt: r.access_expires_at,
+    refreshable: r.refreshable === 1,
+    lastRefreshAt: r.last_refresh_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
   }
 }
 

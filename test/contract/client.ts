@@ -4,7 +4,6 @@ import type { paths } from '../../clients/healow-sync.js'
 import type { ContractCoverage } from './coverage.js'
 import type { ContractDocument } from './document.js'
 
-
 export type HealowSyncClient = Client<paths>
 
 /**

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import type { Test } from 'tap'
 
-
 /** Debian's chromium; .ci/run installs it. */
 export const CHROMIUM = '/usr/bin/chromium'
 /** tap's `skip` option for browser tests: a reason where Chromium is missing, false otherwise. */

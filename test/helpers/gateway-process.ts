@@ -36,8 +36,16 @@ export async function startGatewayProcess (t: Test, env: Record<string, string>,
   const child = spawn(command, args, {
     cwd: other?.cwd ?? REPO_ROOT,
     env: {
-      PATH: process.env.PATH ?? '', ...(npmStart ? { HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false' } : {}),
-      DATA_DIR: tempDir(t), LOG_FORMAT: 'json', LOG_LEVEL: 'warn', PUBLIC_URL: url, SYNC_INTERVAL_HOURS: '0', ...env, PORT: String(port), HOST: '127.0.0.1'
+      PATH: process.env.PATH ?? '',
+      ...(npmStart ? { HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false' } : {}),
+      DATA_DIR: tempDir(t),
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'warn',
+      PUBLIC_URL: url,
+      SYNC_INTERVAL_HOURS: '0',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1'
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -39,5 +39,5 @@ t.test('two instances share one budget per practice', async (t) => {
   const decisions = await Promise.all(Array.from({ length: 200 }, async (_, i) => await (i % 2 === 0 ? a : b).take(i % 4 < 2 ? 'ONE' : 'TWO')))
   t.equal(decisions.filter((d) => d.ok).length, 80, '40 for each of two practices, however the requests were spread')
   await a.holdOff('THREE', 60_000)
-  t.match(await b.take('THREE'), { ok: false }, "a hold-off one instance learned from a 429 holds the other back too")
+  t.match(await b.take('THREE'), { ok: false }, 'a hold-off one instance learned from a 429 holds the other back too')
 })

@@ -23,8 +23,8 @@ t.test('metadata without the key: the practice\'s CapabilityStatement, fetched o
   t.ok(statement.rest[0].resource.length > 10, 'the practice\'s resources and search parameters are kept')
   t.match(statement.rest[0].security, { description: /connection key/ })
   t.notOk(text.includes(OAUTH_URIS), 'no SMART oauth-uris extension')
-  t.notOk(text.includes(stack.sim.authorizeUrl) || text.includes(stack.sim.tokenUrl), "no Healow OAuth endpoint")
-  t.notOk(text.includes(`/fhir/r4/${practice}`), "no Healow address")
+  t.notOk(text.includes(stack.sim.authorizeUrl) || text.includes(stack.sim.tokenUrl), 'no Healow OAuth endpoint')
+  t.notOk(text.includes(`/fhir/r4/${practice}`), 'no Healow address')
   t.equal(fhirCalls(), before + 1, 'one request reached Healow, without credentials')
 
   t.equal((await fetch(`${stack.gw.url}/fhir/${connectionId}/metadata?_format=json`)).status, 200)

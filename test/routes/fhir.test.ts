@@ -77,8 +77,12 @@ testOnEachStore('the battery of crafted paths reaches neither another host, anot
 
   // Header games on a legitimate read: the read goes to this practice's base and nowhere else.
   const headerGames = {
-    'X-Forwarded-Host': decoy.host, 'X-Forwarded-Proto': 'http', Forwarded: `host=${decoy.host}`,
-    'X-Original-URL': '/oauth/oauth2/token', 'X-Rewrite-URL': `/fhir/r4/${other.id}/Patient`, 'X-HTTP-Method-Override': 'DELETE'
+    'X-Forwarded-Host': decoy.host,
+    'X-Forwarded-Proto': 'http',
+    Forwarded: `host=${decoy.host}`,
+    'X-Original-URL': '/oauth/oauth2/token',
+    'X-Rewrite-URL': `/fhir/r4/${other.id}/Patient`,
+    'X-HTTP-Method-Override': 'DELETE'
   }
   const res = await rawRequest(stack.gw.url, { target: `${prefix}/Patient/${patientId}`, headers: { ...bearer(connection.key), ...headerGames } })
   t.equal(res.status, 200, res.text.slice(0, 600))

@@ -137,7 +137,7 @@ t.test('nobody spends a practice\'s Healow budget through the relay without a to
   const verifier = 'v'.repeat(43)
   const clientId = stack.gw.config.HEALOW_CLIENT_ID
   const anonymous: Array<[string, () => Promise<Response>, RegExp]> = [
-    ...['metadata', `Patient/${practice.patientId}`, `Observation?patient=${practice.patientId}`, 'Patient', `/Binary/x`].flatMap((target) => [
+    ...['metadata', `Patient/${practice.patientId}`, `Observation?patient=${practice.patientId}`, 'Patient', '/Binary/x'].flatMap((target) => [
       [`GET ${target}`, () => relay(`target=${encodeURIComponent(target)}`), /Authorization: Bearer/] as [string, () => Promise<Response>, RegExp],
       [`HEAD ${target}`, () => relay(`target=${encodeURIComponent(target)}`, { method: 'HEAD' }), /./] as [string, () => Promise<Response>, RegExp]
     ]),
@@ -182,7 +182,7 @@ t.test('nobody spends a practice\'s Healow budget through the relay without a to
     const res = await exchange('198.51.100.7')
     answers.push({ status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') })
   }
-  t.same(answers.slice(0, TOKEN_RELAY_PER_MINUTE).map((a) => a.status), Array(TOKEN_RELAY_PER_MINUTE).fill(400), "the first ones reach Healow, which refuses the made-up code (the budget was all there)")
+  t.same(answers.slice(0, TOKEN_RELAY_PER_MINUTE).map((a) => a.status), Array(TOKEN_RELAY_PER_MINUTE).fill(400), 'the first ones reach Healow, which refuses the made-up code (the budget was all there)')
   t.match(answers[0].text, /invalid_grant/)
   for (const limited of answers.slice(TOKEN_RELAY_PER_MINUTE)) {
     t.equal(limited.status, 429, 'then this address is refused')
