@@ -81,5 +81,5 @@ const stop = async () => {
   await sim.close()
   process.exit(0)
 }
-process.once('SIGINT', () => void stop())
-process.once('SIGTERM', () => void stop())
+process.once('SIGINT', () => { void stop() })
+process.once('SIGTERM', () => { void stop() })

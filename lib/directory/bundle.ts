@@ -127,7 +127,7 @@ export function parseDirectoryBundle (
   }
   for (const [id, names] of organizationNames) {
     if (!endpoints.has(id)) {
-      if (!endpointsSkipped.has(id)) for (const _ of names) skip('no endpoint')
+      if (!endpointsSkipped.has(id)) names.forEach(() => skip('no endpoint'))
     } else {
       for (let extra = 1; extra < names.length; extra++) skip('duplicate id')
     }

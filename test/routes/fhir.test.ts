@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client } from 'fhir-kit-client'
-import { bearer, connectPatient, startStack, type Stack } from '../helpers/connect.js'
+import { bearer, connectPatient, startStack } from '../helpers/connect.js'
 import { CRAFTED_PATHS, rawRequest, recordOutgoing, startDecoy } from '../helpers/fhir-proxy-attacks.js'
 import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 
