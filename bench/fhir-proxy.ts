@@ -184,12 +184,24 @@ type Target = { url: string, headers: Record<string, string>, pid: number }
 type Run = { rps: number, p50: number, p99: number, cpuUs: number }
 
 /** One autocannon run against a target, with the CPU its serving process spent per request. */
-async function load ({ url, headers, pid }: Target, { rate, duration = DURATION_S, connections = CONNECTIONS }: { rate?: number, duration?: number, connections?: number } = {}): Promise<Run> {
+async function load (
+  { url, headers, pid }: Target,
+  {
+    rate,
+    duration = DURATION_S,
+    connections = CONNECTIONS
+  }: { rate?: number, duration?: number, connections?: number } = {}
+): Promise<Run> {
   const before = cpuSeconds(pid)
   const result = await autocannon({ url, headers, connections, duration, ...(rate ? { overallRate: rate } : {}) })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   const total = result.requests.total as number
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs: (cpuSeconds(pid) - before) / total * 1e6 }
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuUs: (cpuSeconds(pid) - before) / total * 1e6
+  }
 }
 
 const LABELS = { direct: 'upstream directly', bare: 'bare @fastify/http-proxy', gateway: 'gateway' } as const
@@ -210,7 +222,10 @@ function cpuSeconds (pid: number): number {
 async function sharedCoreCostRatios (bare: Target, gateway: Target): Promise<number[]> {
   const ratios: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const [b, g] = await Promise.all([bare, gateway].map((target) => load(target, { duration: ROUND_S, connections: CONNECTIONS / 2 })))
+    const [b, g] = await Promise.all([bare, gateway].map((target) => load(
+      target,
+      { duration: ROUND_S, connections: CONNECTIONS / 2 }
+    )))
     ratios.push(g.cpuUs / b.cpuUs)
   }
   return ratios
@@ -249,7 +264,10 @@ async function main (): Promise<void> {
     if (sample.statusCode !== 200 || !sampleBody.includes(`/fhir/${gw.ready.connectionId}?_getpages=`)) throw new Error(`gateway answered ${sample.statusCode}: ${sampleBody.slice(0, 200)}`)
     const bundleBytes = Buffer.byteLength(bundleFor(up.ready.alias!))
 
-    for (const { url, headers } of Object.values(targets)) await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 }) // warm-up
+    // Warm-up.
+    for (const { url, headers } of Object.values(targets)) {
+      await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 })
+    }
     const rounds: Array<Record<TargetName, Run>> = []
     for (let round = 0; round < ROUNDS; round++) {
       const runs = {} as Record<TargetName, Run>

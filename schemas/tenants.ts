@@ -34,7 +34,13 @@ export const MereTenant = Type.Object({
   authorize: Type.String({ description: 'OAuth authorization endpoint' })
 }, { $id: 'MereTenant', title: 'MereTenant', description: 'A practice in the shape Mere web expects', additionalProperties: false })
 
-const EXAMPLE_MERE_TENANT = { id: EXAMPLE.practiceId, name: EXAMPLE.practiceName, url: EXAMPLE.fhirBase, token: EXAMPLE.tokenUrl, authorize: EXAMPLE.authorizeUrl }
+const EXAMPLE_MERE_TENANT = {
+  id: EXAMPLE.practiceId,
+  name: EXAMPLE.practiceName,
+  url: EXAMPLE.fhirBase,
+  token: EXAMPLE.tokenUrl,
+  authorize: EXAMPLE.authorizeUrl
+}
 
 export const MereTenantList = Type.Array(Type.Ref('MereTenant'), { $id: 'MereTenantList', title: 'MereTenantList', examples: [[EXAMPLE_MERE_TENANT]] })
 

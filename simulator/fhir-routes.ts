@@ -23,7 +23,10 @@ type Query = Record<string, string | undefined>
 const COUNT_REJECTED = new Set<ResourceType>(['CarePlan', 'CareTeam', 'Observation'])
 const MAX_PAGE_SIZE = 1000
 
-export default async function fhirRoutes (app: FastifyInstance, { state, checkAccessToken }: FhirRoutesOptions): Promise<void> {
+export default async function fhirRoutes (
+  app: FastifyInstance,
+  { state, checkAccessToken }: FhirRoutesOptions
+): Promise<void> {
   const faultDice = seededRandom(state.options.seed, 'faults')
   const fail = (reply: FastifyReply, status: number, code: string, text: string) =>
     sendFhir(reply, state, status, operationOutcome(code, text))

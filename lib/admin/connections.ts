@@ -35,7 +35,11 @@ export function decodeConnectionCursor (cursor: string): ConnectionPosition {
 }
 
 /** What the operator sees of a connection: its state, never a token or a key. */
-export function describeForOperator (row: ConnectionRow, practiceName: string | null, reconnectUrl: string): OperatorConnection {
+export function describeForOperator (
+  row: ConnectionRow,
+  practiceName: string | null,
+  reconnectUrl: string
+): OperatorConnection {
   return {
     id: row.id,
     practiceId: row.practiceId,

@@ -200,14 +200,38 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
       recordError: async (id, lastError, at) => { q.recordError.run(lastError, at, id) },
       delete: async (id) => q.delete.run(id).changes === 1,
       listStale: async (before, limit) => (q.listStale.all(before, limit) as Array<{ id: string }>).map((r) => r.id),
-      listNewestFirst: async (after, limit) => ((after ? q.listAfter.all(after.createdAt, after.id, limit) : q.listFirst.all(limit)) as ConnectionRecord[]).map(toConnection),
+      listNewestFirst: async (after, limit) => {
+        const rows = after ? q.listAfter.all(after.createdAt, after.id, limit) : q.listFirst.all(limit)
+        return (rows as ConnectionRecord[]).map(toConnection)
+      },
       count: async () => (q.count.get() as { n: number }).n,
-      allTokens: async () => (q.allTokens.all() as Array<{ id: string, tokens: string }>).map(({ id, tokens }) => ({ id, tokens })),
+      allTokens: async () => (q.allTokens.all() as Array<{ id: string, tokens: string }>)
+        .map(({ id, tokens }) => ({ id, tokens })),
       replaceTokens: async (rows) => { replaceAll(rows) },
       // Named one by one: libsql's rows also carry a `_metadata` field.
       list: async () => (q.list.all() as Array<Omit<ConnectionSummary, 'refreshable'> & { refreshable: number }>)
-        .map(({ id, practiceId, status, refreshable, accessExpiresAt, lastRefreshAt, lastError, createdAt, updatedAt }) =>
-          ({ id, practiceId, status, refreshable: refreshable === 1, accessExpiresAt, lastRefreshAt, lastError, createdAt, updatedAt })),
+        .map(({
+          id,
+          practiceId,
+          status,
+          refreshable,
+          accessExpiresAt,
+          lastRefreshAt,
+          lastError,
+          createdAt,
+          updatedAt
+        }) =>
+          ({
+            id,
+            practiceId,
+            status,
+            refreshable: refreshable === 1,
+            accessExpiresAt,
+            lastRefreshAt,
+            lastError,
+            createdAt,
+            updatedAt
+          })),
       countByStatus: async () => statusCounts(q.countByStatus.all() as Array<{ status: ConnectionRow['status'], count: number }>)
     },
     handoffs: {
@@ -220,8 +244,18 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
     pendingAuthorizations: {
       create: async (stateHash, p) => { q.createPending.run(stateHash, p.practiceId, p.returnTo, p.expiresAt) },
       consume: async (stateHash, now) => {
-        const r = q.consumePending.get(stateHash) as { practice_id: string, return_to: string | null, expires_at: number } | undefined
-        return r && r.expires_at >= now ? { practiceId: r.practice_id, returnTo: r.return_to, expiresAt: r.expires_at } : null
+        const r = q.consumePending.get(stateHash) as {
+          practice_id: string,
+          return_to: string | null,
+          expires_at: number
+        } | undefined
+        return r && r.expires_at >= now
+          ? {
+              practiceId: r.practice_id,
+              returnTo: r.return_to,
+              expiresAt: r.expires_at
+            }
+          : null
       }
     },
     refreshLeases: {

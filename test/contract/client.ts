@@ -22,7 +22,11 @@ export const fhirPathSerializer: PathSerializer = (pathname, { fhirPath, ...para
  * response against the document (as an assertion of the test that made the call) and records
  * the operation as covered.
  */
-export function contractClient (t: Test, baseUrl: string, contract: { document: ContractDocument, coverage: ContractCoverage }): HealowSyncClient {
+export function contractClient (
+  t: Test,
+  baseUrl: string,
+  contract: { document: ContractDocument, coverage: ContractCoverage }
+): HealowSyncClient {
   const client = createClient<paths>({
     baseUrl,
     pathSerializer: fhirPathSerializer,

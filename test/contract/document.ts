@@ -76,13 +76,21 @@ export class ContractDocument {
   constructor (text = readFileSync(OPENAPI_PATH, 'utf8')) {
     this.document = parse(text) as OpenApiDocument
     addFormats.default(this.#ajv)
-    this.#ajv.addSchema({ $id: COMPONENTS_ID, $defs: pointRefsAtComponents(this.document.components.schemas) as Record<string, object> })
+    this.#ajv.addSchema({
+      $id: COMPONENTS_ID,
+      $defs: pointRefsAtComponents(this.document.components.schemas) as Record<string, object>
+    })
   }
 
   operations (): DocumentedOperation[] {
     return Object.entries(this.document.paths).flatMap(([path, item]) => HTTP_METHODS
       .filter((method) => item[method] !== undefined)
-      .map((method) => ({ method: method.toUpperCase(), path, operationId: item[method]!.operationId, statuses: Object.keys(item[method]!.responses) })))
+      .map((method) => ({
+        method: method.toUpperCase(),
+        path,
+        operationId: item[method]!.operationId,
+        statuses: Object.keys(item[method]!.responses)
+      })))
   }
 
   operation (method: string, path: string): OperationObject | undefined {
@@ -93,7 +101,13 @@ export class ContractDocument {
   async check (method: string, path: string, response: Response): Promise<ResponseCheck> {
     const operation = this.operation(method, path)
     const body = await response.text()
-    const check: ResponseCheck = { operationId: operation?.operationId, documentedAs: undefined, mediaType: undefined, schemaName: undefined, problems: [] }
+    const check: ResponseCheck = {
+      operationId: operation?.operationId,
+      documentedAs: undefined,
+      mediaType: undefined,
+      schemaName: undefined,
+      problems: []
+    }
     if (!operation) {
       check.problems.push(`${method} ${path} is not in the document`)
       return check

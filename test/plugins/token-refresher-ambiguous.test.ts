@@ -11,7 +11,14 @@ import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 const CALLER_WAIT_MS = 1000
 
 async function stackOn (t: Test, under: StoreUnderTest): Promise<Stack> {
-  return await startStack(t, { store: under, env: { TOKEN_REQUEST_TIMEOUT_MS: String(CALLER_WAIT_MS) }, build: { refreshRetryDelaysMs: [20, 50] } })
+  return await startStack(
+    t,
+    {
+      store: under,
+      env: { TOKEN_REQUEST_TIMEOUT_MS: String(CALLER_WAIT_MS) },
+      build: { refreshRetryDelaysMs: [20, 50] }
+    }
+  )
 }
 
 /** The connection's access token is due (stored expiry in the past), as after an idle hour. */

@@ -17,14 +17,27 @@ async function connectedStack (t: Test, under: StoreUnderTest, env: Record<strin
 
 const codeOf = async (res: Response) => {
   t.equal(res.headers.get('content-type')?.split(';')[0], 'application/fhir+json', 'errors are FHIR JSON')
-  const body = await res.json() as { resourceType: string, issue: Array<{ details: { coding: Array<{ code: string }> } }> }
+  const body = await res.json() as {
+    resourceType: string,
+    issue: Array<{ details: { coding: Array<{ code: string }> } }>
+  }
   return body.resourceType === 'OperationOutcome' ? body.issue[0].details.coding[0].code : body.resourceType
 }
 
 testOnEachStore('fhir-kit-client pages through every entry of a multi-page search via the rewritten links (alias-host quirk on)', async (t, under) => {
-  const { stack, connection, fhir, patientId } = await connectedStack(t, under, {}, { quirks: { aliasHostLinks: true }, pageSize: 7 })
+  const { stack, connection, fhir, patientId } = await connectedStack(
+    t,
+    under,
+    {},
+    { quirks: { aliasHostLinks: true }, pageSize: 7 }
+  )
   const client = new Client({ baseUrl: fhir, bearerToken: connection.key })
-  type SearchBundle = { resourceType: string, total: number, entry?: Array<{ fullUrl?: string, resource: { id: string } }>, link: Array<{ relation: string, url: string }> }
+  type SearchBundle = {
+    resourceType: string,
+    total: number,
+    entry?: Array<{ fullUrl?: string, resource: { id: string } }>,
+    link: Array<{ relation: string, url: string }>
+  }
   let bundle = await client.search({ resourceType: 'Observation', searchParams: { patient: patientId } }) as unknown as SearchBundle
   const total = bundle.total
   const ids: string[] = []

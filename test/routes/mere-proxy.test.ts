@@ -20,7 +20,9 @@ t.test('Mere web unchanged, in each mode: connect, exchange, every page, refresh
 
       const { code, codeVerifier } = await mere.authorize(practice.id)
       // Public mode: Mere's own request shape, POST …&target_type=token with no target at all.
-      const tokens = isPublic ? await mere.exchangeViaRelay(practice.id, code, codeVerifier) : await mere.exchange(practice.id, code, codeVerifier)
+      const tokens = isPublic
+        ? await mere.exchangeViaRelay(practice.id, code, codeVerifier)
+        : await mere.exchange(practice.id, code, codeVerifier)
       t.equal(tokens.status, 200, JSON.stringify(tokens.body))
       t.equal(typeof tokens.body.refresh_token, isPublic && !handles ? 'undefined' : 'string')
       if (handles) t.match(tokens.body.access_token, /^hsa\./, 'a handle, not the Healow token')

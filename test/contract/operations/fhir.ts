@@ -1,7 +1,12 @@
 import type { Test } from 'tap'
 import { bearer, type ContractStack } from '../context.js'
 
-type Bundle = { resourceType: string, total?: number, entry?: unknown[], link?: Array<{ relation: string, url: string }> }
+type Bundle = {
+  resourceType: string,
+  total?: number,
+  entry?: unknown[],
+  link?: Array<{ relation: string, url: string }>
+}
 type Outcome = { issue: Array<{ details?: { coding?: Array<{ code?: string }> } }> }
 
 const gatewayCode = (body: unknown) => (body as Outcome | undefined)?.issue[0]?.details?.coding?.[0]?.code
