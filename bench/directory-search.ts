@@ -51,7 +51,9 @@ function naiveSearcher (practices: readonly Practice[]): (query: string, limit: 
         let bestPosition = 0
         words.forEach((nameWord, position) => {
           const distance = budget === 0 ? 1 : boundedEditDistance(queryWord, nameWord, budget)
-          const match = nameWord === queryWord ? 4 : nameWord.startsWith(queryWord) ? 3 : distance > budget ? 0 : distance === 1 ? 2 : 1
+          const match = nameWord === queryWord
+            ? 4
+            : nameWord.startsWith(queryWord) ? 3 : distance > budget ? 0 : distance === 1 ? 2 : 1
           if (match > best) { best = match; bestPosition = position }
         })
         if (best === 0) return

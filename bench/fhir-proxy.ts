@@ -27,7 +27,10 @@ const ACCESS_TOKEN = 'bench-access-token'
 const PRACTICE = 'BENCH'
 const BINARY_BYTES = 100 * 1024 * 1024
 const DURATION_S = 10
-/** Saturated runs alternate the targets for this many rounds: a burst of noise on the VM then spoils one round, not the figure. */
+/**
+ * Saturated runs alternate the targets for this many rounds: a burst of noise on the VM then spoils one round,
+ * not the figure.
+ */
 const ROUNDS = 5
 const ROUND_S = 5
 const CONNECTIONS = 50

@@ -94,7 +94,8 @@ export class PatientBrowser {
     const path = attribute('path') ?? url.pathname.replace(/\/[^/]*$/, '/')
     const expires = attribute('expires')
     const maxAge = attribute('max-age')
-    const removed = (maxAge !== undefined && Number(maxAge) <= 0) || (expires !== undefined && Date.parse(expires) <= Date.now())
+    const removed = (maxAge !== undefined && Number(maxAge) <= 0) ||
+      (expires !== undefined && Date.parse(expires) <= Date.now())
     const cookies = (this.jar.get(url.hostname) ?? []).filter((c) => !(c.name === name && c.path === path))
     if (!removed) cookies.push({ name, value, path })
     this.jar.set(url.hostname, cookies)

@@ -19,7 +19,10 @@ export interface FhirRoutesOptions { state: SimulatorState; checkAccessToken: Ac
 type Params = { code: string; type?: string; id?: string }
 type Query = Record<string, string | undefined>
 
-/** Healow answers 400 to `_count` on these searches ("Does not know how to handle get operation with parameter [patient,_count]"). */
+/**
+ * Healow answers 400 to `_count` on these searches
+ * ("Does not know how to handle get operation with parameter [patient,_count]").
+ */
 const COUNT_REJECTED = new Set<ResourceType>(['CarePlan', 'CareTeam', 'Observation'])
 const MAX_PAGE_SIZE = 1000
 

@@ -251,7 +251,8 @@ function describe (c: Case): string {
 }
 
 t.test('every operation answers malformed input with a 4xx that says what is wrong, never a 5xx', async (t) => {
-  // Limits off (Healow's, the gateway's budget; each case from its own address through TRUST_PROXY), so cases reach every check behind them.
+  // Limits off (Healow's, the gateway's budget; each case from its own address through TRUST_PROXY),
+  // so cases reach every check behind them.
   const stack = await startStack(t, {
     mode: 'confidential',
     simulator: { quirks: { rateLimitPerMinute: null } },

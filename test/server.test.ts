@@ -125,7 +125,10 @@ t.test('SIGKILL after a refresh, restart: the connection works with no new login
   t.match(second.output.join(''), /shutting down/)
 })
 
-/** A connected patient whose next FHIR read the simulator holds for `holdMs`, that read started (wrapped: awaiting it is the caller's choice). */
+/**
+ * A connected patient whose next FHIR read the simulator holds for `holdMs`, that read started
+ * (wrapped: awaiting it is the caller's choice).
+ */
 async function readInFlight (
   sim: Simulator,
   gateway: { url: string },

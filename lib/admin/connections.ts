@@ -58,7 +58,10 @@ export function describeForOperator (
 
 /** One page of every connection, newest first; one row more than asked tells whether another page follows. */
 export async function listForOperator (
-  store: ConnectionStore, cursor: string | undefined, limit: number, describe: (row: ConnectionRow) => OperatorConnection
+  store: ConnectionStore,
+  cursor: string | undefined,
+  limit: number,
+  describe: (row: ConnectionRow) => OperatorConnection
 ): Promise<OperatorConnectionPage> {
   const rows = await store.listNewestFirst(cursor ? decodeConnectionCursor(cursor) : null, limit + 1)
   const page = rows.slice(0, limit)

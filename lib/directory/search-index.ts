@@ -123,7 +123,9 @@ export class PracticeSearchIndex {
     this.nameWordStart[this.practices.length] = next
 
     this.postingStart = new Int32Array(this.vocabulary.length + 1)
-    for (let id = 0; id < this.vocabulary.length; id++) this.postingStart[id + 1] = this.postingStart[id] + postingCount[id]
+    for (let id = 0; id < this.vocabulary.length; id++) {
+      this.postingStart[id + 1] = this.postingStart[id] + postingCount[id]
+    }
     this.postingOrdinals = new Int32Array(this.postingStart[this.vocabulary.length])
     const filled = this.postingStart.slice(0, this.vocabulary.length)
     wordsOfPractice.forEach((words, ordinal) => {

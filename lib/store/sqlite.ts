@@ -194,7 +194,13 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
       },
       setKeyHash: async (id, keyHash) => { q.setKeyHash.run(keyHash, Date.now(), id) },
       saveTokens: async (id, expectedVersion, u) => q.saveTokens.run({
-        id, expectedVersion, tokens: u.tokens, accessExpiresAt: u.accessExpiresAt, refreshable: u.refreshable ? 1 : 0, scope: u.scope ?? null, at: u.at
+        id,
+        expectedVersion,
+        tokens: u.tokens,
+        accessExpiresAt: u.accessExpiresAt,
+        refreshable: u.refreshable ? 1 : 0,
+        scope: u.scope ?? null,
+        at: u.at
       }).changes === 1,
       setStatus: async (id, status, lastError, at) => { q.setStatus.run(status, lastError, at, id) },
       recordError: async (id, lastError, at) => { q.recordError.run(lastError, at, id) },

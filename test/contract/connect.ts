@@ -2,7 +2,10 @@ import { PatientBrowser, isHealowCallback } from '../../simulator/browser.js'
 import type { HealowSyncClient } from './client.js'
 import { handoffFromPage } from '../../lib/pages/connect-result.js'
 
-/** startConnect through the generated client: Healow's login URL, and the gateway's cookies that the callback will need. */
+/**
+ * startConnect through the generated client: Healow's login URL, and the gateway's cookies
+ * that the callback will need.
+ */
 export async function startConnecting (
   client: HealowSyncClient,
   practiceId: string,

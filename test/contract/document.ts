@@ -164,7 +164,9 @@ export class ContractDocument {
     const problems: string[] = []
     const check = (where: string, schema: unknown, around: Exemplified) => {
       const ref = (schema as { $ref?: string } | undefined)?.$ref
-      const resolved = ref?.startsWith(COMPONENT_REF) ? this.document.components.schemas[ref.slice(COMPONENT_REF.length)] : schema
+      const resolved = ref?.startsWith(COMPONENT_REF)
+        ? this.document.components.schemas[ref.slice(COMPONENT_REF.length)]
+        : schema
       const examples = [
         ...((resolved as { examples?: unknown[] } | undefined)?.examples ?? []),
         ...('example' in around ? [around.example] : []),

@@ -60,5 +60,6 @@ export function undocumentedRoutes (
   documented: Array<{ method: string, path: string }>
 ): string[] {
   const known = new Set(documented.map((op) => `${op.method} ${op.path}`))
-  return [...new Set(servedRoutes(app).filter((r) => !isInfrastructure(r)).map(documentedAs))].filter((op) => !known.has(op))
+  const served = new Set(servedRoutes(app).filter((r) => !isInfrastructure(r)).map(documentedAs))
+  return [...served].filter((op) => !known.has(op))
 }

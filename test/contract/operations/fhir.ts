@@ -11,7 +11,10 @@ type Outcome = { issue: Array<{ details?: { coding?: Array<{ code?: string }> } 
 
 const gatewayCode = (body: unknown) => (body as Outcome | undefined)?.issue[0]?.details?.coding?.[0]?.code
 
-/** The FHIR proxy's three documented operations: reads, paging at the base, POST _search, and their OperationOutcomes. */
+/**
+ * The FHIR proxy's three documented operations: reads, paging at the base, POST _search,
+ * and their OperationOutcomes.
+ */
 export async function fhirContracts (t: Test, { client, patient, stack }: ContractStack): Promise<void> {
   const api = client(t)
   const { connectionId, key, patientId } = patient
