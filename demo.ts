@@ -38,7 +38,9 @@ await app.listen({ port, host: '127.0.0.1' }).catch(async (err: unknown) => {
   await Promise.all([app.close(), sim.close()])
   stopOnStartupProblem(err)
 })
-for (let i = 0; i < 100 && !app.tenantDirectory.status().ready; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+for (let i = 0; i < 100 && !app.tenantDirectory.status().ready; i++) {
+  await new Promise((resolve) => setTimeout(resolve, 50))
+}
 
 // Connect the first demo patient the way a browser would: gateway → simulator login → callback.
 const practice = sim.practices[0]
@@ -81,5 +83,5 @@ const stop = async () => {
   await sim.close()
   process.exit(0)
 }
-process.once('SIGINT', () => void stop())
-process.once('SIGTERM', () => void stop())
+process.once('SIGINT', () => { void stop() })
+process.once('SIGTERM', () => { void stop() })

@@ -18,7 +18,7 @@ const REAL_DIRECTORY_SIZE = 6919
 const LIMIT = 50
 const OAUTH = {
   authorizeUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize',
-  tokenUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/token',
+  tokenUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/token'
 }
 
 // What people type: whole words, typos, several words, accents, ids, and the prefixes of a word as it is typed.
@@ -27,7 +27,7 @@ const QUERIES = [
   'orthopedic', 'ortho', 'castaner', 'CASTAÑER', 'st vincent', 'sleep', 'pain management', 'heart', 'urgent care',
   'new york', 'gastro', 'dermatolgy', 'primary care', 'JAFJCD', 'allergy asthma', 'medical group', 'health center',
   'garcia md', 'oconnor', 'neurology associates', 'valley', 'wellness', 'surgery center',
-  'c', 'ca', 'car', 'card', 'cardi', 'cardio', 'p', 'pe', 'ped', 'pedi', 'pedia',
+  'c', 'ca', 'car', 'card', 'cardi', 'cardio', 'p', 'pe', 'ped', 'pedi', 'pedia'
 ]
 
 /**
@@ -51,7 +51,9 @@ function naiveSearcher (practices: readonly Practice[]): (query: string, limit: 
         let bestPosition = 0
         words.forEach((nameWord, position) => {
           const distance = budget === 0 ? 1 : boundedEditDistance(queryWord, nameWord, budget)
-          const match = nameWord === queryWord ? 4 : nameWord.startsWith(queryWord) ? 3 : distance > budget ? 0 : distance === 1 ? 2 : 1
+          const match = nameWord === queryWord
+            ? 4
+            : nameWord.startsWith(queryWord) ? 3 : distance > budget ? 0 : distance === 1 ? 2 : 1
           if (match > best) { best = match; bestPosition = position }
         })
         if (best === 0) return

@@ -27,7 +27,10 @@ const ACCESS_TOKEN = 'bench-access-token'
 const PRACTICE = 'BENCH'
 const BINARY_BYTES = 100 * 1024 * 1024
 const DURATION_S = 10
-/** Saturated runs alternate the targets for this many rounds: a burst of noise on the VM then spoils one round, not the figure. */
+/**
+ * Saturated runs alternate the targets for this many rounds: a burst of noise on the VM then spoils one round,
+ * not the figure.
+ */
 const ROUNDS = 5
 const ROUND_S = 5
 const CONNECTIONS = 50
@@ -44,7 +47,9 @@ function bundleFor (alias: string): string {
     search: { mode: 'match' }
   })
   return JSON.stringify({
-    resourceType: 'Bundle', type: 'searchset', total: 50,
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: 50,
     link: [{ relation: 'self', url: `${base}/Observation?patient=p1` }, { relation: 'next', url: `${base}?_getpages=Observation.p1&_getpagesoffset=4&_count=4&_bundletype=searchset` }],
     entry: [0, 1, 2, 3].map(entry)
   })
@@ -103,16 +108,29 @@ async function startGateway (upstreamUrl: string, alias: string): Promise<Starte
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const env = {
-    HEALOW_CLIENT_ID: 'bench', HEALOW_CLIENT_SECRET: 'bench-secret', PUBLIC_URL: url, PORT: String(port), HOST: '127.0.0.1',
-    DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HEALOW_DIRECTORY_URL: path.join(dataDir, 'none.json'),
-    HEALOW_TOKEN_URL: `${upstreamUrl}/token`, FHIR_ALIAS_HOSTS: alias, HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000',
+    HEALOW_CLIENT_ID: 'bench',
+    HEALOW_CLIENT_SECRET: 'bench-secret',
+    PUBLIC_URL: url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    HEALOW_DIRECTORY_URL: path.join(dataDir, 'none.json'),
+    HEALOW_TOKEN_URL: `${upstreamUrl}/token`,
+    FHIR_ALIAS_HOSTS: alias,
+    HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000',
     // METRICS_PORT=<port> npx tsx bench/fhir-proxy.ts measures the gateway with its metrics on.
     ...(process.env.METRICS_PORT ? { METRICS_PORT: process.env.METRICS_PORT } : {})
   }
   const app = await buildApp(loadConfig(env), { logStream: process.stderr })
   const connectionId = await app.vault.create({
-    practiceId: PRACTICE, fhirBase: `${upstreamUrl}/fhir/r4/${PRACTICE}`, patientId: 'p1', scope: 'patient/*.read',
-    tokens: { accessToken: ACCESS_TOKEN, refreshToken: 'bench-refresh' }, accessExpiresAt: Date.now() + 24 * 3600_000
+    practiceId: PRACTICE,
+    fhirBase: `${upstreamUrl}/fhir/r4/${PRACTICE}`,
+    patientId: 'p1',
+    scope: 'patient/*.read',
+    tokens: { accessToken: ACCESS_TOKEN, refreshToken: 'bench-refresh' },
+    accessExpiresAt: Date.now() + 24 * 3600_000
   })
   const claimed = await app.connections.claim(await app.connections.createHandoff(connectionId))
   await app.close()
@@ -169,12 +187,24 @@ type Target = { url: string, headers: Record<string, string>, pid: number }
 type Run = { rps: number, p50: number, p99: number, cpuUs: number }
 
 /** One autocannon run against a target, with the CPU its serving process spent per request. */
-async function load ({ url, headers, pid }: Target, { rate, duration = DURATION_S, connections = CONNECTIONS }: { rate?: number, duration?: number, connections?: number } = {}): Promise<Run> {
+async function load (
+  { url, headers, pid }: Target,
+  {
+    rate,
+    duration = DURATION_S,
+    connections = CONNECTIONS
+  }: { rate?: number, duration?: number, connections?: number } = {}
+): Promise<Run> {
   const before = cpuSeconds(pid)
   const result = await autocannon({ url, headers, connections, duration, ...(rate ? { overallRate: rate } : {}) })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   const total = result.requests.total as number
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs: (cpuSeconds(pid) - before) / total * 1e6 }
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuUs: (cpuSeconds(pid) - before) / total * 1e6
+  }
 }
 
 const LABELS = { direct: 'upstream directly', bare: 'bare @fastify/http-proxy', gateway: 'gateway' } as const
@@ -195,7 +225,10 @@ function cpuSeconds (pid: number): number {
 async function sharedCoreCostRatios (bare: Target, gateway: Target): Promise<number[]> {
   const ratios: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const [b, g] = await Promise.all([bare, gateway].map((target) => load(target, { duration: ROUND_S, connections: CONNECTIONS / 2 })))
+    const [b, g] = await Promise.all([bare, gateway].map((target) => load(
+      target,
+      { duration: ROUND_S, connections: CONNECTIONS / 2 }
+    )))
     ratios.push(g.cpuUs / b.cpuUs)
   }
   return ratios
@@ -234,7 +267,10 @@ async function main (): Promise<void> {
     if (sample.statusCode !== 200 || !sampleBody.includes(`/fhir/${gw.ready.connectionId}?_getpages=`)) throw new Error(`gateway answered ${sample.statusCode}: ${sampleBody.slice(0, 200)}`)
     const bundleBytes = Buffer.byteLength(bundleFor(up.ready.alias!))
 
-    for (const { url, headers } of Object.values(targets)) await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 }) // warm-up
+    // Warm-up.
+    for (const { url, headers } of Object.values(targets)) {
+      await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 })
+    }
     const rounds: Array<Record<TargetName, Run>> = []
     for (let round = 0; round < ROUNDS; round++) {
       const runs = {} as Record<TargetName, Run>

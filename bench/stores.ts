@@ -142,7 +142,12 @@ async function throughput (instances: GatewayProcess[], connections: Connection[
     }
   }]
   // Several instances: the connections split evenly, as a load balancer would.
-  const results = await Promise.all(instances.map(async (instance) => await autocannon({ url: instance.url, connections: LOAD_CONNECTIONS / instances.length, duration, requests })))
+  const results = await Promise.all(instances.map(async (instance) => await autocannon({
+    url: instance.url,
+    connections: LOAD_CONNECTIONS / instances.length,
+    duration,
+    requests
+  })))
   for (const r of results) if (r.non2xx > 0 || r.errors > 0) throw new Error(`throughput: ${r.non2xx} non-2xx, ${r.errors} errors`)
   return {
     rps: results.reduce((sum: number, r: { requests: { average: number } }) => sum + r.requests.average, 0),
@@ -157,7 +162,10 @@ async function measure (sim: SimulatorInfo, databaseUrl: string, instanceCount: 
   try {
     const env = gatewayEnv(sim, databaseUrl, randomBytes(32).toString('hex'))
     const connections = await seedConnections(sim, env)
-    const instances = await Promise.all(Array.from({ length: instanceCount }, async () => await startGatewayProcess(scope, env)))
+    const instances = await Promise.all(Array.from(
+      { length: instanceCount },
+      async () => await startGatewayProcess(scope, env)
+    ))
     const storm = await refreshStorm(sim, instances, connections)
     const sample = await fetch(`${instances[0].url}/fhir/${connections[0].connectionId}/Observation?patient=${connections[0].patientId}`, { headers: { authorization: `Bearer ${connections[0].key}` } })
     const bundleBytes = (await sample.arrayBuffer()).byteLength
@@ -241,9 +249,22 @@ async function main (): Promise<void> {
 const [role] = process.argv.slice(2)
 if (role === 'simulator') {
   const practices = Array.from({ length: PRACTICES }, (_, i) => ({ id: `BNCH${String.fromCharCode(65 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`, name: `Bench practice ${i + 1}` }))
-  const sim = await startSimulator({ autoLogin: true, practices, pageSize: PAGE_SIZE, quirks: { rateLimitPerMinute: null } })
+  const sim = await startSimulator({
+    autoLogin: true,
+    practices,
+    pageSize: PAGE_SIZE,
+    quirks: { rateLimitPerMinute: null }
+  })
   const { url, authorizeUrl, tokenUrl, directoryUrl, aliasBase, clients } = sim
-  process.send!({ url, authorizeUrl, tokenUrl, directoryUrl, aliasBase, clients, practices: sim.practices.map(({ id, patientId }) => ({ id, patientId })) } satisfies SimulatorInfo)
+  process.send!({
+    url,
+    authorizeUrl,
+    tokenUrl,
+    directoryUrl,
+    aliasBase,
+    clients,
+    practices: sim.practices.map(({ id, patientId }) => ({ id, patientId }))
+  } satisfies SimulatorInfo)
 } else {
   await main()
 }

@@ -21,7 +21,11 @@ export const connectionsList: Command = {
       const connections = await store.connections.list()
       if (json) {
         out.write(`${JSON.stringify(connections.map((c) => ({
-          ...c, accessExpiresAt: iso(c.accessExpiresAt), lastRefreshAt: c.lastRefreshAt === null ? null : iso(c.lastRefreshAt), createdAt: iso(c.createdAt), updatedAt: iso(c.updatedAt)
+          ...c,
+          accessExpiresAt: iso(c.accessExpiresAt),
+          lastRefreshAt: c.lastRefreshAt === null ? null : iso(c.lastRefreshAt),
+          createdAt: iso(c.createdAt),
+          updatedAt: iso(c.updatedAt)
         })), null, 2)}\n`)
         return
       }

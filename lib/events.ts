@@ -11,7 +11,10 @@ export type GatewayEvent =
 
 export type GatewayEventType = GatewayEvent['type']
 
-/** In-process publish and subscribe; a listener that throws is logged by the caller's `onError`, never the publisher's problem. */
+/**
+ * In-process publish and subscribe; a listener that throws is logged by the caller's `onError`,
+ * never the publisher's problem.
+ */
 export class GatewayEvents {
   readonly #emitter = new EventEmitter()
 

@@ -1,4 +1,3 @@
-
 export interface ReadinessResult { ok: boolean, detail?: string }
 export type ReadinessCheck = () => ReadinessResult | Promise<ReadinessResult>
 

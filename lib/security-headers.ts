@@ -37,7 +37,11 @@ export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.fr
 })
 
 /** onRequest hook of the proxy routes, which live outside helmet's context. */
-export function setProxiedSecurityHeaders (_request: unknown, reply: { headers: (values: Record<string, string>) => unknown }, done: () => void): void {
+export function setProxiedSecurityHeaders (
+  _request: unknown,
+  reply: { headers: (values: Record<string, string>) => unknown },
+  done: () => void
+): void {
   reply.headers(FIXED_SECURITY_HEADERS)
   done()
 }

@@ -17,7 +17,8 @@ export const ErrorResponse = Type.Object({
 
 /** The error statuses a route can answer, each pointing at the shared error schema. */
 export function errorResponses<S extends number> (...statuses: S[]) {
-  return Object.fromEntries(statuses.map((s) => [s, ref(ErrorResponse)])) as Record<S, TUnsafe<Static<typeof ErrorResponse>>>
+  return Object.fromEntries(statuses.map((s) => [s, ref(ErrorResponse)])) as
+    Record<S, TUnsafe<Static<typeof ErrorResponse>>>
 }
 
 export const commonSchemas = [ErrorResponse]

@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox'
 export const ERROR_CODES = [
   'unauthorized', 'reauth_required', 'rate_limited', 'upstream_unavailable', 'upstream_timeout',
   'not_found', 'forbidden_target', 'method_not_allowed', 'invalid_request', 'service_unavailable',
-  'internal_error',
+  'internal_error'
 ] as const
 
 export type ErrorCode = typeof ERROR_CODES[number]

@@ -28,7 +28,7 @@ export const FhirResource = Type.Object({
 }, {
   $id: 'FhirResource',
   title: 'FhirResource',
-  description: "Any FHIR R4 resource as Healow returns it. In a Bundle, link[].url and entry[].fullUrl that point into the practice are rewritten to point through the gateway; other links are removed.",
+  description: 'Any FHIR R4 resource as Healow returns it. In a Bundle, link[].url and entry[].fullUrl that point into the practice are rewritten to point through the gateway; other links are removed.',
   additionalProperties: true,
   examples: [EXAMPLE_BUNDLE]
 })

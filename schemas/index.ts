@@ -8,4 +8,13 @@ import { adminSchemas } from './admin.js'
 import { syncSchemas } from './sync.js'
 
 /** Every shared schema, registered once with app.addSchema so the OpenAPI document names them by $id. */
-export const sharedSchemas = [...commonSchemas, ...instanceSchemas, ...connectionSchemas, ...tenantSchemas, ...fhirSchemas, ...mereSchemas, ...adminSchemas, ...syncSchemas]
+export const sharedSchemas = [
+  ...commonSchemas,
+  ...instanceSchemas,
+  ...connectionSchemas,
+  ...tenantSchemas,
+  ...fhirSchemas,
+  ...mereSchemas,
+  ...adminSchemas,
+  ...syncSchemas
+]

@@ -6,7 +6,10 @@ export const InstanceConfig = Type.Object({
   HEALOW_CONFIDENTIAL_MODE: Type.Boolean({ description: 'true when the gateway holds a client secret and can refresh tokens' }),
   PUBLIC_URL: Type.String({ description: 'Where this gateway is reached' })
 }, {
-  $id: 'InstanceConfig', title: 'InstanceConfig', description: 'What Mere web reads at start-up; never contains a secret', additionalProperties: false,
+  $id: 'InstanceConfig',
+  title: 'InstanceConfig',
+  description: 'What Mere web reads at start-up; never contains a secret',
+  additionalProperties: false,
   examples: [{ HEALOW_CLIENT_ID: 'a1b2c3d4-example-client', HEALOW_CONFIDENTIAL_MODE: true, PUBLIC_URL: EXAMPLE.publicUrl }]
 })
 
@@ -23,7 +26,9 @@ export const Readiness = Type.Object({
   ready: Type.Boolean(),
   checks: Type.Record(Type.String(), Type.Ref('ReadinessCheckResult'))
 }, {
-  $id: 'Readiness', title: 'Readiness', additionalProperties: false,
+  $id: 'Readiness',
+  title: 'Readiness',
+  additionalProperties: false,
   examples: [{ ready: true, checks: { database: { ok: true }, directory: { ok: true, detail: '6919 practices' } } }]
 })
 

@@ -9,7 +9,9 @@ export const MereTokenRequest = Type.Object({
   code_verifier: Type.String({ minLength: 43, maxLength: 128, description: 'PKCE verifier (RFC 7636: 43-128 characters)' }),
   tenant_id: tenantId
 }, {
-  $id: 'MereTokenRequest', title: 'MereTokenRequest', additionalProperties: false,
+  $id: 'MereTokenRequest',
+  title: 'MereTokenRequest',
+  additionalProperties: false,
   examples: [{ code: 'Jx8Qn2EXAMPLEcode', redirect_uri: 'https://app.example.org/healow/callback', code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk', tenant_id: EXAMPLE.practiceId }]
 })
 

@@ -12,7 +12,10 @@ export const ADMIN_PREFIX = '/_sim'
 
 export interface AdminRoutesOptions { state: SimulatorState; clients: RegisteredClients }
 
-export default async function adminRoutes (app: FastifyInstance, { state, clients }: AdminRoutesOptions): Promise<void> {
+export default async function adminRoutes (
+  app: FastifyInstance,
+  { state, clients }: AdminRoutesOptions
+): Promise<void> {
   const settings = (name: 'quirks' | 'faults', target: Quirks | Faults) => {
     app.get(`${ADMIN_PREFIX}/${name}`, async () => target)
     app.post(`${ADMIN_PREFIX}/${name}`, async (request, reply) => {

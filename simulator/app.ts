@@ -11,7 +11,11 @@ import fhirRoutes from './fhir-routes.js'
 import oauthRoutes from './oauth-routes.js'
 import type { SimulatorState } from './state.js'
 
-export async function buildSimulatorApp (state: SimulatorState, authorizationServer: AuthorizationServer, clients: RegisteredClients): Promise<FastifyInstance> {
+export async function buildSimulatorApp (
+  state: SimulatorState,
+  authorizationServer: AuthorizationServer,
+  clients: RegisteredClients
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   await app.register(adminRoutes, { state, clients })
   await app.register(async (healow) => {

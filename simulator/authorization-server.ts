@@ -30,7 +30,10 @@ export interface AuthorizationServer {
 interface ProviderClient { clientAuthMethod: string; grantTypeAllowed (type: string): boolean }
 interface ProviderContext { oidc: { params?: Record<string, unknown> } }
 
-export async function createAuthorizationServer (state: SimulatorState, clients: RegisteredClients): Promise<AuthorizationServer> {
+export async function createAuthorizationServer (
+  state: SimulatorState,
+  clients: RegisteredClients
+): Promise<AuthorizationServer> {
   const issuer = `${state.url}/oauth`
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const kid = randomBytes(8).toString('hex')

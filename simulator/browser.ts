@@ -62,7 +62,13 @@ export class PatientBrowser {
     let hops = 0
     while (hops < (options.maxHops ?? 20)) {
       if (stopAt(url)) {
-        return options.requestFinal ? { finalUrl: url, hops: hops + 1, response: await this.get(url) } : { finalUrl: url, hops }
+        return options.requestFinal
+          ? {
+              finalUrl: url,
+              hops: hops + 1,
+              response: await this.get(url)
+            }
+          : { finalUrl: url, hops }
       }
       let response = await this.get(url)
       hops++
@@ -88,7 +94,8 @@ export class PatientBrowser {
     const path = attribute('path') ?? url.pathname.replace(/\/[^/]*$/, '/')
     const expires = attribute('expires')
     const maxAge = attribute('max-age')
-    const removed = (maxAge !== undefined && Number(maxAge) <= 0) || (expires !== undefined && Date.parse(expires) <= Date.now())
+    const removed = (maxAge !== undefined && Number(maxAge) <= 0) ||
+      (expires !== undefined && Date.parse(expires) <= Date.now())
     const cookies = (this.jar.get(url.hostname) ?? []).filter((c) => !(c.name === name && c.path === path))
     if (!removed) cookies.push({ name, value, path })
     this.jar.set(url.hostname, cookies)
@@ -108,7 +115,10 @@ function decodeEntities (text: string): string {
 }
 
 /** Walks a login from `startUrl` in a fresh (or the given) browser. */
-export async function followLogin (startUrl: string | URL, options: FollowOptions & { browser?: PatientBrowser } = {}): Promise<FollowResult & { browser: PatientBrowser }> {
+export async function followLogin (
+  startUrl: string | URL,
+  options: FollowOptions & { browser?: PatientBrowser } = {}
+): Promise<FollowResult & { browser: PatientBrowser }> {
   const browser = options.browser ?? new PatientBrowser()
   const result = await browser.followUntil(startUrl, options.stopAt, options)
   return { ...result, browser }

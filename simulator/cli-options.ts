@@ -85,7 +85,10 @@ export function gatewaySettings (sim: Simulator, client: ClientKind): Record<str
     HEALOW_TOKEN_URL: sim.tokenUrl,
     HEALOW_DIRECTORY_URL: sim.directoryUrl,
     ...(client === 'confidential'
-      ? { HEALOW_CLIENT_ID: sim.clients.confidential.clientId, HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret }
+      ? {
+          HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
+          HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret
+        }
       : { HEALOW_CLIENT_ID: sim.clients.public.clientId }),
     FHIR_ALIAS_HOSTS: sim.aliasBase,
     ALLOW_LOOPBACK_HTTP: 'true'

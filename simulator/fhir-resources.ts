@@ -19,7 +19,10 @@ export interface BuildContext {
 
 type Builder = (c: BuildContext) => Omit<FhirResource, 'resourceType' | 'id'>
 
-const coded = (system: string, code: string, display: string) => ({ coding: [{ system, code, display }], text: display })
+const coded = (system: string, code: string, display: string) => ({
+  coding: [{ system, code, display }],
+  text: display
+})
 const LOINC = 'http://loinc.org'
 const SNOMED = 'http://snomed.info/sct'
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm'

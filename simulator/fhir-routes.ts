@@ -19,11 +19,17 @@ export interface FhirRoutesOptions { state: SimulatorState; checkAccessToken: Ac
 type Params = { code: string; type?: string; id?: string }
 type Query = Record<string, string | undefined>
 
-/** Healow answers 400 to `_count` on these searches ("Does not know how to handle get operation with parameter [patient,_count]"). */
+/**
+ * Healow answers 400 to `_count` on these searches
+ * ("Does not know how to handle get operation with parameter [patient,_count]").
+ */
 const COUNT_REJECTED = new Set<ResourceType>(['CarePlan', 'CareTeam', 'Observation'])
 const MAX_PAGE_SIZE = 1000
 
-export default async function fhirRoutes (app: FastifyInstance, { state, checkAccessToken }: FhirRoutesOptions): Promise<void> {
+export default async function fhirRoutes (
+  app: FastifyInstance,
+  { state, checkAccessToken }: FhirRoutesOptions
+): Promise<void> {
   const faultDice = seededRandom(state.options.seed, 'faults')
   const fail = (reply: FastifyReply, status: number, code: string, text: string) =>
     sendFhir(reply, state, status, operationOutcome(code, text))
@@ -36,24 +42,32 @@ export default async function fhirRoutes (app: FastifyInstance, { state, checkAc
    * (and, when `type` needs a token, the token's patient), or undefined once it has replied.
    */
   async function admit (request: FastifyRequest, reply: FastifyReply, type?: ResourceType) {
+    const refuse = (status: number, code: string, text: string): undefined => {
+      fail(reply, status, code, text)
+      return undefined
+    }
     const practice = state.practiceById((request.params as Params).code)
-    if (!practice) return void fail(reply, 404, 'not-found', 'Unknown practice')
+    if (!practice) return refuse(404, 'not-found', 'Unknown practice')
     state.counters.countFhir(practice.id)
     if (!state.rateLimit.take(practice.id)) {
       state.counters.countRateLimited()
       // Healow: 429 for the rest of the minute, without Retry-After.
-      return void fail(reply, 429, 'throttled', 'Rate limit exceeded')
+      return refuse(429, 'throttled', 'Rate limit exceeded')
     }
     const { faults } = state
     if (faults.latencyMs > 0) await sleep(faults.latencyMs)
     if (faults.errorRate > 0 && faultDice() < faults.errorRate) {
-      return void fail(reply, faultDice() < 0.5 ? 500 : 503, 'exception', 'Simulated upstream failure')
+      return refuse(faultDice() < 0.5 ? 500 : 503, 'exception', 'Simulated upstream failure')
     }
     if (!type) return { practice, patientId: undefined }
     const token = await checkAccessToken(request.headers.authorization, practice)
-    if (!token.ok) return void fail(reply, 401, 'login', token.problem)
-    if (!token.scopes.has(`patient/${type}.read`)) return void fail(reply, 403, 'forbidden', `Scope patient/${type}.read not granted`)
-    if (state.options.refusedTypes[practice.id]?.includes(type)) return void fail(reply, 403, 'forbidden', `${type} is not available at this practice`)
+    if (!token.ok) return refuse(401, 'login', token.problem)
+    if (!token.scopes.has(`patient/${type}.read`)) {
+      return refuse(403, 'forbidden', `Scope patient/${type}.read not granted`)
+    }
+    if (state.options.refusedTypes[practice.id]?.includes(type)) {
+      return refuse(403, 'forbidden', `${type} is not available at this practice`)
+    }
     return { practice, patientId: token.patientId }
   }
 

@@ -12,7 +12,10 @@ import type { SimulatorState } from './state.js'
 
 export interface OauthRoutesOptions { state: SimulatorState; authorizationServer: AuthorizationServer }
 
-export default async function oauthRoutes (app: FastifyInstance, { state, authorizationServer }: OauthRoutesOptions): Promise<void> {
+export default async function oauthRoutes (
+  app: FastifyInstance,
+  { state, authorizationServer }: OauthRoutesOptions
+): Promise<void> {
   const { provider } = authorizationServer
   const handleInProvider = provider.callback()
   const forward = (request: FastifyRequest, reply: FastifyReply, raw = request.raw) => {
@@ -119,7 +122,10 @@ export default async function oauthRoutes (app: FastifyInstance, { state, author
     return resource ? state.practiceByBase(resource) : undefined
   }
 
-  async function interactionAndPractice (request: FastifyRequest, reply: FastifyReply): Promise<{ interaction: Interaction; practice: Practice }> {
+  async function interactionAndPractice (
+    request: FastifyRequest,
+    reply: FastifyReply
+  ): Promise<{ interaction: Interaction; practice: Practice }> {
     let interaction: Interaction
     try {
       interaction = await provider.interactionDetails(request.raw, reply.raw)
@@ -140,7 +146,12 @@ export default async function oauthRoutes (app: FastifyInstance, { state, author
     grant.addOIDCScope(requested.filter((scope) => OIDC_SCOPES.includes(scope)).join(' '))
     grant.addResourceScope(practice.fhirBase, requested.filter((scope) => SMART_SCOPES.includes(scope)).join(' '))
     const result = { login: { accountId: practice.patientId }, consent: { grantId: await grant.save() } }
-    const returnTo = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false })
+    const returnTo = await provider.interactionResult(
+      request.raw,
+      reply.raw,
+      result,
+      { mergeWithLastSubmission: false }
+    )
     return reply.redirect(returnTo, 303)
   }
 }

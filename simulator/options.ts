@@ -69,9 +69,15 @@ export interface SimulatorOptions {
   refreshTokenTtl?: number
   /** Bytes of `Binary/large`, streamed; 0 (default) = no such Binary. */
   largeBinaryBytes?: number
-  /** Practices whose CapabilityStatement declares (and that answer) `Patient/$everything`. Default: the second practice. */
+  /**
+   * Practices whose CapabilityStatement declares (and that answer) `Patient/$everything`.
+   * Default: the second practice.
+   */
   everythingPractices?: string[]
-  /** Per practice, resource types whose searches answer 403 although the scope is granted. Default: Device at the fourth practice. */
+  /**
+   * Per practice, resource types whose searches answer 403 although the scope is granted.
+   * Default: Device at the fourth practice.
+   */
   refusedTypes?: Record<string, string[]>
   quirks?: Partial<Quirks>
   faults?: Partial<Faults>
@@ -117,7 +123,8 @@ export function resolveOptions (options: SimulatorOptions): ResolvedOptions {
     accessTokenTtl: options.accessTokenTtl ?? 3600,
     refreshTokenTtl: options.refreshTokenTtl ?? 90 * 24 * 3600,
     largeBinaryBytes: options.largeBinaryBytes ?? 0,
-    everythingPractices: options.everythingPractices ?? [(options.practices ?? DEFAULT_PRACTICES)[1]?.id].filter((id): id is string => id !== undefined),
+    everythingPractices: options.everythingPractices ??
+      [(options.practices ?? DEFAULT_PRACTICES)[1]?.id].filter((id): id is string => id !== undefined),
     refusedTypes: options.refusedTypes ?? Object.fromEntries([(options.practices ?? DEFAULT_PRACTICES)[3]?.id].filter((id): id is string => id !== undefined).map((id) => [id, ['Device']])),
     quirks: { ...HEALOW_QUIRKS, ...options.quirks },
     faults: { ...NO_FAULTS, ...options.faults }

@@ -8,12 +8,28 @@ import { randomId, randomInt, seededRandom, type Random } from './prng.js'
 
 /** How many of each type a patient has, as a share of `resourcesPerType` (Observation is the knob itself). */
 const SHARE: Record<ResourceType, number> = {
-  Observation: 1, Encounter: 0.5, DiagnosticReport: 0.3, Condition: 0.3, Immunization: 0.3,
-  MedicationRequest: 0.3, DocumentReference: 0.2, Procedure: 0.2, Provenance: 0.2, Medication: 0.1,
-  MedicationAdministration: 0.1, AllergyIntolerance: 0.1, CarePlan: 0.1, Goal: 0.1, Practitioner: 0.1,
-  PractitionerRole: 0.1, Location: 0.1, CareTeam: 0.05, Device: 0.05,
+  Observation: 1,
+  Encounter: 0.5,
+  DiagnosticReport: 0.3,
+  Condition: 0.3,
+  Immunization: 0.3,
+  MedicationRequest: 0.3,
+  DocumentReference: 0.2,
+  Procedure: 0.2,
+  Provenance: 0.2,
+  Medication: 0.1,
+  MedicationAdministration: 0.1,
+  AllergyIntolerance: 0.1,
+  CarePlan: 0.1,
+  Goal: 0.1,
+  Practitioner: 0.1,
+  PractitionerRole: 0.1,
+  Location: 0.1,
+  CareTeam: 0.05,
+  Device: 0.05,
   // One each, whatever the knob.
-  Patient: 0, Organization: 0,
+  Patient: 0,
+  Organization: 0,
   // A few attachments of a few MB each, shared by the DocumentReferences.
   Binary: 0
 }

@@ -19,5 +19,6 @@ export async function withoutExpectedWarnings<T> (action: () => T | Promise<T>):
 const oidcProvider = await withoutExpectedWarnings(() => import('oidc-provider'))
 
 export const Provider = oidcProvider.default
+// eslint-disable-next-line @typescript-eslint/no-redeclare -- a class's value and instance type, as `class` names them
 export type Provider = InstanceType<typeof oidcProvider.default>
 export const oidcErrors = oidcProvider.errors

@@ -7,7 +7,12 @@ import type { PatientRecords } from './patient-records.js'
 /** A page of a search by type, or of `Patient/$everything` (type `everything`). */
 export interface SearchPage { type: ResourceType | 'everything'; patientId: string; offset: number; count: number }
 
-export function searchBundle (records: PatientRecords, page: SearchPage, linkBase: string, selfUrl: string): FhirResource {
+export function searchBundle (
+  records: PatientRecords,
+  page: SearchPage,
+  linkBase: string,
+  selfUrl: string
+): FhirResource {
   const everything = page.type === 'everything'
   const total = page.type === 'everything' ? records.everythingCount() : records.count(page.type)
   const link = [{ relation: 'self', url: selfUrl }]

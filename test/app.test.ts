@@ -2,7 +2,11 @@ import t from 'tap'
 import { startGateway } from './helpers/app.js'
 
 /** The client address the gateway logged for one request that came through proxies with this X-Forwarded-For. */
-async function loggedClient (t: Parameters<typeof startGateway>[0], trustProxy: string, forwardedFor: string): Promise<string> {
+async function loggedClient (
+  t: Parameters<typeof startGateway>[0],
+  trustProxy: string,
+  forwardedFor: string
+): Promise<string> {
   const gw = await startGateway(t, { TRUST_PROXY: trustProxy, LOG_LEVEL: 'info' })
   await fetch(`${gw.url}/health`, { headers: { 'x-forwarded-for': forwardedFor } })
   const line = gw.logs.lines.map((l) => JSON.parse(l) as { req?: { url: string, remoteAddress: string } }).find((l) => l.req?.url === '/health')

@@ -30,7 +30,12 @@ t.test('npm run demo: connects a demo patient and prints commands that work', as
     t.equal(res.status, 200, url)
   }
   // Every page of the printed search, through the next links the gateway rewrote.
-  type Page = { resourceType: string, total: number, entry: Array<{ resource: { id: string }, search?: { mode: string } }>, link?: Array<{ relation: string, url: string }> }
+  type Page = {
+    resourceType: string,
+    total: number,
+    entry: Array<{ resource: { id: string }, search?: { mode: string } }>,
+    link?: Array<{ relation: string, url: string }>
+  }
   const ids: string[] = []
   let next: string | undefined = commands[1][2]
   let first: Page | undefined

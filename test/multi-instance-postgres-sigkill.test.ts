@@ -35,7 +35,9 @@ t.test('SIGKILL of one instance in a refresh storm: the other finishes the work 
   fleet.sim.setFaults({ tokenDown: false })
   // The victim's leases are those whose holder's session lock died with it.
   const liveLocks = new Set((await fleet.db.query<{ objid: number }>("SELECT objid::integer AS objid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1", [LEASE_HOLDER_LOCK_NAMESPACE])).rows.map((r) => r.objid))
-  const victims = new Set(leases.filter((lease) => !liveLocks.has(lease.holder_lock!)).map((lease) => lease.connection_id))
+  const victims = new Set(leases
+    .filter((lease) => !liveLocks.has(lease.holder_lock!))
+    .map((lease) => lease.connection_id))
   t.ok(victims.size > 0, `the victim held ${victims.size} leases`)
   // A patient of each of the victim's connections reads through the survivor now.
   const afterKill = await Promise.all(connections.filter((c) => victims.has(c.connectionId)).map(async (connection) => {

@@ -43,7 +43,8 @@ t.test('300 concurrent requests over two instances on expiring tokens: one refre
 t.test("two instances together stay under Healow's 250 a minute for a practice: the simulator never answers 429", async (t) => {
   const fleet = await startFleet(t)
   const practice = fleet.sim.practices[0]
-  const connections = (await fleet.connect(fleet.sim.practices.length * 2)).filter((c) => c.patientId === practice.patientId)
+  const connections = (await fleet.connect(fleet.sim.practices.length * 2))
+    .filter((c) => c.patientId === practice.patientId)
   const before = fleet.sim.counters()
   // 400 requests for one practice, spread over both instances: more than Healow allows in a minute.
   const statuses = await Promise.all(stormOrder(400, connections.length, 2).map(async ({ connection, instance }) =>

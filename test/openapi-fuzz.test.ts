@@ -19,10 +19,19 @@ const CASES_PER_OPERATION = 60
 const CONCURRENCY = 4
 
 type Parameter = { in: 'path' | 'query', name: string, required?: boolean, schema?: { type?: string } }
-type Operation = { operationId: string, parameters?: Parameter[], requestBody?: { content: Record<string, { schema?: { properties?: Record<string, unknown> } }> } }
+type Operation = {
+  operationId: string,
+  parameters?: Parameter[],
+  requestBody?: { content: Record<string, { schema?: { properties?: Record<string, unknown> } }> }
+}
 type OpenApi = { paths: Record<string, Record<string, Operation>> }
 
-interface Case { method: string, target: string | Buffer, headers: Record<string, string | Buffer>, body: string | Buffer }
+interface Case {
+  method: string,
+  target: string | Buffer,
+  headers: Record<string, string | Buffer>,
+  body: string | Buffer
+}
 
 const MB = 1024 * 1024
 const INVALID_UTF8 = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xe2, 0x82, 0xed, 0xa0, 0x80])
@@ -91,7 +100,15 @@ function join (parts: Array<string | Buffer>): string | Buffer {
   return parts.some((p) => Buffer.isBuffer(p)) ? Buffer.concat(parts.map((p) => typeof p === 'string' ? Buffer.from(p) : p)) : parts.join('')
 }
 
-interface Valid { connectionId: string, key: string, practiceId: string, patientId: string, handoff: string, origin: string, clientId: string }
+interface Valid {
+  connectionId: string,
+  key: string,
+  practiceId: string,
+  patientId: string,
+  handoff: string,
+  origin: string,
+  clientId: string
+}
 
 /** The valid values of each parameter name, so that most of a case is right and the odd part reaches deep. */
 function validValues (valid: Valid): Record<string, string[]> {
@@ -196,7 +213,11 @@ function makeCase (random: Random, path: string, method: string, operation: Oper
       const object: Record<string, unknown> = {}
       for (const field of fields) {
         if (sweep) object[field] = value(field)
-        else if (random() < 0.9) object[field] = random() < 0.5 ? pick(random, values[field] ?? validTexts) : oddJsonValue(random, validTexts)
+        else if (random() < 0.9) {
+          object[field] = random() < 0.5
+            ? pick(random, values[field] ?? validTexts)
+            : oddJsonValue(random, validTexts)
+        }
       }
       if (!sweep && random() < 0.2) object[oddText(random, ['extra'])] = oddJsonValue(random, validTexts)
       body = JSON.stringify(object)
@@ -230,7 +251,8 @@ function describe (c: Case): string {
 }
 
 t.test('every operation answers malformed input with a 4xx that says what is wrong, never a 5xx', async (t) => {
-  // Limits off (Healow's, the gateway's budget; each case from its own address through TRUST_PROXY), so cases reach every check behind them.
+  // Limits off (Healow's, the gateway's budget; each case from its own address through TRUST_PROXY),
+  // so cases reach every check behind them.
   const stack = await startStack(t, {
     mode: 'confidential',
     simulator: { quirks: { rateLimitPerMinute: null } },

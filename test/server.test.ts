@@ -82,7 +82,11 @@ t.test('npm start: compiles the server into dist/, runs it, and passes SIGTERM o
   const { patientId } = claim.connection as { patientId: string }
   // A search exercises the compiled proxy end to end: key, vault, injected token, link rewrite.
   const search = await fetch(`${gateway.url}/fhir/${connectionId}/Observation?patient=${patientId}`, { headers: bearer(key) })
-  const bundle = await search.json() as { resourceType: string, link: Array<{ url: string }>, entry: Array<{ fullUrl: string }> }
+  const bundle = await search.json() as {
+    resourceType: string,
+    link: Array<{ url: string }>,
+    entry: Array<{ fullUrl: string }>
+  }
   t.equal(search.status, 200)
   t.equal(bundle.resourceType, 'Bundle')
   const links = [...bundle.link.map((link) => link.url), ...bundle.entry.map((entry) => entry.fullUrl)]
@@ -121,8 +125,15 @@ t.test('SIGKILL after a refresh, restart: the connection works with no new login
   t.match(second.output.join(''), /shutting down/)
 })
 
-/** A connected patient whose next FHIR read the simulator holds for `holdMs`, that read started (wrapped: awaiting it is the caller's choice). */
-async function readInFlight (sim: Simulator, gateway: { url: string }, holdMs: number): Promise<{ read: Promise<Response> }> {
+/**
+ * A connected patient whose next FHIR read the simulator holds for `holdMs`, that read started
+ * (wrapped: awaiting it is the caller's choice).
+ */
+async function readInFlight (
+  sim: Simulator,
+  gateway: { url: string },
+  holdMs: number
+): Promise<{ read: Promise<Response> }> {
   const { connectionId, key, claim } = await connectPatient({ sim, gw: gateway })
   const { patientId } = claim.connection as { patientId: string }
   sim.setFaults({ latencyMs: holdMs })

@@ -27,7 +27,10 @@ const FAULTS: Record<Fault, { faults?: Partial<Faults>, quirks?: Partial<Quirks>
   restart: {}
 }
 const FAULT_DRAW: Fault[] = ['outage', 'outage', 'outage', 'cut', 'cut', 'cut', 'rate_limited', 'rate_limited', 'rate_limited', 'restart', 'restart', 'slow']
-const CALM = { faults: { tokenDown: false, tokenLatencyMs: 0, tokenCutMidBody: false }, quirks: { rateLimitPerMinute: null } }
+const CALM = {
+  faults: { tokenDown: false, tokenLatencyMs: 0, tokenCutMidBody: false },
+  quirks: { rateLimitPerMinute: null }
+}
 
 /** Shifts this process's clock (Date.now and new Date()) by whatever the test adds to `offset`. */
 function shiftableClock (t: Parameters<typeof tempDir>[0]): { advance: (ms: number) => void } {
@@ -49,7 +52,12 @@ t.setTimeout(300_000)
 t.test(`a simulated year on SQLite: ${CONNECTIONS} connections, daily faults at the token endpoint, restarts`, async (t) => {
   const started = performance.now()
   const clock = shiftableClock(t)
-  const sim = await startSimulator({ autoLogin: true, accessTokenTtl: 3600, refreshTokenTtl: 90 * 24 * 3600, quirks: { rateLimitPerMinute: null } })
+  const sim = await startSimulator({
+    autoLogin: true,
+    accessTokenTtl: 3600,
+    refreshTokenTtl: 90 * 24 * 3600,
+    quirks: { rateLimitPerMinute: null }
+  })
   t.teardown(() => sim.close())
   const dataDir = tempDir(t)
   const env = {
@@ -61,7 +69,9 @@ t.test(`a simulated year on SQLite: ${CONNECTIONS} connections, daily faults at 
   }
   const start = async () => await startGateway(t, env, { refreshRetryDelaysMs: [5, 10] })
   let gw: TestGateway = await start()
-  for (let i = 0; i < 100 && !gw.app.tenantDirectory.status().ready; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  for (let i = 0; i < 100 && !gw.app.tenantDirectory.status().ready; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 
   // Logins through the simulator, ten a (simulated) minute: the login routes' rate limit.
   const connections: Array<{ id: string, key: string, patientId: string }> = []
@@ -111,7 +121,17 @@ t.test(`a simulated year on SQLite: ${CONNECTIONS} connections, daily faults at 
   const refreshes = Object.entries(counters.token).filter(([k]) => k.startsWith('refresh_token:')).reduce((sum, [, n]) => sum + n, 0)
   const lost = states.filter((s) => s !== 'active').length
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
-  t.comment(JSON.stringify({ days: DAYS, connections: CONNECTIONS, kept: CONNECTIONS - lost, lost, injected, refreshCalls: refreshes, tokenOutcomes: counters.token, dailyReads: answers, seconds }))
+  t.comment(JSON.stringify({
+    days: DAYS,
+    connections: CONNECTIONS,
+    kept: CONNECTIONS - lost,
+    lost,
+    injected,
+    refreshCalls: refreshes,
+    tokenOutcomes: counters.token,
+    dailyReads: answers,
+    seconds
+  }))
 
   t.same(states, connections.map(() => 'active'), 'every connection is active after a year (no loss here is unavoidable: no process dies mid-refresh)')
   t.same(finalReads, connections.map(() => 200), 'and every one reads')

@@ -35,7 +35,11 @@ export function decodeConnectionCursor (cursor: string): ConnectionPosition {
 }
 
 /** What the operator sees of a connection: its state, never a token or a key. */
-export function describeForOperator (row: ConnectionRow, practiceName: string | null, reconnectUrl: string): OperatorConnection {
+export function describeForOperator (
+  row: ConnectionRow,
+  practiceName: string | null,
+  reconnectUrl: string
+): OperatorConnection {
   return {
     id: row.id,
     practiceId: row.practiceId,
@@ -54,7 +58,10 @@ export function describeForOperator (row: ConnectionRow, practiceName: string | 
 
 /** One page of every connection, newest first; one row more than asked tells whether another page follows. */
 export async function listForOperator (
-  store: ConnectionStore, cursor: string | undefined, limit: number, describe: (row: ConnectionRow) => OperatorConnection
+  store: ConnectionStore,
+  cursor: string | undefined,
+  limit: number,
+  describe: (row: ConnectionRow) => OperatorConnection
 ): Promise<OperatorConnectionPage> {
   const rows = await store.listNewestFirst(cursor ? decodeConnectionCursor(cursor) : null, limit + 1)
   const page = rows.slice(0, limit)

@@ -10,7 +10,7 @@ export const SKIP_REASONS = [
   'not a FHIR base',
   'endpoint not active',
   'no endpoint',
-  'duplicate id',
+  'duplicate id'
 ] as const
 export type SkipReason = typeof SKIP_REASONS[number]
 export type SkipCounts = Partial<Record<SkipReason, number>>
@@ -71,7 +71,7 @@ function compareStrings (a: string, b: string): number {
 export function parseDirectoryBundle (
   bundle: unknown,
   oauth: OAuthEndpoints,
-  policy: AddressPolicy = {},
+  policy: AddressPolicy = {}
 ): ParsedDirectory {
   if (!isObject(bundle) || bundle.resourceType !== 'Bundle') {
     throw new DirectoryFormatError('the directory is not a FHIR Bundle')
@@ -122,12 +122,12 @@ export function parseDirectoryBundle (
       name: names[0] || endpoint.name || id,
       fhirBase: endpoint.fhirBase,
       authorizeUrl: oauth.authorizeUrl,
-      tokenUrl: oauth.tokenUrl,
+      tokenUrl: oauth.tokenUrl
     })
   }
   for (const [id, names] of organizationNames) {
     if (!endpoints.has(id)) {
-      if (!endpointsSkipped.has(id)) for (const _ of names) skip('no endpoint')
+      if (!endpointsSkipped.has(id)) names.forEach(() => skip('no endpoint'))
     } else {
       for (let extra = 1; extra < names.length; extra++) skip('duplicate id')
     }

@@ -59,7 +59,7 @@ export class DirectoryRequestError extends GatewayError {
 export async function importDirectory (
   source: string,
   previous: readonly Practice[],
-  options: { oauth: OAuthEndpoints, addressPolicy?: AddressPolicy } & ReadSourceOptions,
+  options: { oauth: OAuthEndpoints, addressPolicy?: AddressPolicy } & ReadSourceOptions
 ): Promise<ImportResult> {
   const parsed = parseDirectoryBundle(await readDirectorySource(source, options), options.oauth, options.addressPolicy)
   // An empty directory is far likelier a broken download than Healow dropping every practice.
@@ -145,7 +145,7 @@ export class TenantDirectory {
       practices: this.index?.size ?? 0,
       fetchedAt: this.fetchedAt,
       source: this.loadedFrom,
-      lastError: this.lastError,
+      lastError: this.lastError
     }
   }
 
@@ -178,7 +178,7 @@ export class TenantDirectory {
     return {
       practices,
       total: index.size,
-      ...(last + 1 < index.size ? { nextCursor: encodeCursor({ after: index.orderKeyOf(last) }) } : {}),
+      ...(last + 1 < index.size ? { nextCursor: encodeCursor({ after: index.orderKeyOf(last) }) } : {})
     }
   }
 
@@ -213,7 +213,7 @@ export class TenantDirectory {
     const { source, oauth, addressPolicy, fetchTimeoutMs } = this.options
     try {
       const result = await importDirectory(source, this.index?.practices ?? [], {
-        oauth, addressPolicy, timeoutMs: fetchTimeoutMs, signal: this.closing.signal,
+        oauth, addressPolicy, timeoutMs: fetchTimeoutMs, signal: this.closing.signal
       })
       const fetchedAt = new Date().toISOString()
       this.install(result.practices, fetchedAt, source)

@@ -123,7 +123,9 @@ export class PracticeSearchIndex {
     this.nameWordStart[this.practices.length] = next
 
     this.postingStart = new Int32Array(this.vocabulary.length + 1)
-    for (let id = 0; id < this.vocabulary.length; id++) this.postingStart[id + 1] = this.postingStart[id] + postingCount[id]
+    for (let id = 0; id < this.vocabulary.length; id++) {
+      this.postingStart[id + 1] = this.postingStart[id] + postingCount[id]
+    }
     this.postingOrdinals = new Int32Array(this.postingStart[this.vocabulary.length])
     const filled = this.postingStart.slice(0, this.vocabulary.length)
     wordsOfPractice.forEach((words, ordinal) => {
@@ -179,7 +181,7 @@ export class PracticeSearchIndex {
     const ordinals = [idOrdinal, ...best.filter((ordinal) => ordinal !== idOrdinal)]
     return {
       practices: ordinals.slice(offset, offset + limit).map((ordinal) => this.practices[ordinal]),
-      total: this.rankingKey(idOrdinal, matchers) >= 0 ? total : total + 1,
+      total: this.rankingKey(idOrdinal, matchers) >= 0 ? total : total + 1
     }
   }
 
@@ -194,7 +196,7 @@ export class PracticeSearchIndex {
       prefixFrom,
       prefixTo,
       typos,
-      reach,
+      reach
     }
   }
 

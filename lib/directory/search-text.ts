@@ -2,7 +2,7 @@
 
 // Latin letters that NFKD leaves whole (they are letters of their own, not a base letter plus a mark).
 const LETTERS_WITHOUT_DECOMPOSITION: Record<string, string> = {
-  ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i',
+  ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i'
 }
 
 const COMBINING_MARKS = /\p{M}+/gu

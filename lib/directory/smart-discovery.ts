@@ -39,7 +39,7 @@ export class SmartDiscovery {
     const document = await response.json() as Record<string, unknown>
     return {
       authorizeUrl: this.endpoint(document, 'authorization_endpoint', url),
-      tokenUrl: this.endpoint(document, 'token_endpoint', url),
+      tokenUrl: this.endpoint(document, 'token_endpoint', url)
     }
   }
 

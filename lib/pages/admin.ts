@@ -32,7 +32,12 @@ ${problem ? html`<p role="alert">${problem}</p>` : ''}
  * belongs beside Reconnect and Delete once the gateway syncs records itself; until then the
  * table shows refresh status, which is all there is.
  */
-export function adminConnectionsPage (site: PageSite, page: OperatorConnectionPage, csrf: string, notice?: string): string {
+export function adminConnectionsPage (
+  site: PageSite,
+  page: OperatorConnectionPage,
+  csrf: string,
+  notice?: string
+): string {
   const rows = page.items.map((c) => html`<tr>
 <td>${practiceOf(c)}</td>
 <td>${c.patientId}</td>

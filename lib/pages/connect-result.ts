@@ -21,7 +21,12 @@ const DECLINED_REASONS: Record<string, string> = {
 
 const practiceLabel = (practice: NamedPractice) => practice.name ?? `the practice with code ${practice.id}`
 
-export function connectResultPage (site: PageSite, result: ConnectResult | null, practice: NamedPractice | null, now: number): string {
+export function connectResultPage (
+  site: PageSite,
+  result: ConnectResult | null,
+  practice: NamedPractice | null,
+  now: number
+): string {
   if (result === null || practice === null) {
     return layout(site, {
       title: 'Nothing to show',

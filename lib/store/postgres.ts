@@ -93,7 +93,10 @@ export async function openPostgresStore (url: string): Promise<Store> {
   const holder = new LeaseHolderSession(url)
 
   /** Runs one statement and tells whether it touched exactly one row. */
-  const changedOne = async (sql: string, values: unknown[]): Promise<boolean> => (await pool.query(sql, values)).rowCount === 1
+  const changedOne = async (
+    sql: string,
+    values: unknown[]
+  ): Promise<boolean> => (await pool.query(sql, values)).rowCount === 1
 
   return {
     kind: 'postgres',
@@ -102,7 +105,17 @@ export async function openPostgresStore (url: string): Promise<Store> {
         await pool.query(`INSERT INTO connections (id, practice_id, fhir_base, patient_id, scope, status, key_hash, tokens, token_version,
             access_expires_at, refreshable, created_at, updated_at)
           VALUES ($1, $2, $3, $4, $5, 'active', NULL, $6, 1, $7, $8, $9, $9)`,
-        [row.id, row.practiceId, row.fhirBase, row.patientId, row.scope, row.tokens, row.accessExpiresAt, row.refreshable, row.createdAt])
+        [
+          row.id,
+          row.practiceId,
+          row.fhirBase,
+          row.patientId,
+          row.scope,
+          row.tokens,
+          row.accessExpiresAt,
+          row.refreshable,
+          row.createdAt
+        ])
       },
       get: async (id) => {
         const { rows } = await pool.query<ConnectionRow>(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE id = $1`, [id])
@@ -171,7 +184,13 @@ export async function openPostgresStore (url: string): Promise<Store> {
         const { rows } = await pool.query<{ practice_id: string, return_to: string | null, expires_at: number }>(`WITH taken AS
             (DELETE FROM pending_authorizations WHERE state_hash = $1 RETURNING *)
           SELECT practice_id, return_to, expires_at FROM taken WHERE expires_at >= $2`, [stateHash, now])
-        return rows.length === 1 ? { practiceId: rows[0].practice_id, returnTo: rows[0].return_to, expiresAt: rows[0].expires_at } : null
+        return rows.length === 1
+          ? {
+              practiceId: rows[0].practice_id,
+              returnTo: rows[0].return_to,
+              expiresAt: rows[0].expires_at
+            }
+          : null
       }
     },
     refreshLeases: {
@@ -195,7 +214,13 @@ export async function openPostgresStore (url: string): Promise<Store> {
       loadSnapshot: async () => {
         const { rows } = await pool.query<{ fetched_at: string, source: string, practices: unknown[] }>(
           'SELECT fetched_at, source, practices FROM directory_snapshot WHERE id = 1')
-        return rows.length === 1 ? { fetchedAt: rows[0].fetched_at, source: rows[0].source, practices: rows[0].practices } : null
+        return rows.length === 1
+          ? {
+              fetchedAt: rows[0].fetched_at,
+              source: rows[0].source,
+              practices: rows[0].practices
+            }
+          : null
       },
       saveSnapshot: async (s) => {
         await pool.query(`INSERT INTO directory_snapshot (id, fetched_at, source, practices) VALUES (1, $1, $2, $3)

@@ -55,16 +55,40 @@ const MIGRATIONS: string[] = [
 ]
 
 interface ConnectionRecord {
-  id: string; practice_id: string; fhir_base: string; patient_id: string; scope: string; status: ConnectionRow['status']
-  key_hash: string | null; tokens: string; token_version: number; access_expires_at: number; refreshable: number
-  last_refresh_at: number | null; last_error: string | null; created_at: number; updated_at: number
+  id: string;
+  practice_id: string;
+  fhir_base: string;
+  patient_id: string;
+  scope: string;
+  status: ConnectionRow['status']
+  key_hash: string | null;
+  tokens: string;
+  token_version: number;
+  access_expires_at: number;
+  refreshable: number
+  last_refresh_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number
 }
 
 function toConnection (r: ConnectionRecord): ConnectionRow {
   return {
-    id: r.id, practiceId: r.practice_id, fhirBase: r.fhir_base, patientId: r.patient_id, scope: r.scope, status: r.status,
-    keyHash: r.key_hash, tokens: r.tokens, tokenVersion: r.token_version, accessExpiresAt: r.access_expires_at,
-    refreshable: r.refreshable === 1, lastRefreshAt: r.last_refresh_at, lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at
+    id: r.id,
+    practiceId: r.practice_id,
+    fhirBase: r.fhir_base,
+    patientId: r.patient_id,
+    scope: r.scope,
+    status: r.status,
+    keyHash: r.key_hash,
+    tokens: r.tokens,
+    tokenVersion: r.token_version,
+    accessExpiresAt: r.access_expires_at,
+    refreshable: r.refreshable === 1,
+    lastRefreshAt: r.last_refresh_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
   }
 }
 
@@ -170,20 +194,50 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
       },
       setKeyHash: async (id, keyHash) => { q.setKeyHash.run(keyHash, Date.now(), id) },
       saveTokens: async (id, expectedVersion, u) => q.saveTokens.run({
-        id, expectedVersion, tokens: u.tokens, accessExpiresAt: u.accessExpiresAt, refreshable: u.refreshable ? 1 : 0, scope: u.scope ?? null, at: u.at
+        id,
+        expectedVersion,
+        tokens: u.tokens,
+        accessExpiresAt: u.accessExpiresAt,
+        refreshable: u.refreshable ? 1 : 0,
+        scope: u.scope ?? null,
+        at: u.at
       }).changes === 1,
       setStatus: async (id, status, lastError, at) => { q.setStatus.run(status, lastError, at, id) },
       recordError: async (id, lastError, at) => { q.recordError.run(lastError, at, id) },
       delete: async (id) => q.delete.run(id).changes === 1,
       listStale: async (before, limit) => (q.listStale.all(before, limit) as Array<{ id: string }>).map((r) => r.id),
-      listNewestFirst: async (after, limit) => ((after ? q.listAfter.all(after.createdAt, after.id, limit) : q.listFirst.all(limit)) as ConnectionRecord[]).map(toConnection),
+      listNewestFirst: async (after, limit) => {
+        const rows = after ? q.listAfter.all(after.createdAt, after.id, limit) : q.listFirst.all(limit)
+        return (rows as ConnectionRecord[]).map(toConnection)
+      },
       count: async () => (q.count.get() as { n: number }).n,
-      allTokens: async () => (q.allTokens.all() as Array<{ id: string, tokens: string }>).map(({ id, tokens }) => ({ id, tokens })),
+      allTokens: async () => (q.allTokens.all() as Array<{ id: string, tokens: string }>)
+        .map(({ id, tokens }) => ({ id, tokens })),
       replaceTokens: async (rows) => { replaceAll(rows) },
       // Named one by one: libsql's rows also carry a `_metadata` field.
       list: async () => (q.list.all() as Array<Omit<ConnectionSummary, 'refreshable'> & { refreshable: number }>)
-        .map(({ id, practiceId, status, refreshable, accessExpiresAt, lastRefreshAt, lastError, createdAt, updatedAt }) =>
-          ({ id, practiceId, status, refreshable: refreshable === 1, accessExpiresAt, lastRefreshAt, lastError, createdAt, updatedAt })),
+        .map(({
+          id,
+          practiceId,
+          status,
+          refreshable,
+          accessExpiresAt,
+          lastRefreshAt,
+          lastError,
+          createdAt,
+          updatedAt
+        }) =>
+          ({
+            id,
+            practiceId,
+            status,
+            refreshable: refreshable === 1,
+            accessExpiresAt,
+            lastRefreshAt,
+            lastError,
+            createdAt,
+            updatedAt
+          })),
       countByStatus: async () => statusCounts(q.countByStatus.all() as Array<{ status: ConnectionRow['status'], count: number }>)
     },
     handoffs: {
@@ -196,8 +250,18 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
     pendingAuthorizations: {
       create: async (stateHash, p) => { q.createPending.run(stateHash, p.practiceId, p.returnTo, p.expiresAt) },
       consume: async (stateHash, now) => {
-        const r = q.consumePending.get(stateHash) as { practice_id: string, return_to: string | null, expires_at: number } | undefined
-        return r && r.expires_at >= now ? { practiceId: r.practice_id, returnTo: r.return_to, expiresAt: r.expires_at } : null
+        const r = q.consumePending.get(stateHash) as {
+          practice_id: string,
+          return_to: string | null,
+          expires_at: number
+        } | undefined
+        return r && r.expires_at >= now
+          ? {
+              practiceId: r.practice_id,
+              returnTo: r.return_to,
+              expiresAt: r.expires_at
+            }
+          : null
       }
     },
     refreshLeases: {

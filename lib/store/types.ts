@@ -41,7 +41,9 @@ export const CONNECTION_SUMMARY_COLUMNS = `id, practice_id AS "practiceId", stat
   last_refresh_at AS "lastRefreshAt", last_error AS "lastError", created_at AS "createdAt", updated_at AS "updatedAt"`
 
 /** Every status with its count, zero for those no row has. */
-export function statusCounts (rows: Array<{ status: ConnectionStatus, count: number }>): Record<ConnectionStatus, number> {
+export function statusCounts (
+  rows: Array<{ status: ConnectionStatus, count: number }>
+): Record<ConnectionStatus, number> {
   const counts: Record<ConnectionStatus, number> = { active: 0, reauth_required: 0 }
   for (const { status, count } of rows) counts[status] = Number(count)
   return counts
@@ -67,7 +69,11 @@ export interface ConnectionStore {
   get (id: string): Promise<ConnectionRow | null>
   setKeyHash (id: string, keyHash: string): Promise<void>
   /** Writes new tokens only if nobody wrote since `expectedVersion`; false when someone did. */
-  saveTokens (id: string, expectedVersion: number, update: { tokens: string, accessExpiresAt: number, refreshable: boolean, scope?: string, at: number }): Promise<boolean>
+  saveTokens (
+    id: string,
+    expectedVersion: number,
+    update: { tokens: string, accessExpiresAt: number, refreshable: boolean, scope?: string, at: number }
+  ): Promise<boolean>
   setStatus (id: string, status: ConnectionStatus, lastError: string | null, at: number): Promise<void>
   recordError (id: string, lastError: string, at: number): Promise<void>
   delete (id: string): Promise<boolean>

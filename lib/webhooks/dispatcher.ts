@@ -10,7 +10,6 @@ import { signWebhook } from './signature.js'
 export interface Clock { now (): number }
 export const systemClock: Clock = { now: () => Date.now() }
 
-
 export interface RetrySchedule {
   /** Wait after the first failure; each later wait is `factor` times the one before, up to `maxDelayMs`. */
   firstDelayMs: number

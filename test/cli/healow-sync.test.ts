@@ -13,7 +13,10 @@ interface Ran { code: number, stdout: string, stderr: string }
 /** `healow-sync …` from the source, with only PATH and `env` in its environment. */
 async function cli (args: string[], env: Record<string, string> = {}): Promise<Ran> {
   return await promisify(execFile)(process.execPath, ['--import=tsx', 'cli/healow-sync.ts', ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
-    .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (err: Ran) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }))
+    .then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (err: Ran) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr })
+    )
 }
 
 t.test('usage: every command has --help naming its settings; mistakes exit 2 with the usage', async (t) => {

@@ -4,7 +4,6 @@ import type { paths } from '../../clients/healow-sync.js'
 import type { ContractCoverage } from './coverage.js'
 import type { ContractDocument } from './document.js'
 
-
 export type HealowSyncClient = Client<paths>
 
 /**
@@ -23,7 +22,11 @@ export const fhirPathSerializer: PathSerializer = (pathname, { fhirPath, ...para
  * response against the document (as an assertion of the test that made the call) and records
  * the operation as covered.
  */
-export function contractClient (t: Test, baseUrl: string, contract: { document: ContractDocument, coverage: ContractCoverage }): HealowSyncClient {
+export function contractClient (
+  t: Test,
+  baseUrl: string,
+  contract: { document: ContractDocument, coverage: ContractCoverage }
+): HealowSyncClient {
   const client = createClient<paths>({
     baseUrl,
     pathSerializer: fhirPathSerializer,

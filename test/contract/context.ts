@@ -34,7 +34,10 @@ export const CONTRACT_ADMIN_TOKEN = 'contract-test-admin-token-0123456789abcdef'
 export async function startContractStack (t: Test, contract: Contract, mode: Mode): Promise<ContractStack> {
   const stack = await startStack(t, { mode, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase, LOG_LEVEL: 'warn', ADMIN_TOKEN: CONTRACT_ADMIN_TOKEN }) })
   const client = (t: Test) => contractClient(t, stack.gw.url, contract)
-  const connect = (t: Test, practiceIndex: number) => connectThroughClient(client(t), stack.sim.practices[practiceIndex].id)
+  const connect = (t: Test, practiceIndex: number) => connectThroughClient(
+    client(t),
+    stack.sim.practices[practiceIndex].id
+  )
   return { stack, client, patient: await connect(t, 0), connect }
 }
 

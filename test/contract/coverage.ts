@@ -18,7 +18,8 @@ export class ContractCoverage {
 
   /** Documented operations no contract test has called. */
   uncovered (document: ContractDocument): DocumentedOperation[] {
-    return document.operations().filter((op) => !this.responses.some((r) => r.method === op.method && r.path === op.path))
+    return document.operations()
+      .filter((op) => !this.responses.some((r) => r.method === op.method && r.path === op.path))
   }
 
   /** `operationId → statuses seen`, for the report. */

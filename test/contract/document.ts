@@ -76,13 +76,21 @@ export class ContractDocument {
   constructor (text = readFileSync(OPENAPI_PATH, 'utf8')) {
     this.document = parse(text) as OpenApiDocument
     addFormats.default(this.#ajv)
-    this.#ajv.addSchema({ $id: COMPONENTS_ID, $defs: pointRefsAtComponents(this.document.components.schemas) as Record<string, object> })
+    this.#ajv.addSchema({
+      $id: COMPONENTS_ID,
+      $defs: pointRefsAtComponents(this.document.components.schemas) as Record<string, object>
+    })
   }
 
   operations (): DocumentedOperation[] {
     return Object.entries(this.document.paths).flatMap(([path, item]) => HTTP_METHODS
       .filter((method) => item[method] !== undefined)
-      .map((method) => ({ method: method.toUpperCase(), path, operationId: item[method]!.operationId, statuses: Object.keys(item[method]!.responses) })))
+      .map((method) => ({
+        method: method.toUpperCase(),
+        path,
+        operationId: item[method]!.operationId,
+        statuses: Object.keys(item[method]!.responses)
+      })))
   }
 
   operation (method: string, path: string): OperationObject | undefined {
@@ -93,7 +101,13 @@ export class ContractDocument {
   async check (method: string, path: string, response: Response): Promise<ResponseCheck> {
     const operation = this.operation(method, path)
     const body = await response.text()
-    const check: ResponseCheck = { operationId: operation?.operationId, documentedAs: undefined, mediaType: undefined, schemaName: undefined, problems: [] }
+    const check: ResponseCheck = {
+      operationId: operation?.operationId,
+      documentedAs: undefined,
+      mediaType: undefined,
+      schemaName: undefined,
+      problems: []
+    }
     if (!operation) {
       check.problems.push(`${method} ${path} is not in the document`)
       return check
@@ -150,7 +164,9 @@ export class ContractDocument {
     const problems: string[] = []
     const check = (where: string, schema: unknown, around: Exemplified) => {
       const ref = (schema as { $ref?: string } | undefined)?.$ref
-      const resolved = ref?.startsWith(COMPONENT_REF) ? this.document.components.schemas[ref.slice(COMPONENT_REF.length)] : schema
+      const resolved = ref?.startsWith(COMPONENT_REF)
+        ? this.document.components.schemas[ref.slice(COMPONENT_REF.length)]
+        : schema
       const examples = [
         ...((resolved as { examples?: unknown[] } | undefined)?.examples ?? []),
         ...('example' in around ? [around.example] : []),

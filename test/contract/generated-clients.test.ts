@@ -21,8 +21,16 @@ t.test('@hey-api/openapi-ts generates a client from the document, and it compile
   // Strict, and with the generated code's own declarations checked too: the client a third party would compile.
   writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
     compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM', 'DOM.Iterable'], types: [],
-      strict: true, noEmit: true, skipLibCheck: false, verbatimModuleSyntax: true, isolatedModules: true
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+      types: [],
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      verbatimModuleSyntax: true,
+      isolatedModules: true
     },
     include: ['**/*.ts']
   }))

@@ -55,7 +55,11 @@ function documentedAs ({ method, url }: ServedRoute): string {
 }
 
 /** Served routes that the document does not describe (`METHOD /path`). */
-export function undocumentedRoutes (app: FastifyInstance, documented: Array<{ method: string, path: string }>): string[] {
+export function undocumentedRoutes (
+  app: FastifyInstance,
+  documented: Array<{ method: string, path: string }>
+): string[] {
   const known = new Set(documented.map((op) => `${op.method} ${op.path}`))
-  return [...new Set(servedRoutes(app).filter((r) => !isInfrastructure(r)).map(documentedAs))].filter((op) => !known.has(op))
+  const served = new Set(servedRoutes(app).filter((r) => !isInfrastructure(r)).map(documentedAs))
+  return [...served].filter((op) => !known.has(op))
 }

@@ -48,7 +48,8 @@ const CREDENTIAL_SHAPES = /hs[kh]_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A
  */
 export function assertNoCredentialInLogs (logs: Pick<LogCapture, 'lines'>, config: Pick<Config, 'HEALOW_CLIENT_SECRET' | 'VAULT_KEY'>): void {
   const secrets = [config.HEALOW_CLIENT_SECRET, config.VAULT_KEY].filter((s): s is string => Boolean(s))
-  const leak = logs.lines.find((line) => CREDENTIAL_SHAPES.test(line) || secrets.some((secret) => line.includes(secret)))
+  const leak = logs.lines.find((line) =>
+    CREDENTIAL_SHAPES.test(line) || secrets.some((secret) => line.includes(secret)))
   if (leak) throw new Error(`a log line carries a credential: ${leak.slice(0, 300)}`)
 }
 

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import type { Test } from 'tap'
 
-
 /** Debian's chromium; .ci/run installs it. */
 export const CHROMIUM = '/usr/bin/chromium'
 /** tap's `skip` option for browser tests: a reason where Chromium is missing, false otherwise. */
@@ -53,7 +52,20 @@ export class WatchedPage {
   async check (t: Test, name: string): Promise<void> {
     await this.page.evaluate(AXE_SOURCE)
     const violations = await this.page.evaluate(async (tags) => {
-      const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: Array<{ id: string, help: string, nodes: Array<{ target: unknown }> }> }> } }).axe
+      const axe = (window as unknown as {
+        axe: {
+          run: (
+            context: Document,
+            options: object
+          ) => Promise<{
+            violations: Array<{
+              id: string,
+              help: string,
+              nodes: Array<{ target: unknown }>
+            }>
+          }>
+        }
+      }).axe
       const result = await axe.run(document, { runOnly: { type: 'tag', values: tags } })
       return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')})`)
     }, WCAG_21_AA)

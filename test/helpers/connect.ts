@@ -57,7 +57,14 @@ export async function startStack (t: Test, { mode = 'confidential', simulator = 
 export type LoginStack = { sim: Simulator, gw: { url: string } }
 
 /** Walks the patient's browser from /healow/connect through Healow's login back to the callback. */
-export async function loginAtHealow (stack: LoginStack, { practiceId = stack.sim.practices[0].id, returnTo, browser = new PatientBrowser() }: { practiceId?: string, returnTo?: string, browser?: PatientBrowser } = {}) {
+export async function loginAtHealow (
+  stack: LoginStack,
+  {
+    practiceId = stack.sim.practices[0].id,
+    returnTo,
+    browser = new PatientBrowser()
+  }: { practiceId?: string, returnTo?: string, browser?: PatientBrowser } = {}
+) {
   const query = new URLSearchParams({ tenant: practiceId, ...(returnTo ? { return_to: returnTo } : {}) })
   const walk = await browser.followUntil(`${stack.gw.url}/healow/connect?${query}`, isHealowCallback)
   if (!isHealowCallback(walk.finalUrl)) throw new Error(`login stopped at ${walk.finalUrl} (${walk.response?.status})`)
@@ -74,10 +81,20 @@ export interface Connected {
  * The callback in the patient's browser, then the page it redirects to (the address bar loses
  * Healow's code and state); a refused callback answers itself, with no redirect.
  */
-export async function finishAtCallback (browser: PatientBrowser, callbackUrl: URL): Promise<{ status: number, html: string, redirected: boolean }> {
+export async function finishAtCallback (browser: PatientBrowser, callbackUrl: URL): Promise<{
+  status: number,
+  html: string,
+  redirected: boolean
+}> {
   const callback = await browser.get(callbackUrl)
   const location = callback.headers.get('location')
-  if (callback.status !== 303 || !location) return { status: callback.status, html: await callback.text(), redirected: false }
+  if (callback.status !== 303 || !location) {
+    return {
+      status: callback.status,
+      html: await callback.text(),
+      redirected: false
+    }
+  }
   const page = await browser.get(new URL(location, callbackUrl))
   return { status: page.status, html: await page.text(), redirected: true }
 }

@@ -73,8 +73,18 @@ export const CRAFTED_PATHS: CraftedRequest[] = [
 export function recordOutgoing (t: Test, gatewayUrl: string) {
   const sent: Array<{ origin: string, path: string, method: string, headers: string }> = []
   const listener = (message: unknown) => {
-    const { request, headers } = message as { request: { origin: string, path: string, method: string }, headers: string }
-    if (String(request.origin) !== gatewayUrl) sent.push({ origin: String(request.origin), path: request.path, method: request.method, headers })
+    const { request, headers } = message as {
+      request: { origin: string, path: string, method: string },
+      headers: string
+    }
+    if (String(request.origin) !== gatewayUrl) {
+      sent.push({
+        origin: String(request.origin),
+        path: request.path,
+        method: request.method,
+        headers
+      })
+    }
   }
   subscribe('undici:client:sendHeaders', listener)
   t.teardown(() => unsubscribe('undici:client:sendHeaders', listener))

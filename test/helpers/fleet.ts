@@ -27,7 +27,14 @@ export interface Fleet {
  * DATABASE_URL, VAULT_KEY and PUBLIC_URL (here the first instance's address), confidential mode.
  * `env` adds to (or overrides) every instance's configuration.
  */
-export async function startFleet (t: Test, { instances = 2, simulator = {}, env: extraEnv = {} }: { instances?: number, simulator?: SimulatorOptions, env?: Record<string, string> } = {}): Promise<Fleet> {
+export async function startFleet (
+  t: Test,
+  { instances = 2, simulator = {}, env: extraEnv = {} }: {
+    instances?: number,
+    simulator?: SimulatorOptions,
+    env?: Record<string, string>
+  } = {}
+): Promise<Fleet> {
   const sim = await startSimulator({ autoLogin: true, ...simulator })
   t.teardown(() => sim.close())
   const databaseUrl = await freshPostgresDatabase(t)
@@ -64,7 +71,10 @@ export async function expireAllAccessTokens (fleet: Fleet): Promise<void> {
   await fleet.db.query('UPDATE connections SET access_expires_at = $1', [Date.now()])
 }
 
-export async function readPatient (instance: GatewayProcess, connection: Connected & { patientId: string }): Promise<number> {
+export async function readPatient (
+  instance: GatewayProcess,
+  connection: Connected & { patientId: string }
+): Promise<number> {
   const res = await fetch(`${instance.url}/fhir/${connection.connectionId}/Patient/${connection.patientId}`, { headers: bearer(connection.key) })
   await res.arrayBuffer()
   return res.status
@@ -75,8 +85,15 @@ export async function readPatient (instance: GatewayProcess, connection: Connect
  * is asked for on every instance, and the first round already spreads the connections over all
  * instances (each instance leads some refreshes).
  */
-export function stormOrder (requests: number, connections: number, instances: number): Array<{ connection: number, instance: number }> {
-  return Array.from({ length: requests }, (_, i) => ({ connection: i % connections, instance: (i + Math.floor(i / connections)) % instances }))
+export function stormOrder (
+  requests: number,
+  connections: number,
+  instances: number
+): Array<{ connection: number, instance: number }> {
+  return Array.from(
+    { length: requests },
+    (_, i) => ({ connection: i % connections, instance: (i + Math.floor(i / connections)) % instances })
+  )
 }
 
 export async function connectionStates (fleet: Fleet): Promise<Array<{ status: string, token_version: number }>> {

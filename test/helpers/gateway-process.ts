@@ -28,7 +28,16 @@ export interface GatewayProcess {
  * instance's PUBLIC_URL). `command` runs another start command instead (an installed package's
  * `healow-sync start`). Resolves once /ready answers 200.
  */
-export async function startGatewayProcess (t: Test, env: Record<string, string>, { port, npmStart = false, preload, command: other }: { port?: number, npmStart?: boolean, preload?: string, command?: { file: string, args: string[], cwd: string } } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess (
+  t: Test,
+  env: Record<string, string>,
+  { port, npmStart = false, preload, command: other }: {
+    port?: number,
+    npmStart?: boolean,
+    preload?: string,
+    command?: { file: string, args: string[], cwd: string }
+  } = {}
+): Promise<GatewayProcess> {
   port ??= await freePort()
   const url = `http://127.0.0.1:${port}`
   const preloads = preload === undefined ? [] : [`--import=${pathToFileURL(path.resolve(REPO_ROOT, preload)).href}`]
@@ -36,8 +45,16 @@ export async function startGatewayProcess (t: Test, env: Record<string, string>,
   const child = spawn(command, args, {
     cwd: other?.cwd ?? REPO_ROOT,
     env: {
-      PATH: process.env.PATH ?? '', ...(npmStart ? { HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false' } : {}),
-      DATA_DIR: tempDir(t), LOG_FORMAT: 'json', LOG_LEVEL: 'warn', PUBLIC_URL: url, SYNC_INTERVAL_HOURS: '0', ...env, PORT: String(port), HOST: '127.0.0.1'
+      PATH: process.env.PATH ?? '',
+      ...(npmStart ? { HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false' } : {}),
+      DATA_DIR: tempDir(t),
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'warn',
+      PUBLIC_URL: url,
+      SYNC_INTERVAL_HOURS: '0',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1'
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -46,7 +46,11 @@ export class MereWeb {
     return { code, codeVerifier }
   }
 
-  async exchange (tenantId: string, code: string, codeVerifier: string): Promise<{ status: number, body: Record<string, unknown> }> {
+  async exchange (
+    tenantId: string,
+    code: string,
+    codeVerifier: string
+  ): Promise<{ status: number, body: Record<string, unknown> }> {
     const res = await fetch(`${this.origin}/api/v1/healow/token`, {
       method: 'POST', headers: this.headers(), body: JSON.stringify({ code, redirect_uri: this.redirectUri, code_verifier: codeVerifier, tenant_id: tenantId })
     })
@@ -78,7 +82,12 @@ export class MereWeb {
    * Every entry of a search, page by page, the way Mere follows `next`: the link made relative to
    * the practice's base path (whatever host Healow wrote it on) and sent through the relay again.
    */
-  async searchAll (tenantId: string, baseUrl: string, firstTarget: string, accessToken: string): Promise<{ ids: string[], pages: number, bodies: string[] }> {
+  async searchAll (
+    tenantId: string,
+    baseUrl: string,
+    firstTarget: string,
+    accessToken: string
+  ): Promise<{ ids: string[], pages: number, bodies: string[] }> {
     const basePath = new URL(baseUrl).pathname
     const ids: string[] = []
     const bodies: string[] = []
@@ -89,7 +98,10 @@ export class MereWeb {
       const text = await res.text()
       if (res.status !== 200) throw new Error(`page ${pages + 1} answered ${res.status}: ${text.slice(0, 300)}`)
       bodies.push(text)
-      const bundle = JSON.parse(text) as { entry?: Array<{ resource: { id: string } }>, link?: Array<{ relation: string, url: string }> }
+      const bundle = JSON.parse(text) as {
+        entry?: Array<{ resource: { id: string } }>,
+        link?: Array<{ relation: string, url: string }>
+      }
       ids.push(...(bundle.entry ?? []).map((e) => e.resource.id))
       pages++
       const next = bundle.link?.find((l) => l.relation === 'next')?.url

@@ -30,13 +30,13 @@ export function bundleOf (practices: readonly BundlePractice[]): DirectoryBundle
         connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' },
         name,
         managingOrganization: { reference: `Organization/${id}` },
-        ...(address === undefined ? {} : { address }),
-      },
+        ...(address === undefined ? {} : { address })
+      }
     },
     {
       fullUrl: `${SYNTHETIC_FHIR_ORIGIN}/Organization/${id}`,
-      resource: { resourceType: 'Organization', id, active: true, name, endpoint: [{ reference: `Endpoint/${id}` }] },
-    },
+      resource: { resourceType: 'Organization', id, active: true, name, endpoint: [{ reference: `Endpoint/${id}` }] }
+    }
   ])
   return { resourceType: 'Bundle', type: 'collection', total: entry.length, entry }
 }

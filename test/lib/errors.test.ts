@@ -4,7 +4,14 @@ import { ERROR_CODES, GATEWAY_ERROR_SYSTEM } from '../../schemas/errors.js'
 import { ErrorResponse } from '../../schemas/common.js'
 import { OperationOutcome } from '../../schemas/fhir.js'
 import {
-  errorHeaders, GatewayError, INTERNAL_ERROR_MESSAGE, operationOutcome, problemBody, RateLimitedError, ReauthRequiredError, toGatewayError
+  errorHeaders,
+  GatewayError,
+  INTERNAL_ERROR_MESSAGE,
+  operationOutcome,
+  problemBody,
+  RateLimitedError,
+  ReauthRequiredError,
+  toGatewayError
 } from '../../lib/errors.js'
 
 const ajv = new Ajv({ strict: false })

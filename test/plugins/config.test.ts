@@ -3,7 +3,10 @@ import { ConfigError, STORE_SETTINGS, loadConfig, loadSettings } from '../../plu
 
 const base = { HEALOW_CLIENT_ID: 'abc', PUBLIC_URL: 'https://gw.example.org' }
 
-function problemsOf (env: Record<string, string>, load: (env: Record<string, string>) => unknown = loadConfig): string[] {
+function problemsOf (
+  env: Record<string, string>,
+  load: (env: Record<string, string>) => unknown = loadConfig
+): string[] {
   try {
     load(env)
   } catch (err) {

@@ -19,7 +19,12 @@ function byParsing (text: string, withheld: WithheldLink[] = []): unknown {
 /** Whether a rewritten Bundle ends with the outcome entry that names withheld links. */
 function endsWithOutcome (bundle: unknown): boolean {
   const entries = (bundle as { entry?: unknown }).entry
-  const last = Array.isArray(entries) ? entries[entries.length - 1] as { search?: { mode?: string }, resource?: { issue?: Array<{ details?: { coding?: Array<{ code?: string }> } }> } } : undefined
+  const last = Array.isArray(entries)
+    ? entries[entries.length - 1] as {
+      search?: { mode?: string },
+      resource?: { issue?: Array<{ details?: { coding?: Array<{ code?: string }> } }> }
+    }
+    : undefined
   return last?.search?.mode === 'outcome' && last.resource?.issue?.[0]?.details?.coding?.[0]?.code === 'link_withheld'
 }
 
@@ -174,7 +179,11 @@ t.test('damaged Bundles: the scanner never accepts text JSON.parse refuses', asy
     for (let cuts = 1 + random(2); cuts > 0; cuts--) {
       const at = random(text.length + 1)
       const kind = random(3)
-      text = kind === 0 ? text.slice(0, at) + text.slice(at + 1) : kind === 1 ? text.slice(0, at) + pick(damage) + text.slice(at) : text.slice(0, at) + pick(damage) + text.slice(at + 1)
+      text = kind === 0
+        ? text.slice(0, at) + text.slice(at + 1)
+        : kind === 1
+          ? text.slice(0, at) + pick(damage) + text.slice(at)
+          : text.slice(0, at) + pick(damage) + text.slice(at + 1)
     }
     if (byParsing(text) === undefined) invalid++
     const outcome = agrees(text)
@@ -231,7 +240,13 @@ t.test('a withheld next link is named in an outcome entry, whichever way the Bun
   for (const [way, rewriteWay] of [['rewriteBundleJson (scanner first)', (text: string, w: WithheldLink[]) => links.rewriteBundleJson(text, w)], ['the parsing way', (text: string, w: WithheldLink[]) => links.rewriteBundleJsonByParsing(text, w)]] as const) {
     const withheld: WithheldLink[] = []
     const out = rewriteWay(foreign, withheld)!
-    const bundle = JSON.parse(out) as { link: Array<{ relation: string }>, entry: Array<{ search: { mode: string }, resource: { resourceType: string, issue: Array<{ severity: string, details: { text: string } }> } }> }
+    const bundle = JSON.parse(out) as {
+      link: Array<{ relation: string }>,
+      entry: Array<{
+        search: { mode: string },
+        resource: { resourceType: string, issue: Array<{ severity: string, details: { text: string } }> }
+      }>
+    }
     t.same(bundle.link.map((l) => l.relation), ['self'], `${way}: next is withheld`)
     t.same(withheld, [{ relation: 'next', host: 'other.example' }], `${way}: and reported`)
     const outcome = bundle.entry[bundle.entry.length - 1]

@@ -47,7 +47,15 @@ t.test('/metrics on METRICS_PORT: the counters move with a connect, a refresh an
   t.equal(sample(text, 'healow_sync_connections', { status: 'reauth_required' }), 0)
 
   const { tokens } = (await stack.gw.app.vault.read(connectionId))!
-  const secrets = { connectionId, patientId, key, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken!, idToken: tokens.idToken!, clientSecret: stack.sim.clients.confidential.clientSecret }
+  const secrets = {
+    connectionId,
+    patientId,
+    key,
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken!,
+    idToken: tokens.idToken!,
+    clientSecret: stack.sim.clients.confidential.clientSecret
+  }
   for (const [name, secret] of Object.entries(secrets)) t.notOk(text.includes(secret), `no ${name} in the metrics`)
   // Near misses: a fragment of the key or token, or the patient id inside a longer value, is just as bad.
   for (const secret of [key.slice(4, 20), tokens.accessToken.slice(-24)]) t.notOk(text.includes(secret), 'no fragment of a credential')

@@ -14,7 +14,10 @@ async function openShared (t: Test, url: string, options: SlidingWindowOptions):
 t.test('decides exactly as the in-process sliding window does', async (t) => {
   let clock = 1_700_000_000_000
   const options = { limit: 3, windowMs: 1000, maxWaitMs: 150, now: () => clock }
-  const budgets = { inProcess: new SlidingWindowBudget(options), postgres: await openShared(t, await freshPostgresDatabase(t), options) }
+  const budgets = {
+    inProcess: new SlidingWindowBudget(options),
+    postgres: await openShared(t, await freshPostgresDatabase(t), options)
+  }
   // [clock step before the request, practice]; a hold-off is asked for at step 'hold'.
   const script: Array<[number, string]> = [[0, 'A'], [10, 'A'], [10, 'B'], [10, 'A'], [10, 'A'], [870, 'A'], [100, 'A'],
     [5, 'A'], [1000, 'B'], [0, 'hold'], [50, 'B'], [300, 'B'], [0, 'A']]
@@ -28,8 +31,11 @@ t.test('decides exactly as the in-process sliding window does', async (t) => {
   }
   t.same(decisions.postgres, decisions.inProcess)
   const ok = { ok: true }
-  t.same(decisions.inProcess, [ok, ok, ok, ok, { ok: false, retryAfterMs: 960 }, ok, ok, ok, ok, { ok: false, retryAfterMs: 250 }, ok, ok],
-    'the script covers a full window, a short wait, a refusal and a hold-off')
+  t.same(decisions.inProcess, [
+    ok, ok, ok, ok, { ok: false, retryAfterMs: 960 },
+    ok, ok, ok, ok, { ok: false, retryAfterMs: 250 },
+    ok, ok
+  ], 'the script covers a full window, a short wait, a refusal and a hold-off')
 })
 
 t.test('two instances share one budget per practice', async (t) => {
@@ -39,5 +45,5 @@ t.test('two instances share one budget per practice', async (t) => {
   const decisions = await Promise.all(Array.from({ length: 200 }, async (_, i) => await (i % 2 === 0 ? a : b).take(i % 4 < 2 ? 'ONE' : 'TWO')))
   t.equal(decisions.filter((d) => d.ok).length, 80, '40 for each of two practices, however the requests were spread')
   await a.holdOff('THREE', 60_000)
-  t.match(await b.take('THREE'), { ok: false }, "a hold-off one instance learned from a 429 holds the other back too")
+  t.match(await b.take('THREE'), { ok: false }, 'a hold-off one instance learned from a 429 holds the other back too')
 })

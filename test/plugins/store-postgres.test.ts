@@ -15,8 +15,15 @@ async function openPool (t: Test, url: string): Promise<Store> {
 }
 
 const connection = (id: string, now: number, refreshable = true) => ({
-  id, practiceId: 'JAFJCD', fhirBase: 'https://fhir4.healow.com/fhir/r4/JAFJCD', patientId: 'p1', scope: 'openid',
-  tokens: `ciphertext-${id}`, accessExpiresAt: now + 3600_000, refreshable, createdAt: now
+  id,
+  practiceId: 'JAFJCD',
+  fhirBase: 'https://fhir4.healow.com/fhir/r4/JAFJCD',
+  patientId: 'p1',
+  scope: 'openid',
+  tokens: `ciphertext-${id}`,
+  accessExpiresAt: now + 3600_000,
+  refreshable,
+  createdAt: now
 })
 
 t.test('instances starting at once apply each migration once', async (t) => {

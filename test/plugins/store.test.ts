@@ -12,8 +12,15 @@ import { openTestStore, storesUnderTest } from '../helpers/stores.js'
 const HOLDER_PROCESS = fileURLToPath(new URL('../helpers/lease-holder-process.ts', import.meta.url))
 
 const connection = (id: string, now: number) => ({
-  id, practiceId: 'JAFJCD', fhirBase: 'https://fhir4.healow.com/fhir/r4/JAFJCD', patientId: 'p1', scope: 'openid',
-  tokens: 'ciphertext', accessExpiresAt: now + 3600_000, refreshable: true, createdAt: now
+  id,
+  practiceId: 'JAFJCD',
+  fhirBase: 'https://fhir4.healow.com/fhir/r4/JAFJCD',
+  patientId: 'p1',
+  scope: 'openid',
+  tokens: 'ciphertext',
+  accessExpiresAt: now + 3600_000,
+  refreshable: true,
+  createdAt: now
 })
 
 for (const under of storesUnderTest) {

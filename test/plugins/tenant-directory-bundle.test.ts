@@ -19,7 +19,7 @@ t.test('a FHIR base is https://host/fhir/r4/{code} and nothing else', async (t) 
     'https://fhir4.healow.com/fhir/r4/', 'https://fhir4.healow.com/fhir/r4', 'https://fhir4.healow.com/fhir/dstu2/ABCDEF',
     'https://fhir4.healow.com/api/fhir/r4/ABCDEF', 'https://fhir4.healow.com/fhir/r4/ABCDEF/Patient',
     'https://fhir4.healow.com/fhir/r4/ABC?x=1', 'https://fhir4.healow.com/fhir/r4/ABC#x', 'https://u:p@fhir4.healow.com/fhir/r4/ABC',
-    'https://fhir4.healow.com/fhir/r4/AB%20C',
+    'https://fhir4.healow.com/fhir/r4/AB%20C'
   ]) t.same(parseFhirBase(address), { reason: 'not a FHIR base' }, address)
   t.same(parseFhirBase('http://127.0.0.1:8080/fhir/r4/SIM001'), { reason: 'not https' })
   t.same(parseFhirBase('http://127.0.0.1:8080/fhir/r4/SIM001', { allowLoopbackHttp: true }), { fhirBase: 'http://127.0.0.1:8080/fhir/r4/SIM001' })
@@ -28,10 +28,13 @@ t.test('a FHIR base is https://host/fhir/r4/{code} and nothing else', async (t) 
 
 t.test('an Endpoint and an Organization with the same id make one practice, the Organization naming it', async (t) => {
   const organizationFirst: DirectoryBundle = {
-    resourceType: 'Bundle', type: 'collection', total: 2, entry: [
+    resourceType: 'Bundle',
+    type: 'collection',
+    total: 2,
+    entry: [
       { fullUrl: 'o', resource: { resourceType: 'Organization', id: 'ABCDEF', name: '  Ocean   Allergy ' } },
-      { fullUrl: 'e', resource: { resourceType: 'Endpoint', id: 'ABCDEF', status: 'active', name: 'Old name', address: 'https://fhir4.healow.com/fhir/r4/ABCDEF' } },
-    ],
+      { fullUrl: 'e', resource: { resourceType: 'Endpoint', id: 'ABCDEF', status: 'active', name: 'Old name', address: 'https://fhir4.healow.com/fhir/r4/ABCDEF' } }
+    ]
   }
   const { practices, skipped } = parseDirectoryBundle(organizationFirst, OAUTH)
   t.same(practices, [{ id: 'ABCDEF', name: 'Ocean Allergy', fhirBase: 'https://fhir4.healow.com/fhir/r4/ABCDEF', ...OAUTH }])
@@ -44,7 +47,7 @@ t.test('bad entries are skipped and counted by reason, never fatal', async (t) =
     { id: 'NOADDR', name: 'No Address' },
     { id: 'PLAIN1', name: 'Plain Http', address: 'http://fhir4.healow.com/fhir/r4/PLAIN1' },
     { id: 'NOTFHR', name: 'Not Fhir', address: 'https://example.org/portal' },
-    { id: 'NOTURL', name: 'Not A Url', address: 'fhir4 healow com' },
+    { id: 'NOTURL', name: 'Not A Url', address: 'fhir4 healow com' }
   ])
   bundle.entry.push(
     { fullUrl: 'x', resource: { resourceType: 'Organization', id: 'LONELY', name: 'Organization without Endpoint' } },
@@ -52,17 +55,25 @@ t.test('bad entries are skipped and counted by reason, never fatal', async (t) =
     { fullUrl: 'x', resource: { resourceType: 'Endpoint', address: 'https://fhir4.healow.com/fhir/r4/NOID01' } },
     { fullUrl: 'x', resource: { resourceType: 'Location', id: 'L1' } },
     { fullUrl: 'x', resource: { resourceType: 'Endpoint', id: 'NONAME', address: 'https://fhir4.healow.com/fhir/r4/NONAME' } },
-    { fullUrl: 'x', resource: { resourceType: 'Endpoint', id: 'GOOD01', name: 'Twin', address: 'https://fhir4.healow.com/fhir/r4/ZZZZZZ' } },
+    { fullUrl: 'x', resource: { resourceType: 'Endpoint', id: 'GOOD01', name: 'Twin', address: 'https://fhir4.healow.com/fhir/r4/ZZZZZZ' } }
   )
   ;(bundle.entry as unknown[]).push(null, { fullUrl: 'no resource' })
   const { practices, skipped, entryCount } = parseDirectoryBundle(bundle, OAUTH)
   t.same(practices.map((p) => [p.id, p.name, p.fhirBase]), [
     ['GOOD01', 'Good Practice', 'https://fhir4.healow.com/fhir/r4/GOOD01'],
-    ['NONAME', 'NONAME', 'https://fhir4.healow.com/fhir/r4/NONAME'],
+    ['NONAME', 'NONAME', 'https://fhir4.healow.com/fhir/r4/NONAME']
   ], 'a nameless practice is kept under its id; duplicates resolve by content')
   t.same(skipped, {
-    'no address': 1, 'not https': 1, 'not a FHIR base': 1, 'not a URL': 1, 'no endpoint': 1, 'endpoint not active': 1,
-    'no id': 1, 'other resource type': 1, 'duplicate id': 1, 'not a resource': 2,
+    'no address': 1,
+    'not https': 1,
+    'not a FHIR base': 1,
+    'not a URL': 1,
+    'no endpoint': 1,
+    'endpoint not active': 1,
+    'no id': 1,
+    'other resource type': 1,
+    'duplicate id': 1,
+    'not a resource': 2
   })
   t.equal(entryCount, bundle.entry.length)
 })
@@ -89,7 +100,7 @@ t.test('the same entries in any order give the same directory (generated)', asyn
     { fullUrl: 'x', resource: { resourceType: 'Endpoint', id: 'TWIN01', name: 'Twin B', address: 'https://fhir4.healow.com/fhir/r4/TWINBB' } },
     { fullUrl: 'x', resource: { resourceType: 'Endpoint', id: 'TWIN01', name: 'Twin A', address: 'https://fhir4.healow.com/fhir/r4/TWINAA' } },
     { fullUrl: 'x', resource: { resourceType: 'Organization', id: 'TWIN01', name: 'Twin Org Z' } },
-    { fullUrl: 'x', resource: { resourceType: 'Organization', id: 'TWIN01', name: 'Twin Org A' } },
+    { fullUrl: 'x', resource: { resourceType: 'Organization', id: 'TWIN01', name: 'Twin Org A' } }
   )
   checkOrderIndependence(t, bundle, 2001)
   t.match(parseDirectoryBundle(bundle, OAUTH).practices.find((p) => p.id === 'TWIN01'),

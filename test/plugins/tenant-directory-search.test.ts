@@ -6,7 +6,7 @@ import { foldText, searchWords } from '../../lib/directory/search-text.js'
 import { boundedEditDistance, deletionVariants, TypoIndex } from '../../lib/directory/typo-index.js'
 
 const practice = (id: string, name: string): Practice => ({
-  id, name, fhirBase: `https://fhir4.healow.com/fhir/r4/${id}`, authorizeUrl: 'https://a.example', tokenUrl: 'https://t.example',
+  id, name, fhirBase: `https://fhir4.healow.com/fhir/r4/${id}`, authorizeUrl: 'https://a.example', tokenUrl: 'https://t.example'
 })
 
 const index = new PracticeSearchIndex([
@@ -21,7 +21,7 @@ const index = new PracticeSearchIndex([
   practice('OCON01', "Lynn O'Connor, M.D."),
   practice('MULL01', 'Praxis Müller'),
   practice('JAFJCD', 'FHIR R4 Prodtest EMR'),
-  practice('sandbox_healow', 'Healow Sandbox (eClinicalWorks)'),
+  practice('sandbox_healow', 'Healow Sandbox (eClinicalWorks)')
 ])
 const ids = (query: string, limit = 20): string[] => index.search(query, limit).practices.map((p) => p.id)
 

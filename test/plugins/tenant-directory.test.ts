@@ -46,7 +46,7 @@ const searchNames = async (gateway: TestGateway, query: string): Promise<string[
 const PRACTICES = [
   { id: 'AAAAAA', name: 'Ocean Allergy', address: 'https://fhir4.healow.com/fhir/r4/AAAAAA' },
   { id: 'BBBBBB', name: 'Mountain Ridge Healthcare', address: 'https://fhir4.healow.com/fhir/r4/BBBBBB' },
-  { id: 'CCCCCC', name: 'No Address Clinic' },
+  { id: 'CCCCCC', name: 'No Address Clinic' }
 ]
 
 t.test('a directory file is loaded in the background and saved to the store', async (t) => {
@@ -72,7 +72,7 @@ t.test('a directory URL is fetched; a refresh reports what changed', async (t) =
 
   practices = [
     { id: 'AAAAAA', name: 'Ocean Allergy & Asthma', address: 'https://fhir4.healow.com/fhir/r4/AAAAAA' },
-    { id: 'DDDDDD', name: 'Valley Pediatrics', address: 'https://fhir4.healow.com/fhir/r4/DDDDDD' },
+    { id: 'DDDDDD', name: 'Valley Pediatrics', address: 'https://fhir4.healow.com/fhir/r4/DDDDDD' }
   ]
   const result = await gateway.app.tenantDirectory.refresh()
   t.match(result, { added: 1, changed: 1, removed: 1 })
@@ -87,7 +87,7 @@ t.test('with Healow unreachable, start-up serves the stored copy', async (t) => 
   await store.directory.saveSnapshot({
     fetchedAt: '2026-01-02T03:04:05.000Z',
     source: 'https://healow.example/directory',
-    practices: [{ id: 'AAAAAA', name: 'Ocean Allergy', fhirBase: 'https://fhir4.healow.com/fhir/r4/AAAAAA', authorizeUrl: 'https://old', tokenUrl: 'https://old' }],
+    practices: [{ id: 'AAAAAA', name: 'Ocean Allergy', fhirBase: 'https://fhir4.healow.com/fhir/r4/AAAAAA', authorizeUrl: 'https://old', tokenUrl: 'https://old' }]
   })
   await store.close()
   const closedPort = await freePort()
@@ -96,8 +96,11 @@ t.test('with Healow unreachable, start-up serves the stored copy', async (t) => 
   t.equal((await readiness(gateway)).status, 200, 'ready at once, from the stored copy')
   const [tenant] = await (await fetch(`${gateway.url}/api/v1/healow/tenants?query=ocean`)).json() as Array<Record<string, string>>
   t.same(tenant, {
-    id: 'AAAAAA', name: 'Ocean Allergy', url: 'https://fhir4.healow.com/fhir/r4/AAAAAA',
-    token: gateway.config.HEALOW_TOKEN_URL, authorize: gateway.config.HEALOW_AUTHORIZE_URL,
+    id: 'AAAAAA',
+    name: 'Ocean Allergy',
+    url: 'https://fhir4.healow.com/fhir/r4/AAAAAA',
+    token: gateway.config.HEALOW_TOKEN_URL,
+    authorize: gateway.config.HEALOW_AUTHORIZE_URL
   }, 'OAuth URLs come from the configuration, not from the stored copy')
   await gateway.app.tenantDirectory.refresh().catch(() => {})
   t.match(gateway.logs.text, /practice directory refresh failed; keeping the copy in use/)
@@ -142,7 +145,7 @@ t.test('SMART discovery reads a practice\'s OAuth endpoints, caches them, and ti
   const discovery = new SmartDiscovery({ allowLoopbackHttp: true, timeoutMs: 200 })
   const expected = { authorizeUrl: 'https://oauth.example/authorize', tokenUrl: 'https://oauth.example/token' }
   const [first, second] = await Promise.all([
-    discovery.lookup(`${smart.url}/fhir/r4/GOOD01`), discovery.lookup(`${smart.url}/fhir/r4/GOOD01`),
+    discovery.lookup(`${smart.url}/fhir/r4/GOOD01`), discovery.lookup(`${smart.url}/fhir/r4/GOOD01`)
   ])
   t.same(first, expected)
   t.same(second, expected)
@@ -162,7 +165,7 @@ t.test('the directory falls back to the shared OAuth server when discovery fails
   const closedPort = await freePort()
   const gateway = await startGateway(t)
   const practice = {
-    id: 'SIM001', name: 'Simulated', fhirBase: `http://127.0.0.1:${closedPort}/fhir/r4/SIM001`, authorizeUrl: 'https://shared/authorize', tokenUrl: 'https://shared/token',
+    id: 'SIM001', name: 'Simulated', fhirBase: `http://127.0.0.1:${closedPort}/fhir/r4/SIM001`, authorizeUrl: 'https://shared/authorize', tokenUrl: 'https://shared/token'
   }
   const shared = { authorizeUrl: 'https://shared/authorize', tokenUrl: 'https://shared/token' }
   t.same(await gateway.app.tenantDirectory.oauthEndpoints(practice), shared)

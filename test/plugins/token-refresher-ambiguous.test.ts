@@ -11,7 +11,14 @@ import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 const CALLER_WAIT_MS = 1000
 
 async function stackOn (t: Test, under: StoreUnderTest): Promise<Stack> {
-  return await startStack(t, { store: under, env: { TOKEN_REQUEST_TIMEOUT_MS: String(CALLER_WAIT_MS) }, build: { refreshRetryDelaysMs: [20, 50] } })
+  return await startStack(
+    t,
+    {
+      store: under,
+      env: { TOKEN_REQUEST_TIMEOUT_MS: String(CALLER_WAIT_MS) },
+      build: { refreshRetryDelaysMs: [20, 50] }
+    }
+  )
 }
 
 /** The connection's access token is due (stored expiry in the past), as after an idle hour. */
@@ -29,7 +36,8 @@ const readPatient = async (stack: Stack, c: Connected) => {
   const patientId = (await status(stack, c) as unknown as { patientId: string }).patientId
   return await fetch(`${stack.gw.url}/fhir/${c.connectionId}/Patient/${patientId}`, { headers: bearer(c.key) })
 }
-const outcomeCode = (body: unknown) => (body as { issue: Array<{ details: { coding: Array<{ code: string }> } }> }).issue[0].details.coding[0].code
+type Outcome = { issue: Array<{ details: { coding: Array<{ code: string }> } }> }
+const outcomeCode = (body: unknown) => (body as Outcome).issue[0].details.coding[0].code
 
 /** Afterwards: active, a refresh and a read work, and the authorization server never saw a refresh token twice. */
 async function recovered (t: Test, stack: Stack, c: Connected): Promise<void> {
@@ -63,7 +71,8 @@ testOnEachStore('a token endpoint slower than TOKEN_REQUEST_TIMEOUT_MS: callers 
   t.match(await status(stack, c), { status: 'active' })
 
   // Healow's answer arrives after the callers gave up: it is what the vault now holds.
-  for (let i = 0; i < 100 && (await stack.gw.app.vault.read(c.connectionId))!.tokenVersion === before.tokenVersion; i++) await sleep(50)
+  const tokenVersion = async () => (await stack.gw.app.vault.read(c.connectionId))!.tokenVersion
+  for (let i = 0; i < 100 && await tokenVersion() === before.tokenVersion; i++) await sleep(50)
   const after = (await stack.gw.app.vault.read(c.connectionId))!
   t.equal(after.tokenVersion, before.tokenVersion + 1, 'the late answer was committed')
   t.not(after.tokens.refreshToken, before.tokens.refreshToken, 'with its rotated refresh token')

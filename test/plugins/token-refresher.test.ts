@@ -11,7 +11,11 @@ async function expireSoon (t: Test, stack: Stack, connectionId: string, inMs = 1
 }
 
 /** A stack whose refresher retries a failing token call after 20 and 50 ms, not Healow-paced waits. */
-async function stackOn (t: Parameters<typeof startStack>[0], under: StoreUnderTest, options: StackOptions = {}): Promise<Stack> {
+async function stackOn (
+  t: Parameters<typeof startStack>[0],
+  under: StoreUnderTest,
+  options: StackOptions = {}
+): Promise<Stack> {
   return await startStack(t, { store: under, build: { refreshRetryDelaysMs: [20, 50] }, ...options })
 }
 
@@ -25,7 +29,10 @@ testOnEachStore('a refresh storm: 200 concurrent callers, exactly one refresh, a
   const before = (await stack.gw.app.vault.read(connectionId))!.tokens
   stack.sim.resetCounters()
 
-  const results = await Promise.allSettled(Array.from({ length: 200 }, () => stack.gw.app.tokens.accessToken(connectionId)))
+  const results = await Promise.allSettled(Array.from(
+    { length: 200 },
+    () => stack.gw.app.tokens.accessToken(connectionId)
+  ))
   t.equal(results.filter((r) => r.status === 'rejected').length, 0, 'no caller failed')
   const tokens = new Set(results.map((r) => (r as PromiseFulfilledResult<string>).value))
   t.equal(tokens.size, 1, 'every caller got the same new token')
@@ -46,7 +53,10 @@ testOnEachStore('a fresh token is used as is; a rejected one is refreshed once, 
   stack.sim.resetCounters()
   const token = await stack.gw.app.tokens.accessToken(connectionId)
   t.equal(refreshes(stack), 0)
-  const replaced = await Promise.all(Array.from({ length: 20 }, () => stack.gw.app.tokens.accessToken(connectionId, { rejected: token })))
+  const replaced = await Promise.all(Array.from(
+    { length: 20 },
+    () => stack.gw.app.tokens.accessToken(connectionId, { rejected: token })
+  ))
   t.equal(new Set(replaced).size, 1)
   t.not(replaced[0], token)
   t.equal(refreshes(stack), 1)

@@ -39,7 +39,14 @@ testOnEachStore('the database holds no token, key or secret in clear; rekey keep
   const { connectionId, key } = await connectPatient(stack)
   await stack.gw.app.tokens.refresh(connectionId)
   const { tokens } = (await stack.gw.app.vault.read(connectionId))!
-  const secrets = [tokens.accessToken, tokens.refreshToken!, tokens.idToken!, key, stack.sim.clients.confidential.clientSecret, vaultKey]
+  const secrets = [
+    tokens.accessToken,
+    tokens.refreshToken!,
+    tokens.idToken!,
+    key,
+    stack.sim.clients.confidential.clientSecret,
+    vaultKey
+  ]
   const stored = await under.storedText(stack.gw.config.databaseUrl)
   t.ok(stored.includes(connectionId), 'the dump holds the connection')
   for (const secret of secrets) t.notOk(stored.includes(secret), 'the database does not contain a secret in clear')
@@ -66,9 +73,16 @@ testOnEachStore('healow-sync vault rekey re-encrypts a stopped gateway\'s vault,
   const newKey = 'cd'.repeat(32)
   const { databaseUrl } = stack.gw.config
   // No HEALOW_CLIENT_ID or PUBLIC_URL: the command does not read them. The old key is the key file in DATA_DIR.
-  const { stdout } = await rekeyCommand({ DATA_DIR: stack.gw.dataDir, DATABASE_URL: databaseUrl, NEW_VAULT_KEY: newKey })
+  const { stdout } = await rekeyCommand({
+    DATA_DIR: stack.gw.dataDir,
+    DATABASE_URL: databaseUrl,
+    NEW_VAULT_KEY: newKey
+  })
   t.match(stdout, /re-encrypted 1 connection\(s\)/)
-  const reopened = await startStack(t, { env: { DATA_DIR: stack.gw.dataDir, DATABASE_URL: databaseUrl, VAULT_KEY: newKey } })
+  const reopened = await startStack(
+    t,
+    { env: { DATA_DIR: stack.gw.dataDir, DATABASE_URL: databaseUrl, VAULT_KEY: newKey } }
+  )
   t.same((await reopened.gw.app.vault.read(connectionId))!.tokens, tokens)
 })
 

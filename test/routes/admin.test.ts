@@ -38,7 +38,11 @@ t.test('ADMIN_TOKEN must be long enough to resist guessing', async (t) => {
 t.test('the operator API and pages', async (t) => {
   const stack = await startStack(t, { env: { ADMIN_TOKEN } })
   const { gw, sim } = stack
-  const patients = [await connectPatient(stack, { practiceId: sim.practices[0]!.id }), await connectPatient(stack, { practiceId: sim.practices[1]!.id }), await connectPatient(stack, { practiceId: sim.practices[2]!.id })]
+  const patients = [
+    await connectPatient(stack, { practiceId: sim.practices[0]!.id }),
+    await connectPatient(stack, { practiceId: sim.practices[1]!.id }),
+    await connectPatient(stack, { practiceId: sim.practices[2]!.id })
+  ]
   // Two sessions, made before any test spends the sign-in rate limit.
   const session = sessionCookie(await signIn(gw.url))
   const otherSession = sessionCookie(await signIn(gw.url))
@@ -52,7 +56,11 @@ t.test('the operator API and pages', async (t) => {
     const first = await fetch(`${gw.url}/admin/connections?limit=2`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
     t.equal(first.status, 200)
     const text = await first.text()
-    const page = JSON.parse(text) as { items: Array<{ id: string, practiceName: string, patientId: string, claimed: boolean, status: string }>, total: number, nextCursor?: string }
+    const page = JSON.parse(text) as {
+      items: Array<{ id: string, practiceName: string, patientId: string, claimed: boolean, status: string }>,
+      total: number,
+      nextCursor?: string
+    }
     t.equal(page.total, 3)
     t.same(page.items.map((c) => c.id), [patients[2]!.connectionId, patients[1]!.connectionId], 'newest first')
     t.equal(page.items[0]!.practiceName, sim.practices[2]!.name, 'the practice by name')
@@ -125,7 +133,10 @@ t.test('the operator API and pages', async (t) => {
 t.test('in Chromium: sign in, list, copy a reconnect link, delete', { skip: noChromium }, async (t) => {
   const stack = await startStack(t, { env: { ADMIN_TOKEN } })
   const { gw, sim } = stack
-  const patients = [await connectPatient(stack, { practiceId: sim.practices[1]!.id }), await connectPatient(stack, { practiceId: sim.practices[3]!.id })]
+  const patients = [
+    await connectPatient(stack, { practiceId: sim.practices[1]!.id }),
+    await connectPatient(stack, { practiceId: sim.practices[3]!.id })
+  ]
   const browser = await launchChromium(t)
   const tab = await WatchedPage.open(t, browser, { origin: gw.url })
   await tab.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url })

@@ -18,13 +18,17 @@ t.test('metadata without the key: the practice\'s CapabilityStatement, fetched o
   t.equal(res.status, 200)
   t.match(res.headers.get('content-type'), /^application\/fhir\+json/)
   const text = await res.text()
-  const statement = JSON.parse(text) as { resourceType: string, fhirVersion: string, rest: Array<{ security: unknown, resource: unknown[] }> }
+  const statement = JSON.parse(text) as {
+    resourceType: string,
+    fhirVersion: string,
+    rest: Array<{ security: unknown, resource: unknown[] }>
+  }
   t.match(statement, { resourceType: 'CapabilityStatement', fhirVersion: '4.0.1' })
   t.ok(statement.rest[0].resource.length > 10, 'the practice\'s resources and search parameters are kept')
   t.match(statement.rest[0].security, { description: /connection key/ })
   t.notOk(text.includes(OAUTH_URIS), 'no SMART oauth-uris extension')
-  t.notOk(text.includes(stack.sim.authorizeUrl) || text.includes(stack.sim.tokenUrl), "no Healow OAuth endpoint")
-  t.notOk(text.includes(`/fhir/r4/${practice}`), "no Healow address")
+  t.notOk(text.includes(stack.sim.authorizeUrl) || text.includes(stack.sim.tokenUrl), 'no Healow OAuth endpoint')
+  t.notOk(text.includes(`/fhir/r4/${practice}`), 'no Healow address')
   t.equal(fhirCalls(), before + 1, 'one request reached Healow, without credentials')
 
   t.equal((await fetch(`${stack.gw.url}/fhir/${connectionId}/metadata?_format=json`)).status, 200)
@@ -61,7 +65,10 @@ t.test('metadata fetched from Healow takes a slot of the practice\'s budget; wit
 
 t.test('fhirclient, server-side with the connection key as its access token, pages through a multi-page search', async (t) => {
   // Ten Observations a page, 35 for the patient: four pages.
-  const stack = await startStack(t, { simulator: { pageSize: 10, resourcesPerType: 35 }, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase }) })
+  const stack = await startStack(
+    t,
+    { simulator: { pageSize: 10, resourcesPerType: 35 }, env: (sim) => ({ FHIR_ALIAS_HOSTS: sim.aliasBase }) }
+  )
   const { connectionId, key, claim } = await connectPatient(stack)
   const patientId = (claim.connection as { patientId: string }).patientId
   const serverUrl = `${stack.gw.url}/fhir/${connectionId}`

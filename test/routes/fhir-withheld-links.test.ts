@@ -2,7 +2,15 @@ import t from 'tap'
 import { bearer, connectPatient, startStack } from '../helpers/connect.js'
 import { UNKNOWN_LINK_ORIGIN } from '../../simulator/options.js'
 
-type Entry = { fullUrl?: string, resource: { resourceType: string, id?: string, issue?: Array<{ severity: string, code: string, details: { coding: Array<{ code: string }>, text: string } }> }, search?: { mode: string } }
+type Entry = {
+  fullUrl?: string,
+  resource: {
+    resourceType: string,
+    id?: string,
+    issue?: Array<{ severity: string, code: string, details: { coding: Array<{ code: string }>, text: string } }>
+  },
+  search?: { mode: string }
+}
 type SearchBundle = { total: number, entry?: Entry[], link?: Array<{ relation: string, url: string }> }
 
 t.test('a Bundle whose links lead to an unknown host says so: an outcome entry, a log warning and a counter', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client } from 'fhir-kit-client'
-import { bearer, connectPatient, startStack, type Stack } from '../helpers/connect.js'
+import { bearer, connectPatient, startStack } from '../helpers/connect.js'
 import { CRAFTED_PATHS, rawRequest, recordOutgoing, startDecoy } from '../helpers/fhir-proxy-attacks.js'
 import { testOnEachStore, type StoreUnderTest } from '../helpers/stores.js'
 
@@ -17,14 +17,27 @@ async function connectedStack (t: Test, under: StoreUnderTest, env: Record<strin
 
 const codeOf = async (res: Response) => {
   t.equal(res.headers.get('content-type')?.split(';')[0], 'application/fhir+json', 'errors are FHIR JSON')
-  const body = await res.json() as { resourceType: string, issue: Array<{ details: { coding: Array<{ code: string }> } }> }
+  const body = await res.json() as {
+    resourceType: string,
+    issue: Array<{ details: { coding: Array<{ code: string }> } }>
+  }
   return body.resourceType === 'OperationOutcome' ? body.issue[0].details.coding[0].code : body.resourceType
 }
 
 testOnEachStore('fhir-kit-client pages through every entry of a multi-page search via the rewritten links (alias-host quirk on)', async (t, under) => {
-  const { stack, connection, fhir, patientId } = await connectedStack(t, under, {}, { quirks: { aliasHostLinks: true }, pageSize: 7 })
+  const { stack, connection, fhir, patientId } = await connectedStack(
+    t,
+    under,
+    {},
+    { quirks: { aliasHostLinks: true }, pageSize: 7 }
+  )
   const client = new Client({ baseUrl: fhir, bearerToken: connection.key })
-  type SearchBundle = { resourceType: string, total: number, entry?: Array<{ fullUrl?: string, resource: { id: string } }>, link: Array<{ relation: string, url: string }> }
+  type SearchBundle = {
+    resourceType: string,
+    total: number,
+    entry?: Array<{ fullUrl?: string, resource: { id: string } }>,
+    link: Array<{ relation: string, url: string }>
+  }
   let bundle = await client.search({ resourceType: 'Observation', searchParams: { patient: patientId } }) as unknown as SearchBundle
   const total = bundle.total
   const ids: string[] = []
@@ -77,8 +90,12 @@ testOnEachStore('the battery of crafted paths reaches neither another host, anot
 
   // Header games on a legitimate read: the read goes to this practice's base and nowhere else.
   const headerGames = {
-    'X-Forwarded-Host': decoy.host, 'X-Forwarded-Proto': 'http', Forwarded: `host=${decoy.host}`,
-    'X-Original-URL': '/oauth/oauth2/token', 'X-Rewrite-URL': `/fhir/r4/${other.id}/Patient`, 'X-HTTP-Method-Override': 'DELETE'
+    'X-Forwarded-Host': decoy.host,
+    'X-Forwarded-Proto': 'http',
+    Forwarded: `host=${decoy.host}`,
+    'X-Original-URL': '/oauth/oauth2/token',
+    'X-Rewrite-URL': `/fhir/r4/${other.id}/Patient`,
+    'X-HTTP-Method-Override': 'DELETE'
   }
   const res = await rawRequest(stack.gw.url, { target: `${prefix}/Patient/${patientId}`, headers: { ...bearer(connection.key), ...headerGames } })
   t.equal(res.status, 200, res.text.slice(0, 600))

@@ -127,4 +127,3 @@ t.test('claim is rate limited', async (t) => {
   t.same(statuses.slice(0, 10), Array(10).fill(400))
   t.same(statuses.slice(10), [429, 429])
 })
-

@@ -20,7 +20,9 @@ t.test('Mere web unchanged, in each mode: connect, exchange, every page, refresh
 
       const { code, codeVerifier } = await mere.authorize(practice.id)
       // Public mode: Mere's own request shape, POST …&target_type=token with no target at all.
-      const tokens = isPublic ? await mere.exchangeViaRelay(practice.id, code, codeVerifier) : await mere.exchange(practice.id, code, codeVerifier)
+      const tokens = isPublic
+        ? await mere.exchangeViaRelay(practice.id, code, codeVerifier)
+        : await mere.exchange(practice.id, code, codeVerifier)
       t.equal(tokens.status, 200, JSON.stringify(tokens.body))
       t.equal(typeof tokens.body.refresh_token, isPublic && !handles ? 'undefined' : 'string')
       if (handles) t.match(tokens.body.access_token, /^hsa\./, 'a handle, not the Healow token')
@@ -137,7 +139,7 @@ t.test('nobody spends a practice\'s Healow budget through the relay without a to
   const verifier = 'v'.repeat(43)
   const clientId = stack.gw.config.HEALOW_CLIENT_ID
   const anonymous: Array<[string, () => Promise<Response>, RegExp]> = [
-    ...['metadata', `Patient/${practice.patientId}`, `Observation?patient=${practice.patientId}`, 'Patient', `/Binary/x`].flatMap((target) => [
+    ...['metadata', `Patient/${practice.patientId}`, `Observation?patient=${practice.patientId}`, 'Patient', '/Binary/x'].flatMap((target) => [
       [`GET ${target}`, () => relay(`target=${encodeURIComponent(target)}`), /Authorization: Bearer/] as [string, () => Promise<Response>, RegExp],
       [`HEAD ${target}`, () => relay(`target=${encodeURIComponent(target)}`, { method: 'HEAD' }), /./] as [string, () => Promise<Response>, RegExp]
     ]),
@@ -182,7 +184,7 @@ t.test('nobody spends a practice\'s Healow budget through the relay without a to
     const res = await exchange('198.51.100.7')
     answers.push({ status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') })
   }
-  t.same(answers.slice(0, TOKEN_RELAY_PER_MINUTE).map((a) => a.status), Array(TOKEN_RELAY_PER_MINUTE).fill(400), "the first ones reach Healow, which refuses the made-up code (the budget was all there)")
+  t.same(answers.slice(0, TOKEN_RELAY_PER_MINUTE).map((a) => a.status), Array(TOKEN_RELAY_PER_MINUTE).fill(400), 'the first ones reach Healow, which refuses the made-up code (the budget was all there)')
   t.match(answers[0].text, /invalid_grant/)
   for (const limited of answers.slice(TOKEN_RELAY_PER_MINUTE)) {
     t.equal(limited.status, 429, 'then this address is refused')

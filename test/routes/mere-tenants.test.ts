@@ -29,7 +29,7 @@ for (const path of ['/api/v1/healow/tenants', '/api/v1/healow/r4/tenants']) {
       name: 'Hospital General Castañer INC',
       url: 'https://fhir4.healow.com/fhir/r4/HOSPCA',
       token: gateway.config.HEALOW_TOKEN_URL,
-      authorize: gateway.config.HEALOW_AUTHORIZE_URL,
+      authorize: gateway.config.HEALOW_AUTHORIZE_URL
     }])
   })
 

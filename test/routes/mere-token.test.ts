@@ -19,7 +19,10 @@ t.test('confidential: code exchange and refresh pass Healow\'s answer through wi
 
   // Two tabs refresh at once with the same single-use token: one call to Healow, both get the answer.
   stack.sim.resetCounters()
-  const [tabA, tabB] = await Promise.all([mere.refresh(tenant, second.body.refresh_token as string), mere.refresh(tenant, second.body.refresh_token as string)])
+  const [tabA, tabB] = await Promise.all([
+    mere.refresh(tenant, second.body.refresh_token as string),
+    mere.refresh(tenant, second.body.refresh_token as string)
+  ])
   t.equal(tabA.status, 200)
   t.same(tabB, tabA)
   t.same(stack.sim.counters().token, { 'refresh_token:ok': 1 })

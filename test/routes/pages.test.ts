@@ -18,7 +18,10 @@ const HOSTILE_PRACTICES = ATTACKS.map((name, i) => ({ id: `XSS${'ABCDE'[i]}AA`, 
 
 async function startPatientStack (t: Parameters<typeof startStack>[0]): Promise<Stack> {
   // The simulator shows its login page (no auto-login), as Healow would.
-  return await startStack(t, { simulator: { autoLogin: false, practices: [...DEFAULT_PRACTICES, ...HOSTILE_PRACTICES] } })
+  return await startStack(
+    t,
+    { simulator: { autoLogin: false, practices: [...DEFAULT_PRACTICES, ...HOSTILE_PRACTICES] } }
+  )
 }
 
 t.test('pages answer browsers with HTML and API clients with JSON, with the same status', async (t) => {

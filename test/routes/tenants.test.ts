@@ -5,7 +5,11 @@ import { syntheticBundle } from '../helpers/synthetic-bundle.js'
 import { startGateway, tempDir } from '../helpers/app.js'
 import { startStack } from '../helpers/connect.js'
 
-type Page = { items: Array<{ id: string, name: string, fhirBase: string, authorizeUrl: string, tokenUrl: string }>, total: number, nextCursor?: string }
+type Page = {
+  items: Array<{ id: string, name: string, fhirBase: string, authorizeUrl: string, tokenUrl: string }>,
+  total: number,
+  nextCursor?: string
+}
 
 const dataDir = tempDir(t)
 const file = path.join(dataDir, 'directory.json')
@@ -71,7 +75,10 @@ t.test('GET /tenants/{id} finds a practice by id, case-insensitively, and 404s c
 })
 
 t.test('the tenant routes are in the OpenAPI document', async (t) => {
-  const spec = gateway.app.swagger() as unknown as { paths: Record<string, Record<string, { operationId: string, tags: string[] }>>, components: { schemas: Record<string, unknown> } }
+  const spec = gateway.app.swagger() as unknown as {
+    paths: Record<string, Record<string, { operationId: string, tags: string[] }>>,
+    components: { schemas: Record<string, unknown> }
+  }
   t.match(spec.paths['/tenants'].get, { operationId: 'listTenants', tags: ['Tenants'] })
   t.match(spec.paths['/tenants/{id}'].get, { operationId: 'getTenant', tags: ['Tenants'] })
   t.match(spec.paths['/api/v1/healow/tenants'].get, { operationId: 'mereListTenants', tags: ['Mere compatibility'] })

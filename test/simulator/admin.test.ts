@@ -11,7 +11,18 @@ const post = (url: string, body?: unknown) => fetch(url, {
 t.test('quirks and faults over HTTP: read, change, validated', async (t) => {
   const sim = await startForTest(t)
   const quirks = await (await fetch(`${sim.url}/_sim/quirks`)).json() as Record<string, unknown>
-  t.same(quirks, { aliasHostLinks: true, rejectCount: true, legacyContentType: true, affinityCookies: true, rateLimitPerMinute: 250, hollowGoalSearch: false, unknownHostLinks: false })
+  t.same(
+    quirks,
+    {
+      aliasHostLinks: true,
+      rejectCount: true,
+      legacyContentType: true,
+      affinityCookies: true,
+      rateLimitPerMinute: 250,
+      hollowGoalSearch: false,
+      unknownHostLinks: false
+    }
+  )
   const changed = await post(`${sim.url}/_sim/quirks`, { rateLimitPerMinute: null, rejectCount: false })
   t.equal(changed.status, 200)
   t.same(sim.quirks, { ...quirks, rateLimitPerMinute: null, rejectCount: false }, 'the live object changed')

@@ -56,7 +56,10 @@ t.test('a gateway started with exactly the printed lines pages through every ent
   const gateway = await startGatewayProcess(t, env)
   const [, practiceId, patientId] = /^# (\w+) ".*" \S+ patient=(\S+) /m.exec(stdout)!
   // The login walk needs only the practice's id from the simulator.
-  const { connectionId, key } = await connectPatient({ sim: { practices: [{ id: practiceId }] } as Simulator, gw: gateway })
+  const { connectionId, key } = await connectPatient({
+    sim: { practices: [{ id: practiceId }] } as Simulator,
+    gw: gateway
+  })
   const ids: string[] = []
   let total = -1
   let pages = 0
@@ -64,7 +67,11 @@ t.test('a gateway started with exactly the printed lines pages through every ent
   while (next !== undefined && pages < 50) {
     const res = await fetch(next, { headers: bearer(key) })
     t.equal(res.status, 200, `page ${++pages}`)
-    const bundle = await res.json() as { total: number, entry?: Array<{ resource: { resourceType: string, id: string }, search?: { mode: string } }>, link?: Array<{ relation: string, url: string }> }
+    const bundle = await res.json() as {
+      total: number,
+      entry?: Array<{ resource: { resourceType: string, id: string }, search?: { mode: string } }>,
+      link?: Array<{ relation: string, url: string }>
+    }
     total = bundle.total
     t.notOk(bundle.entry?.some((e) => e.search?.mode === 'outcome'), 'no link withheld')
     ids.push(...(bundle.entry ?? []).map((e) => e.resource.id))

@@ -30,7 +30,9 @@ async function everything (sim: Simulator): Promise<string> {
 t.test('the same seed gives the same records; another seed other ones', async (t) => {
   const options = { resourcesPerType: 12 }
   const [one, again, other] = await Promise.all([
-    startForTest(t, { ...options, seed: 7 }), startForTest(t, { ...options, seed: 7 }), startForTest(t, { ...options, seed: 8 })
+    startForTest(t, { ...options, seed: 7 }),
+    startForTest(t, { ...options, seed: 7 }),
+    startForTest(t, { ...options, seed: 8 })
   ])
   t.same(again.practices.map((p) => p.patientId), one.practices.map((p) => p.patientId))
   const first = await everything(one)
@@ -115,12 +117,18 @@ t.test('discovery and the directory', async (t) => {
 })
 
 t.test('changes between syncs: added resources are listed, updated ones carry a new version, deleted ones are gone', async (t) => {
-  const sim = await startForTest(t, { resourcesPerType: 12, pageSize: 100, quirks: { aliasHostLinks: false, rejectCount: false } })
+  const sim = await startForTest(
+    t,
+    { resourcesPerType: 12, pageSize: 100, quirks: { aliasHostLinks: false, rejectCount: false } }
+  )
   const practice = sim.practices[0]
   const { body: tokens } = await connect(sim, practice, 'public', { scope: ALL_SCOPES })
   const list = async (type: string) => (await fhirGet(`${practice.fhirBase}/${type}?patient=${practice.patientId}`, tokens.access_token)).body
   const before = await list('Observation')
-  const changed = sim.changeRecords(practice.id, { add: { Observation: 2 }, update: { Observation: 1 }, delete: { Observation: 3 } })
+  const changed = sim.changeRecords(
+    practice.id,
+    { add: { Observation: 2 }, update: { Observation: 1 }, delete: { Observation: 3 } }
+  )
   const after = await list('Observation')
   t.equal(after.total, before.total - 1)
   const ids = after.entry.map((e: any) => `Observation/${e.resource.id}`)

@@ -18,7 +18,12 @@ export interface AuthorizeOverrides {
   redirectUri?: string
 }
 
-export function authorizeRequest (sim: Simulator, practice: Practice, kind: ClientKind, overrides: AuthorizeOverrides = {}) {
+export function authorizeRequest (
+  sim: Simulator,
+  practice: Practice,
+  kind: ClientKind,
+  overrides: AuthorizeOverrides = {}
+) {
   const verifier = randomBytes(32).toString('base64url')
   const method = overrides.codeChallengeMethod === undefined ? 'S256' : overrides.codeChallengeMethod
   const url = new URL(sim.authorizeUrl)
@@ -37,7 +42,13 @@ export function authorizeRequest (sim: Simulator, practice: Practice, kind: Clie
 }
 
 /** Authorize → login → redirect back; the callback URL's query (code or error). */
-export async function authorize (sim: Simulator, practice: Practice, kind: ClientKind, overrides: AuthorizeOverrides = {}, browser?: PatientBrowser) {
+export async function authorize (
+  sim: Simulator,
+  practice: Practice,
+  kind: ClientKind,
+  overrides: AuthorizeOverrides = {},
+  browser?: PatientBrowser
+) {
   const request = authorizeRequest(sim, practice, kind, overrides)
   const walk = await followLogin(request.url, { browser })
   return { ...walk, verifier: request.verifier, state: request.state, callback: walk.finalUrl.searchParams }
@@ -57,7 +68,12 @@ export async function tokenRequest (sim: Simulator, kind: ClientKind, form: Reco
 }
 
 /** The whole connection: a token response for the practice's demo patient. */
-export async function connect (sim: Simulator, practice: Practice, kind: ClientKind, overrides: AuthorizeOverrides = {}) {
+export async function connect (
+  sim: Simulator,
+  practice: Practice,
+  kind: ClientKind,
+  overrides: AuthorizeOverrides = {}
+) {
   const { callback, verifier } = await authorize(sim, practice, kind, overrides)
   const code = callback.get('code')
   if (!code) throw new Error(`no code: ${callback}`)

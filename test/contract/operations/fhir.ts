@@ -1,12 +1,20 @@
 import type { Test } from 'tap'
 import { bearer, type ContractStack } from '../context.js'
 
-type Bundle = { resourceType: string, total?: number, entry?: unknown[], link?: Array<{ relation: string, url: string }> }
+type Bundle = {
+  resourceType: string,
+  total?: number,
+  entry?: unknown[],
+  link?: Array<{ relation: string, url: string }>
+}
 type Outcome = { issue: Array<{ details?: { coding?: Array<{ code?: string }> } }> }
 
 const gatewayCode = (body: unknown) => (body as Outcome | undefined)?.issue[0]?.details?.coding?.[0]?.code
 
-/** The FHIR proxy's three documented operations: reads, paging at the base, POST _search, and their OperationOutcomes. */
+/**
+ * The FHIR proxy's three documented operations: reads, paging at the base, POST _search,
+ * and their OperationOutcomes.
+ */
 export async function fhirContracts (t: Test, { client, patient, stack }: ContractStack): Promise<void> {
   const api = client(t)
   const { connectionId, key, patientId } = patient
