@@ -902,7 +902,33 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; absent on the last page */
             nextCursor?: string;
         };
-        /** SyncStatus */
+        /**
+         * SyncStatus
+         * @example {
+         *       "status": "succeeded",
+         *       "syncId": "0b6f7c1e-52a4-4d8e-9f0a-3c2d1e4b5a69",
+         *       "startedAt": "2026-12-02T03:00:00.000Z",
+         *       "finishedAt": "2026-12-02T03:04:10.000Z",
+         *       "nextAt": "2026-12-09T03:00:00.000Z",
+         *       "progress": {
+         *         "requests": 216,
+         *         "resources": 2064,
+         *         "changed": 12,
+         *         "deleted": 1,
+         *         "types": {
+         *           "Observation": {
+         *             "status": "done",
+         *             "resources": 1210
+         *           },
+         *           "Device": {
+         *             "status": "skipped",
+         *             "resources": 0,
+         *             "error": "the practice answered 403"
+         *           }
+         *         }
+         *       }
+         *     }
+         */
         SyncStatus: {
             /** @description idle: never synced */
             status: "idle" | "running" | "succeeded" | "failed";
@@ -936,7 +962,32 @@ export interface components {
             /** @description Why the latest run failed */
             lastError?: string;
         };
-        /** RecordChanges */
+        /**
+         * RecordChanges
+         * @example {
+         *       "resources": [
+         *         {
+         *           "resourceType": "Observation",
+         *           "id": "obs-1001",
+         *           "meta": {
+         *             "versionId": "2"
+         *           },
+         *           "status": "final",
+         *           "subject": {
+         *             "reference": "Patient/12724066"
+         *           }
+         *         }
+         *       ],
+         *       "deleted": [
+         *         {
+         *           "resourceType": "Condition",
+         *           "id": "cond-17"
+         *         }
+         *       ],
+         *       "cursor": "2077",
+         *       "more": false
+         *     }
+         */
         RecordChanges: {
             /** @description New or changed resources, in change order */
             resources: ({
@@ -1599,11 +1650,20 @@ export interface operations {
     listRecords: {
         parameters: {
             query?: {
-                /** @description The cursor of the previous answer; omit for everything */
+                /**
+                 * @description The cursor of the previous answer; omit for everything
+                 * @example 2064
+                 */
                 since?: string;
-                /** @description Most changes in one answer */
+                /**
+                 * @description Most changes in one answer
+                 * @example 500
+                 */
                 limit?: number;
-                /** @description Only this resource type, e.g. Observation */
+                /**
+                 * @description Only this resource type, e.g. Observation
+                 * @example Observation
+                 */
                 type?: string;
             };
             header?: never;

@@ -49,7 +49,17 @@ const sync: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'streamSync',
       tags: ['Sync'],
       params: ConnectionParams,
-      response: { 200: { description: 'text/event-stream of SyncStatus', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errorResponses(401) }
+      response: {
+        200: {
+          description: 'text/event-stream of SyncStatus',
+          content: {
+            'text/event-stream': {
+              schema: { type: 'string', examples: [`event: progress\ndata: {"status":"running","syncId":"0b6f7c1e-52a4-4d8e-9f0a-3c2d1e4b5a69"}\n\n`] }
+            }
+          }
+        },
+        ...errorResponses(401)
+      }
     }
   }, async (request, reply) => {
     const id = request.params.id
