@@ -335,7 +335,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every connection with its practice, patient and refresh status, newest first (operators)
+         * Every connection with its practice, patient, refresh and sync status, newest first (operators)
          * @description For scripts: the list the operator view shows. Needs ADMIN_TOKEN as a bearer token; absent (404) when ADMIN_TOKEN is not set. Paged: follow `nextCursor`.
          */
         get: operations["listAdminConnections"];
@@ -869,6 +869,24 @@ export interface components {
             lastRefreshAt: string | null;
             /** @description The last refresh problem, if any */
             lastError: string | null;
+            /**
+             * @description The connection's latest sync (GET /connections/{id}/sync has its progress); null when it never synced
+             * @example {
+             *       "status": "failed",
+             *       "startedAt": "2026-12-01T09:00:00.000Z",
+             *       "finishedAt": "2026-12-01T09:00:04.000Z",
+             *       "error": "Healow did not answer"
+             *     }
+             */
+            lastSync: {
+                status: "running" | "succeeded" | "failed";
+                /** Format: date-time */
+                startedAt: string;
+                /** @description null while it runs */
+                finishedAt: string | null;
+                /** @description Why it failed */
+                error?: string;
+            } | null;
             /** @description A link to give the patient: it starts connecting this practice again */
             reconnectUrl: string;
         };
@@ -889,6 +907,11 @@ export interface components {
          *           "accessTokenExpiresAt": "2026-12-02T15:04:05.000Z",
          *           "lastRefreshAt": "2026-12-02T14:04:05.000Z",
          *           "lastError": null,
+         *           "lastSync": {
+         *             "status": "succeeded",
+         *             "startedAt": "2026-12-02T14:00:00.000Z",
+         *             "finishedAt": "2026-12-02T14:00:12.000Z"
+         *           },
          *           "reconnectUrl": "https://healow-sync.example.org/healow/connect?tenant=JAFJCD"
          *         }
          *       ],

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { AdminSessions, sameSecret } from '../lib/admin/session.js'
 import { CursorError, describeForOperator, listForOperator, type OperatorConnection, type OperatorConnectionPage } from '../lib/admin/connections.js'
+import { ReauthRequiredError } from '../lib/errors.js'
 import type { ConnectionRow } from '../lib/store/types.js'
 
 export interface Admin {
@@ -13,6 +14,8 @@ export interface Admin {
   get (id: string): Promise<OperatorConnection | null>
   /** Destroys the connection's tokens and key, as the patient's own DELETE does. */
   remove (id: string): Promise<boolean>
+  /** Starts the connection's sync unless one is running (here or on another instance): whether it started one. */
+  syncNow (id: string): Promise<boolean>
 }
 
 declare module 'fastify' {
@@ -26,8 +29,9 @@ export default fp(async (app) => {
   const practiceName = (id: string) => {
     try { return app.tenantDirectory.get(id)?.name ?? null } catch { return null }
   }
-  const describe = (row: ConnectionRow) => describeForOperator(row, practiceName(row.practiceId),
-    `${PUBLIC_URL}/healow/connect?${new URLSearchParams({ tenant: row.practiceId })}`)
+  const describe = async (row: ConnectionRow) => describeForOperator(row, practiceName(row.practiceId),
+    `${PUBLIC_URL}/healow/connect?${new URLSearchParams({ tenant: row.practiceId })}`,
+    await app.sync.status(row.id))
   const isToken = (given: string) => sameSecret(given, token)
 
   app.decorate('admin', {
@@ -47,8 +51,21 @@ export default fp(async (app) => {
     },
     async get (id) {
       const row = await app.store.connections.get(id)
-      return row ? describe(row) : null
+      return row ? await describe(row) : null
     },
-    remove: async (id) => await app.vault.destroy(id)
+    remove: async (id) => await app.vault.destroy(id),
+    async syncNow (id) {
+      if ((await app.sync.status(id)).status === 'running') return false
+      try {
+        await app.sync.start(id)
+      } catch (err) {
+        // A public client's token ran out, or the connection turned reauth_required since the page was drawn.
+        if (err instanceof ReauthRequiredError) {
+          throw app.httpErrors.conflict('The patient must log in at Healow again before this connection can sync: send them a reconnect link')
+        }
+        throw err
+      }
+      return true
+    }
   } satisfies Admin)
-}, { name: 'admin', dependencies: ['config', 'store', 'vault', 'tenant-directory', '@fastify/sensible'] })
+}, { name: 'admin', dependencies: ['config', 'store', 'vault', 'tenant-directory', 'sync', '@fastify/sensible'] })

@@ -64,7 +64,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/admin/connections', {
     config: { rateLimit: { max: 60, timeWindow: '1 minute' } },
     schema: {
-      summary: 'Every connection with its practice, patient and refresh status, newest first (operators)',
+      summary: 'Every connection with its practice, patient, refresh and sync status, newest first (operators)',
       description: 'For scripts: the list the operator view shows. Needs ADMIN_TOKEN as a bearer token; absent (404) when ADMIN_TOKEN is not set. Paged: follow `nextCursor`.',
       operationId: 'listAdminConnections',
       tags: ['Operator'],
@@ -82,7 +82,10 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     preHandler: session
   }, async (request, reply) => {
     const page = await app.admin.list(request.query.cursor, 50)
-    const notice = request.query.deleted ? 'The connection was deleted.' : undefined
+    const { deleted, sync } = request.query
+    const notice = deleted
+      ? 'The connection was deleted.'
+      : sync && (sync === 'started' ? 'Sync started.' : 'A sync is already running.')
     return reply.sendPage(200, adminConnectionsPage(site, page, csrfOf(request), notice))
   })
 
@@ -115,6 +118,16 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     await app.admin.remove(request.params.id)
     request.log.info({ connectionId: request.params.id }, 'operator deleted a connection')
     return reply.redirect(`${site.base}/admin?deleted=1`, 303)
+  })
+
+  app.post('/admin/connections/:id/sync', {
+    schema: { ...hide, params: AdminConnectionParams, body: AdminFormBody },
+    preHandler: form
+  }, async (request, reply) => {
+    await connection(request.params.id)
+    const started = await app.admin.syncNow(request.params.id)
+    request.log.info({ connectionId: request.params.id, started }, 'operator asked for a sync')
+    return reply.redirect(`${site.base}/admin?sync=${started ? 'started' : 'running'}`, 303)
   })
 }
 export default admin

@@ -15,6 +15,15 @@ export const AdminConnection = Type.Object({
   accessTokenExpiresAt: Instant,
   lastRefreshAt: Type.Union([Instant, Type.Null()], { description: 'When the tokens were last refreshed' }),
   lastError: Type.Union([Type.String(), Type.Null()], { description: 'The last refresh problem, if any' }),
+  lastSync: Type.Union([Type.Object({
+    status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
+    startedAt: Instant,
+    finishedAt: Type.Union([Instant, Type.Null()], { description: 'null while it runs' }),
+    error: Type.Optional(Type.String({ description: 'Why it failed' }))
+  }, { additionalProperties: false }), Type.Null()], {
+    description: "The connection's latest sync (GET /connections/{id}/sync has its progress); null when it never synced",
+    examples: [{ status: 'failed', startedAt: '2026-12-01T09:00:00.000Z', finishedAt: '2026-12-01T09:00:04.000Z', error: 'Healow did not answer' }]
+  }),
   reconnectUrl: Type.String({ description: 'A link to give the patient: it starts connecting this practice again' })
 }, { $id: 'AdminConnection', title: 'AdminConnection', description: 'A connection as the operator sees it: no token, no key', additionalProperties: false })
 
@@ -40,6 +49,7 @@ export const AdminConnectionPage = Type.Object({
       accessTokenExpiresAt: EXAMPLE_CONNECTION.accessTokenExpiresAt,
       lastRefreshAt: EXAMPLE_CONNECTION.lastRefreshAt,
       lastError: null,
+      lastSync: { status: 'succeeded', startedAt: '2026-12-02T14:00:00.000Z', finishedAt: '2026-12-02T14:00:12.000Z' },
       reconnectUrl: EXAMPLE_CONNECTION.reconnectUrl
     }],
     total: 1
@@ -53,7 +63,8 @@ export const AdminConnectionsQuery = Type.Object({
 
 export const AdminPageQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 512 })),
-  deleted: Type.Optional(Type.Literal('1'))
+  deleted: Type.Optional(Type.Literal('1')),
+  sync: Type.Optional(Type.Union([Type.Literal('started'), Type.Literal('running')]))
 }, { additionalProperties: false })
 
 export const AdminConnectionParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'Connection id' }) })

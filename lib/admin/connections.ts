@@ -1,4 +1,13 @@
 import type { ConnectionPosition, ConnectionRow, ConnectionStore } from '../store/types.js'
+import type { SyncStatus } from '../sync/service.js'
+
+/** The connection's latest sync run: running, or how it ended; null when it never synced. */
+export interface LastSync {
+  status: 'running' | 'succeeded' | 'failed'
+  startedAt: string
+  finishedAt: string | null
+  error?: string
+}
 
 export interface OperatorConnection {
   id: string
@@ -12,6 +21,7 @@ export interface OperatorConnection {
   accessTokenExpiresAt: string
   lastRefreshAt: string | null
   lastError: string | null
+  lastSync: LastSync | null
   reconnectUrl: string
 }
 
@@ -34,11 +44,22 @@ export function decodeConnectionCursor (cursor: string): ConnectionPosition {
   return { createdAt: value[0] as number, id: value[1] }
 }
 
+function lastSyncOf (s: SyncStatus): LastSync | null {
+  if (s.status === 'idle' || s.startedAt === null) return null
+  return {
+    status: s.status,
+    startedAt: iso(s.startedAt),
+    finishedAt: s.finishedAt === null ? null : iso(s.finishedAt),
+    ...(s.status === 'failed' && s.lastError !== undefined ? { error: s.lastError } : {})
+  }
+}
+
 /** What the operator sees of a connection: its state, never a token or a key. */
 export function describeForOperator (
   row: ConnectionRow,
   practiceName: string | null,
-  reconnectUrl: string
+  reconnectUrl: string,
+  sync: SyncStatus
 ): OperatorConnection {
   return {
     id: row.id,
@@ -52,6 +73,7 @@ export function describeForOperator (
     accessTokenExpiresAt: iso(row.accessExpiresAt),
     lastRefreshAt: row.lastRefreshAt === null ? null : iso(row.lastRefreshAt),
     lastError: row.lastError,
+    lastSync: lastSyncOf(sync),
     reconnectUrl
   }
 }
@@ -61,13 +83,13 @@ export async function listForOperator (
   store: ConnectionStore,
   cursor: string | undefined,
   limit: number,
-  describe: (row: ConnectionRow) => OperatorConnection
+  describe: (row: ConnectionRow) => Promise<OperatorConnection>
 ): Promise<OperatorConnectionPage> {
   const rows = await store.listNewestFirst(cursor ? decodeConnectionCursor(cursor) : null, limit + 1)
   const page = rows.slice(0, limit)
   const last = page[page.length - 1]
   return {
-    items: page.map(describe),
+    items: await Promise.all(page.map(describe)),
     total: await store.count(),
     ...(rows.length > limit && last ? { nextCursor: encodeConnectionCursor(last) } : {})
   }

@@ -6,6 +6,24 @@ function when (iso: string | null): Html | string {
   return iso === null ? '—' : html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`
 }
 
+function lastSyncOf (c: OperatorConnection): Html | string {
+  const s = c.lastSync
+  if (s === null) return 'Never'
+  if (s.status === 'running') return html`<span class="badge">Running</span><span class="hint"><br>since ${when(s.startedAt)}</span>`
+  return html`<span class="badge ${s.status === 'succeeded' ? 'ok' : 'problem'}">${s.status === 'succeeded' ? 'Succeeded' : 'Failed'}</span>
+<span class="hint"><br>${when(s.finishedAt)}${s.error ? html`<br>${s.error}` : ''}</span>`
+}
+
+/** A connection that needs a new login cannot sync: the button stays, disabled, with the reason beside it. */
+function syncNow (site: PageSite, c: OperatorConnection, csrf: string): Html {
+  const blocked = c.status === 'reauth_required'
+  return html`<form method="post" action="${site.base}/admin/connections/${c.id}/sync">
+<input type="hidden" name="csrf" value="${csrf}">
+<button type="submit" class="secondary"${blocked ? html` disabled aria-describedby="sync-blocked-${c.id}"` : ''}>Sync now
+<span class="visually-hidden"> ${c.practiceName ?? c.practiceId}, patient ${c.patientId}</span></button>
+${blocked ? html`<span id="sync-blocked-${c.id}" class="hint">Needs the patient's new login first</span>` : ''}</form>`
+}
+
 const practiceOf = (c: OperatorConnection) => html`${c.practiceName ?? 'Not in the directory'}<span class="hint"><br>Code ${c.practiceId}</span>`
 
 function signOut (site: PageSite, csrf: string): Html {
@@ -27,11 +45,7 @@ ${problem ? html`<p role="alert">${problem}</p>` : ''}
   })
 }
 
-/**
- * Every connection, newest first, with what an operator can do about each. A "Sync now" action
- * belongs beside Reconnect and Delete once the gateway syncs records itself; until then the
- * table shows refresh status, which is all there is.
- */
+/** Every connection, newest first, with what an operator can do about each. */
 export function adminConnectionsPage (
   site: PageSite,
   page: OperatorConnectionPage,
@@ -44,8 +58,10 @@ export function adminConnectionsPage (
 <td><span class="badge ${c.status === 'active' ? 'ok' : 'problem'}">${c.status === 'active' ? 'Active' : 'Needs new login'}</span>${c.claimed ? '' : html`<span class="hint"><br>Not claimed by an app</span>`}</td>
 <td>${when(c.createdAt)}</td>
 <td>${when(c.lastRefreshAt)}</td>
+<td>${lastSyncOf(c)}</td>
 <td>${c.lastError ?? '—'}</td>
 <td><div class="actions">
+${syncNow(site, c, csrf)}
 <a class="button secondary" href="${site.base}/admin/connections/${c.id}/reconnect">Reconnect link<span class="visually-hidden"> for ${c.practiceName ?? c.practiceId}, patient ${c.patientId}</span></a>
 <a class="button secondary" href="${site.base}/admin/connections/${c.id}/delete">Delete<span class="visually-hidden"> ${c.practiceName ?? c.practiceId}, patient ${c.patientId}</span></a>
 </div></td>
@@ -56,12 +72,12 @@ export function adminConnectionsPage (
     nav: signOut(site, csrf),
     main: html`<h1>Connections</h1>
 ${notice ? html`<p class="status" role="status">${notice}</p>` : ''}
-<p class="hint">${page.total} ${page.total === 1 ? 'connection' : 'connections'}, newest first. Status shows the last token refresh; the same list is at GET /admin/connections for scripts.</p>
+<p class="hint">${page.total} ${page.total === 1 ? 'connection' : 'connections'}, newest first. Status shows the last token refresh, Last sync the latest sync of records; the same list is at GET /admin/connections for scripts.</p>
 ${page.items.length === 0
   ? html`<div class="card"><p>No patient has connected yet.</p></div>`
   : html`<div class="table-wrap"><table>
 <caption class="visually-hidden">Connections</caption>
-<thead><tr><th scope="col">Practice</th><th scope="col">Patient</th><th scope="col">Status</th><th scope="col">Connected</th><th scope="col">Last refresh</th><th scope="col">Last error</th><th scope="col">Actions</th></tr></thead>
+<thead><tr><th scope="col">Practice</th><th scope="col">Patient</th><th scope="col">Status</th><th scope="col">Connected</th><th scope="col">Last refresh</th><th scope="col">Last sync</th><th scope="col">Last error</th><th scope="col">Actions</th></tr></thead>
 <tbody>${rows}</tbody>
 </table></div>`}
 <nav class="pager" aria-label="Pages">
