@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startGateway } from '../helpers/app.js'
-import { connectPatient, startStack } from '../helpers/connect.js'
+import { bearer, connectPatient, startStack } from '../helpers/connect.js'
+import { syncStatus, waitForSync } from '../helpers/sync.js'
 import { WatchedPage, launchChromium, noChromium } from '../helpers/browser.js'
 import { loadConfig } from '../../plugins/config.js'
 
@@ -14,6 +15,8 @@ async function signIn (url: string, token = ADMIN_TOKEN): Promise<Response> {
 }
 const sessionCookie = (response: Response) => response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
 const csrfIn = (page: string) => /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? ''
+// Syncs start only when asked, so what a test sees is what it started.
+const ON_DEMAND = { SYNC_INTERVAL_HOURS: '0' }
 
 t.test('without ADMIN_TOKEN the operator routes do not exist', async (t) => {
   const gw = await startGateway(t)
@@ -36,7 +39,7 @@ t.test('ADMIN_TOKEN must be long enough to resist guessing', async (t) => {
 })
 
 t.test('the operator API and pages', async (t) => {
-  const stack = await startStack(t, { env: { ADMIN_TOKEN } })
+  const stack = await startStack(t, { env: { ADMIN_TOKEN, ...ON_DEMAND } })
   const { gw, sim } = stack
   const patients = [
     await connectPatient(stack, { practiceId: sim.practices[0]!.id }),
@@ -123,6 +126,61 @@ t.test('the operator API and pages', async (t) => {
     t.equal((await post({ csrf }, { cookie: session })).status, 404, 'deleting it again: not found')
   })
 
+  t.test('sync now: a form that needs the session, its CSRF token and our origin; the list shows the result', async (t) => {
+    const [target, blocked] = [patients[0]!, patients[2]!]
+    const practiceId = sim.practices[0]!.id
+    type LastSync = { status: string, startedAt: string, finishedAt: string | null, error?: string } | null
+    const operatorList = async () => await (await fetch(`${gw.url}/admin/connections`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as {
+      items: Array<{ id: string, lastSync: LastSync }>
+    }
+    const lastSyncOf = async (id: string) => (await operatorList()).items.find((c) => c.id === id)?.lastSync
+    t.equal(await lastSyncOf(target.connectionId), null, 'never synced: lastSync is null')
+    t.match(await (await fetch(`${gw.url}/admin`, { headers: { cookie: session } })).text(), /<td>Never<\/td>/)
+    const csrf = csrfIn(await (await fetch(`${gw.url}/admin`, { headers: { cookie: session } })).text())
+    const post = (id: string, fields: Record<string, string>, headers: Record<string, string> = {}) => {
+      const { body, ...formHeaders } = form(fields)
+      return fetch(`${gw.url}/admin/connections/${id}/sync`, { method: 'POST', headers: { ...formHeaders, ...headers }, body, redirect: 'manual' })
+    }
+    const fhirRequests = () => sim.counters().fhir[practiceId] ?? 0
+    const before = fhirRequests()
+    const nearOrigin = new URL(gw.url)
+    nearOrigin.port = String(Number(nearOrigin.port) + 1)
+    t.equal((await post(target.connectionId, { csrf })).status, 401, 'no session cookie')
+    t.equal((await post(target.connectionId, { csrf: '' }, { cookie: session })).status, 403, 'no CSRF token')
+    const nearCsrf = csrf.slice(0, -1) + (csrf.endsWith('A') ? 'B' : 'A')
+    t.equal((await post(target.connectionId, { csrf: nearCsrf }, { cookie: session })).status, 403, 'a near-miss CSRF token')
+    t.equal((await post(target.connectionId, { csrf }, { cookie: session, origin: 'https://evil.example.com' })).status, 403, 'another site')
+    t.equal((await post(target.connectionId, { csrf }, { cookie: session, origin: nearOrigin.origin })).status, 403, 'our host on another port')
+    t.equal((await syncStatus(gw.url, target.connectionId, target.key)).status, 'idle', 'the refused forms started nothing')
+    t.equal(fhirRequests(), before, 'nothing reached Healow')
+    t.equal((await post(crypto.randomUUID(), { csrf }, { cookie: session, origin: gw.url })).status, 404, 'an unknown connection')
+
+    const started = await post(target.connectionId, { csrf }, { cookie: session, origin: gw.url })
+    t.equal(started.status, 303)
+    t.equal(started.headers.get('location'), '/admin?sync=started')
+    t.match(await (await fetch(`${gw.url}/admin?sync=started`, { headers: { cookie: session } })).text(), /role="status">Sync started\.</)
+    const done = await waitForSync(gw.url, target.connectionId, target.key, (s) => s.status !== 'running')
+    t.equal(done.status, 'succeeded', JSON.stringify(done.lastError))
+    t.ok(fhirRequests() > before, 'the sync read from Healow')
+    const lastSync = await lastSyncOf(target.connectionId)
+    t.match(lastSync, { status: 'succeeded', startedAt: String, finishedAt: String })
+    t.notOk(lastSync && 'error' in lastSync, 'no error on success')
+    t.ok(Date.parse(lastSync!.finishedAt!) >= Date.parse(lastSync!.startedAt))
+    t.match(await (await fetch(`${gw.url}/admin`, { headers: { cookie: session } })).text(), /Succeeded/)
+
+    // A dead grant: the connection needs the patient again, so its button is disabled and a forged form is refused.
+    sim.expireAccessTokens()
+    sim.setFaults({ invalidGrantOnNextRefresh: true })
+    t.equal((await fetch(`${gw.url}/fhir/${blocked.connectionId}/Patient/${sim.practices[2]!.patientId}`, { headers: bearer(blocked.key) })).status, 401)
+    const html = await (await fetch(`${gw.url}/admin`, { headers: { cookie: session } })).text()
+    t.match(html, new RegExp(`disabled aria-describedby="sync-blocked-${blocked.connectionId}"`), 'its Sync now is disabled')
+    t.match(html, new RegExp(`id="sync-blocked-${blocked.connectionId}" class="hint">Needs the patient's new login first`), 'with the reason')
+    const refused = await post(blocked.connectionId, { csrf }, { cookie: session, origin: gw.url })
+    t.equal(refused.status, 409)
+    t.match(await refused.text(), /log in at Healow again/)
+    t.equal((await syncStatus(gw.url, blocked.connectionId, blocked.key).catch(() => ({ status: 'unreadable' }))).status, 'idle', 'no sync started')
+  })
+
   t.test('guessing the token is rate limited', async (t) => {
     const statuses: number[] = []
     for (let i = 0; i < 6; i++) statuses.push((await signIn(gw.url, 'guess-' + i)).status)
@@ -130,8 +188,8 @@ t.test('the operator API and pages', async (t) => {
   })
 })
 
-t.test('in Chromium: sign in, list, copy a reconnect link, delete', { skip: noChromium }, async (t) => {
-  const stack = await startStack(t, { env: { ADMIN_TOKEN } })
+t.test('in Chromium: sign in, list, sync now, copy a reconnect link, delete', { skip: noChromium }, async (t) => {
+  const stack = await startStack(t, { env: { ADMIN_TOKEN, ...ON_DEMAND } })
   const { gw, sim } = stack
   const patients = [
     await connectPatient(stack, { practiceId: sim.practices[1]!.id }),
@@ -158,6 +216,16 @@ t.test('in Chromium: sign in, list, copy a reconnect link, delete', { skip: noCh
   const table = page.locator('table')
   for (const p of [sim.practices[1]!, sim.practices[3]!]) t.ok(await table.getByRole('cell', { name: `${p.name} Code ${p.id}` }).isVisible(), `lists ${p.name} by name`)
   await tab.check(t, 'admin-connections')
+
+  await page.getByRole('button', { name: `Sync now ${sim.practices[1]!.name}, patient ${sim.practices[1]!.patientId}` }).click()
+  await page.waitForURL(`${gw.url}/admin?sync=started`)
+  t.ok(await page.getByRole('status').getByText('Sync started.').isVisible(), 'the notice')
+  await tab.check(t, 'admin-sync-started')
+  const synced = await waitForSync(gw.url, patients[0]!.connectionId, patients[0]!.key, (s) => s.status !== 'running')
+  t.equal(synced.status, 'succeeded', 'the sync of that connection ran')
+  await page.goto(`${gw.url}/admin`)
+  t.ok(await page.getByText('Succeeded').isVisible(), 'the list shows its result')
+  await tab.check(t, 'admin-synced')
 
   await page.getByRole('link', { name: `Reconnect link for ${sim.practices[1]!.name}, patient ${sim.practices[1]!.patientId}` }).click()
   await page.getByRole('button', { name: 'Copy link' }).click()
