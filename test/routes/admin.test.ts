@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startGateway } from '../helpers/app.js'
-import { bearer, connectPatient, startStack } from '../helpers/connect.js'
+import { connectPatient, startStack } from '../helpers/connect.js'
 import { syncStatus, waitForSync } from '../helpers/sync.js'
 import { WatchedPage, launchChromium, noChromium } from '../helpers/browser.js'
 import { loadConfig } from '../../plugins/config.js'
@@ -168,17 +168,21 @@ t.test('the operator API and pages', async (t) => {
     t.ok(Date.parse(lastSync!.finishedAt!) >= Date.parse(lastSync!.startedAt))
     t.match(await (await fetch(`${gw.url}/admin`, { headers: { cookie: session } })).text(), /Succeeded/)
 
-    // A dead grant: the connection needs the patient again, so its button is disabled and a forged form is refused.
+    // A dead grant met by the sync: it fails, the connection needs the patient again, so its button is disabled.
     sim.expireAccessTokens()
     sim.setFaults({ invalidGrantOnNextRefresh: true })
-    t.equal((await fetch(`${gw.url}/fhir/${blocked.connectionId}/Patient/${sim.practices[2]!.patientId}`, { headers: bearer(blocked.key) })).status, 401)
+    t.equal((await post(blocked.connectionId, { csrf }, { cookie: session, origin: gw.url })).headers.get('location'), '/admin?sync=started')
+    const failed = await waitForSync(gw.url, blocked.connectionId, blocked.key, (s) => s.status !== 'running')
+    t.equal(failed.status, 'failed')
+    t.match(await lastSyncOf(blocked.connectionId), { status: 'failed', finishedAt: String, error: /log in at Healow again/ }, 'failed, and why')
     const html = await (await fetch(`${gw.url}/admin`, { headers: { cookie: session } })).text()
+    t.match(html, /Failed<\/span>\n<span class="hint"><br><time[^>]*>[^<]*<\/time><br>The patient must log in at Healow again/, 'the list says why')
     t.match(html, new RegExp(`disabled aria-describedby="sync-blocked-${blocked.connectionId}"`), 'its Sync now is disabled')
     t.match(html, new RegExp(`id="sync-blocked-${blocked.connectionId}" class="hint">Needs the patient's new login first`), 'with the reason')
     const refused = await post(blocked.connectionId, { csrf }, { cookie: session, origin: gw.url })
     t.equal(refused.status, 409)
     t.match(await refused.text(), /log in at Healow again/)
-    t.equal((await syncStatus(gw.url, blocked.connectionId, blocked.key).catch(() => ({ status: 'unreadable' }))).status, 'idle', 'no sync started')
+    t.match(await syncStatus(gw.url, blocked.connectionId, blocked.key), { status: 'failed', syncId: failed.syncId }, 'no sync started')
   })
 
   t.test('guessing the token is rate limited', async (t) => {
