@@ -168,6 +168,20 @@ t.test('the operator API and pages', async (t) => {
     t.ok(Date.parse(lastSync!.finishedAt!) >= Date.parse(lastSync!.startedAt))
     t.match(await (await fetch(`${gw.url}/admin`, { headers: { cookie: session } })).text(), /Succeeded/)
 
+    // A slow Healow keeps the next run going: a second Sync now finds it running and starts nothing.
+    sim.setFaults({ latencyMs: 300 })
+    t.equal((await post(target.connectionId, { csrf }, { cookie: session, origin: gw.url })).headers.get('location'), '/admin?sync=started')
+    const again = await post(target.connectionId, { csrf }, { cookie: session, origin: gw.url })
+    t.equal(again.headers.get('location'), '/admin?sync=running', 'a second press while it runs')
+    t.match(await lastSyncOf(target.connectionId), { status: 'running', finishedAt: null })
+    const running = await (await fetch(`${gw.url}/admin?sync=running`, { headers: { cookie: session } })).text()
+    t.match(running, /role="status">A sync is already running\.</)
+    t.match(running, /class="badge">Running</)
+    sim.setFaults({ latencyMs: 0 })
+    const second = await waitForSync(gw.url, target.connectionId, target.key, (s) => s.status !== 'running')
+    t.not(second.syncId, done.syncId, 'a new run')
+    t.equal(second.status, 'succeeded')
+
     // A dead grant met by the sync: it fails, the connection needs the patient again, so its button is disabled.
     sim.expireAccessTokens()
     sim.setFaults({ invalidGrantOnNextRefresh: true })
