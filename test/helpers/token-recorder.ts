@@ -47,7 +47,8 @@ export async function startTokenRecorder (t: Test, upstream: string, slots: numb
         const params = new URLSearchParams(body.toString('utf8'))
         const exchange: TokenExchange = { slot, life: lives[slot], grantType: params.get('grant_type') ?? '', presented: params.get('refresh_token') ?? undefined, status: 0 }
         exchanges.push(exchange)
-        const upstreamRequest = request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+        const headers = { ...req.headers, host: target.host }
+        const upstreamRequest = request(target, { method: req.method, headers }, (answer) => {
           exchange.status = answer.statusCode ?? 0
           res.writeHead(exchange.status, answer.headers)
           const received: Buffer[] = []
