@@ -3,6 +3,7 @@ import { seededRandom, pick } from '../simulator/prng.js'
 import { startSimulator, type Faults, type Quirks } from '../simulator/index.js'
 import { startGateway, tempDir, type TestGateway } from './helpers/app.js'
 import { bearer, handoffFor, simulatorSettings } from './helpers/connect.js'
+import { shiftDate } from './helpers/shifted-date.js'
 
 // A year of a gateway's life in under a minute: the gateway's and the simulator's clocks (one
 // process, one Date) jump a day at a time; access tokens live an hour and refresh tokens 90 days,
@@ -34,16 +35,8 @@ const CALM = {
 
 /** Shifts this process's clock (Date.now and new Date()) by whatever the test adds to `offset`. */
 function shiftableClock (t: Parameters<typeof tempDir>[0]): { advance: (ms: number) => void } {
-  const RealDate = Date
   let offset = 0
-  function ShiftedDate (this: unknown, ...args: unknown[]): unknown {
-    if (!new.target) return new RealDate(RealDate.now() + offset).toString()
-    return args.length === 0 ? new RealDate(RealDate.now() + offset) : Reflect.construct(RealDate, args)
-  }
-  ShiftedDate.prototype = RealDate.prototype
-  Object.assign(ShiftedDate, { now: () => RealDate.now() + offset, parse: RealDate.parse, UTC: RealDate.UTC })
-  globalThis.Date = ShiftedDate as unknown as DateConstructor
-  t.teardown(() => { globalThis.Date = RealDate })
+  t.teardown(shiftDate(() => offset))
   return { advance: (ms) => { offset += ms } }
 }
 
