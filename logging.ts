@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
-import type { Config } from './plugins/config.js'
+import type { Config } from './lib/config.js'
 
 // Fields that hold credentials anywhere in a log object (tokens, codes, keys, secrets).
 const SECRET_FIELDS = [

@@ -305,4 +305,4 @@ export default fp(async (app) => {
   }))
   app.decorateRequest('fhirRequest', null)
   app.decorateRequest('fhirExchange', null)
-}, { name: 'fhir-proxy', dependencies: ['config', 'connections', 'token-refresher', 'request-budget', 'metrics'] })
+}, { name: 'fhir-proxy', dependencies: ['config', 'connections', 'tokens', 'request-budget', 'metrics'] })

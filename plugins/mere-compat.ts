@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { sha256, type AuthenticatedConnection } from '../lib/tokens/connections.js'
-import type { TokenCallOutcome } from './healow-token-client.js'
+import type { TokenCallOutcome } from '../lib/tokens/token-request.js'
 import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
 import { settleWithin } from '../lib/tokens/token-request.js'
 import { ReauthRequiredError } from '../lib/errors.js'
@@ -152,4 +152,4 @@ declare module 'fastify' {
 
 export default fp(async (app) => {
   app.decorate('mereCompat', new MereCompat(app))
-}, { name: 'mere-compat', dependencies: ['config', 'tenant-directory', 'vault', 'connections', 'token-refresher', 'healow-token-client', 'request-budget'] })
+}, { name: 'mere-compat', dependencies: ['config', 'tenant-directory', 'vault', 'connections', 'tokens', 'healow-token-client', 'request-budget'] })

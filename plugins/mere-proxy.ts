@@ -172,4 +172,4 @@ declare module 'fastify' {
 
 export default fp(async (app) => {
   app.decorate('mereProxy', new MereProxy(app))
-}, { name: 'mere-proxy', dependencies: ['config', 'tenant-directory', 'mere-compat', 'token-refresher', 'request-budget', 'vault'] })
+}, { name: 'mere-proxy', dependencies: ['config', 'tenant-directory', 'mere-compat', 'tokens', 'request-budget', 'vault'] })

@@ -45,4 +45,4 @@ export default fp<SyncPluginOptions>(async (app, { clock = systemClock, retryDel
   // Interrupted runs are picked up on the first tick; a crashed instance's lease lapses after SYNC_LEASE_SECONDS.
   app.addHook('onReady', async () => { service.schedule(Math.min(60_000, config.SYNC_LEASE_SECONDS * 1000)) })
   app.addHook('onClose', async () => { await service.close() })
-}, { name: 'sync', dependencies: ['config', 'store', 'vault', 'events', 'request-budget', 'token-refresher'] })
+}, { name: 'sync', dependencies: ['config', 'store', 'vault', 'events', 'request-budget', 'tokens'] })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, STORE_SETTINGS, loadConfig, loadSettings } from '../../plugins/config.js'
+import { ConfigError, STORE_SETTINGS, loadConfig, loadSettings } from '../../lib/config.js'
 
 const base = { HEALOW_CLIENT_ID: 'abc', PUBLIC_URL: 'https://gw.example.org' }
 
