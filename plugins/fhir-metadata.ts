@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { CapabilityCache, gatewayCapabilityStatement } from '../lib/fhir/capability-statement.js'
-import { holdOffAfterUpstream429, takeBudgetOrRefuse, upstreamFailure } from './fhir-proxy.js'
+import { holdOffAfterUpstream429, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { GatewayError } from '../lib/errors.js'
 
 declare module 'fastify' {

@@ -6,21 +6,13 @@ import type {} from '@fastify/http-proxy'
 import type { AuthenticatedConnection } from '../lib/tokens/connections.js'
 import type { RequestBudget } from '../lib/budget/sliding-window.js'
 import { PracticeLinks } from '../lib/fhir/bundle-links.js'
-import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequestHeaders, upstreamRetryAfterMs } from '../lib/fhir/headers.js'
-import { GatewayError, RateLimitedError } from '../lib/errors.js'
+import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequestHeaders } from '../lib/fhir/headers.js'
+import { discard, holdOffAfterUpstream429, parseAliasOrigins, readBundleText, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
+import { GatewayError } from '../lib/errors.js'
 import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from '../lib/fhir/target.js'
 import type { WithheldLink } from '../lib/fhir/withheld-links.js'
 import type { MetricsRecorder } from '../lib/metrics.js'
 
-/** Bundles are held in memory to rewrite their links; anything bigger is refused, never passed on unrewritten. */
-export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024
-/**
- * The proxy's routes are `/fhir` and `/fhir/*`: the connection id is read from the raw URL with
- * the FHIR path (checkTarget), not taken from a route parameter. A parameter in the prefix makes
- * @fastify/http-proxy rebuild, on every request, a destination the proxy never uses (~6% of a
- * proxied read's CPU).
- */
-export const FHIR_PREFIX = '/fhir'
 const CONNECTION_ID = /^[A-Za-z0-9-]{1,64}$/
 
 /** What the raw URL asks for: whose connection, and which FHIR interaction. */
@@ -55,20 +47,7 @@ export interface FhirProxyDeps {
   metrics: MetricsRecorder
 }
 
-export function parseAliasOrigins (value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
-    const url = new URL(entry)
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.username) {
-      throw new Error(`FHIR_ALIAS_HOSTS entries must be bare http(s) origins, got "${entry}"`)
-    }
-    return url.origin
-  })
-}
 
-function discard (stream: Readable): void {
-  stream.on('error', () => {})
-  stream.resume()
-}
 
 /**
  * The FHIR proxy's behaviour, as the hooks and @fastify/http-proxy options that routes/fhir.ts
@@ -238,52 +217,13 @@ export class FhirProxy {
 
 }
 
-/** One request from the practice's Healow budget, or a rate_limited refusal carrying the wait. */
-export async function takeBudgetOrRefuse (budget: RequestBudget, practiceId: string): Promise<void> {
-  const decision = await budget.take(practiceId)
-  if (!decision.ok) {
-    throw new RateLimitedError(decision.retryAfterMs, "This practice's share of Healow's request limit is spent for now; try again after Retry-After")
-  }
-}
 
-/** Healow answered 429 despite the budget (someone else spent it): send nothing until its wait is over, and refuse with that wait. */
-export async function holdOffAfterUpstream429 (budget: RequestBudget, practiceId: string, retryAfter: string | string[] | undefined): Promise<GatewayError> {
-  const waitMs = upstreamRetryAfterMs(retryAfter)
-  await budget.holdOff(practiceId, waitMs)
-  return new RateLimitedError(waitMs, "Healow's request limit for this practice is reached; try again after Retry-After")
-}
 
-/** An upstream Bundle's text, refused past MAX_BUNDLE_BYTES (plain listeners: an async iterator costs more than a small Bundle's parse). */
-function readBundleText (stream: Readable): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BUNDLE_BYTES) {
-        stream.destroy()
-        reject(new GatewayError(502, 'upstream_unavailable', `Healow's Bundle is larger than ${MAX_BUNDLE_BYTES >> 20} MB; ask for smaller pages`))
-        return
-      }
-      chunks.push(chunk)
-    })
-    stream.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8')))
-    stream.on('error', (err) => reject(upstreamFailure(err)))
-  })
-}
 
 function clearUpstreamHeaders (reply: FastifyReply): void {
   for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name)
 }
 
-/** Errors from undici / @fastify/reply-from while talking to Healow. */
-export function upstreamFailure (error: { code?: string, cause?: unknown, statusCode?: number }): GatewayError {
-  const code = (error.cause as { code?: string } | undefined)?.code ?? error.code
-  if (error.statusCode === 504 || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new GatewayError(504, 'upstream_timeout', 'Healow did not answer in time; try again later')
-  }
-  return new GatewayError(502, 'upstream_unavailable', 'Healow could not be reached or dropped the connection; try again later')
-}
 
 declare module 'fastify' {
   interface FastifyInstance { fhirProxy: FhirProxy }

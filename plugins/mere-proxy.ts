@@ -5,9 +5,9 @@ import { PracticeLinks } from '../lib/fhir/bundle-links.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from '../lib/fhir/headers.js'
 import { GatewayError } from '../lib/errors.js'
 import { canonicalParameters, parsePracticeBase } from '../lib/fhir/target.js'
-import { holdOffAfterUpstream429, parseAliasOrigins, takeBudgetOrRefuse, upstreamFailure } from './fhir-proxy.js'
+import { holdOffAfterUpstream429, parseAliasOrigins, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { checkTokenRelayForm } from '../lib/mere/token-relay-form.js'
-import type { Practice } from './tenant-directory.js'
+import type { Practice } from '../lib/directory/practice.js'
 
 export interface MereProxyQuery {
   vendor: string

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { parseAliasOrigins } from './fhir-proxy.js'
+import { parseAliasOrigins } from '../lib/fhir/upstream.js'
 import { systemClock, type Clock } from '../lib/sync/clock.js'
 import { SyncService } from '../lib/sync/service.js'
 import { RecordSealer } from '../lib/sync/sealing.js'

@@ -1,9 +1,6 @@
 import fp from 'fastify-plugin'
 import { TenantDirectory } from '../lib/directory/directory.js'
 
-export { DirectoryRequestError, TenantDirectory } from '../lib/directory/directory.js'
-export type { Practice } from '../lib/directory/practice.js'
-
 declare module 'fastify' {
   interface FastifyInstance { tenantDirectory: TenantDirectory }
 }
