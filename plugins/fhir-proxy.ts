@@ -1,8 +1,13 @@
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, RawServerBase, RequestGenericInterface, RouteGenericInterface } from 'fastify'
 import type { Readable } from 'node:stream'
 // Brings reply.from (from @fastify/reply-from, which @fastify/http-proxy registers) into the types.
 import type {} from '@fastify/http-proxy'
+import type { FastifyReplyFromHooks } from '@fastify/reply-from'
+
+// The request and reply as @fastify/reply-from's hooks type them (any server, HTTP/1 or 2).
+type ProxiedRequest = FastifyRequest<RequestGenericInterface, RawServerBase>
+type ProxiedReply = FastifyReply<RouteGenericInterface, RawServerBase>
 import type { AuthenticatedConnection } from '../lib/tokens/connections.js'
 import type { RequestBudget } from '../lib/budget/sliding-window.js'
 import { PracticeLinks } from '../lib/fhir/bundle-links.js'
@@ -31,14 +36,14 @@ export interface ProxyExchange {
   form?: string
   /** When the current upstream request was sent (performance.now()), for its latency. */
   sentAt?: number
-  fromOptions?: Record<string, unknown>
+  fromOptions?: FastifyReplyFromHooks
 }
 
 /** Upstream response as @fastify/reply-from hands it over. */
 interface UpstreamResponse { statusCode: number, headers: Record<string, string | string[] | undefined>, stream: Readable }
 
 export interface FhirProxyDeps {
-  authenticate: (request: FastifyRequest, connectionId: string) => Promise<AuthenticatedConnection>
+  authenticate: (request: ProxiedRequest, connectionId: string) => Promise<AuthenticatedConnection>
   accessToken: (connectionId: string, opts?: { rejected?: string, record?: AuthenticatedConnection['record'] }) => Promise<string>
   budget: RequestBudget
   publicUrl: string
@@ -49,6 +54,13 @@ export interface FhirProxyDeps {
 
 
 
+/** A step's per-request state; its absence means the hooks were wired out of order, a bug of ours. */
+function stateOf<T> (states: WeakMap<ProxiedRequest, T>, request: ProxiedRequest): T {
+  const state = states.get(request)
+  if (state === undefined) throw new GatewayError(500, 'internal_error', 'The FHIR proxy lost track of this request')
+  return state
+}
+
 /**
  * The FHIR proxy's behaviour, as the hooks and @fastify/http-proxy options that routes/fhir.ts
  * wires: check the target on the raw URL (onRequest), authenticate and fetch a fresh token
@@ -56,19 +68,22 @@ export interface FhirProxyDeps {
  * allowlisted headers, then sort the upstream answer (retry a 401 once, rewrite Bundles,
  * stream everything else, turn upstream trouble into OperationOutcome).
  */
-export class FhirProxy {
+class FhirProxy {
   /**
    * Bundles that reached a client with links withheld, and those links: an operator's sign that
    * Healow writes links on a host missing from FHIR_ALIAS_HOSTS.
    */
   readonly withheldLinks = { bundles: 0, links: 0 }
+  // Per-request state, kept here rather than as nullable request decorators every step would assert.
+  readonly #requests = new WeakMap<ProxiedRequest, ProxyRequest>()
+  readonly #exchanges = new WeakMap<ProxiedRequest, ProxyExchange>()
 
   constructor (private readonly deps: FhirProxyDeps) {}
 
   /** onRequest: method and target, decided on the raw URL before anything else is read (synchronous: no promise per request). */
-  readonly checkTarget = (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+  readonly checkTarget = (request: ProxiedRequest, _reply: ProxiedReply, done: (err?: Error) => void): void => {
     try {
-      request.fhirRequest = this.requestOf(request)
+      this.#requests.set(request, this.requestOf(request))
     } catch (err) {
       done(err as Error)
       return
@@ -76,7 +91,7 @@ export class FhirProxy {
     done()
   }
 
-  private requestOf (request: FastifyRequest): ProxyRequest {
+  private requestOf (request: ProxiedRequest): ProxyRequest {
     const raw = request.raw.url ?? ''
     const match = /^\/fhir\/([^/?]*)(.*)$/s.exec(raw)
     const connectionId = match?.[1] ?? ''
@@ -97,8 +112,8 @@ export class FhirProxy {
   }
 
   /** preHandler: who is asking, where the practice is, a fresh token, and a slot in Healow's budget. */
-  readonly openExchange = async (request: FastifyRequest): Promise<void> => {
-    const { connectionId, target } = request.fhirRequest!
+  readonly openExchange = async (request: ProxiedRequest): Promise<void> => {
+    const { connectionId, target } = stateOf(this.#requests, request)
     const connection = await this.deps.authenticate(request, connectionId)
     let form: string | undefined
     if (target.postSearch) {
@@ -108,7 +123,7 @@ export class FhirProxy {
     const base = parsePracticeBase(connection.fhirBase)
     const token = await this.deps.accessToken(connection.id, { record: connection.record })
     await takeBudgetOrRefuse(this.deps.budget, connection.practiceId)
-    request.fhirExchange = {
+    this.#exchanges.set(request, {
       connection,
       target,
       upstream: upstreamLocation(base, target),
@@ -116,12 +131,12 @@ export class FhirProxy {
       token,
       retried: false,
       form
-    }
+    })
   }
 
   /** @fastify/http-proxy `handler`: forward to the validated upstream path (origin comes from getUpstream). */
-  readonly forward = (request: FastifyRequest, reply: FastifyReply, _dest: string, options: Record<string, unknown>): FastifyReply => {
-    const exchange = request.fhirExchange!
+  readonly forward = (request: ProxiedRequest, reply: ProxiedReply, _dest: string, options: FastifyReplyFromHooks): ProxiedReply => {
+    const exchange = this.exchangeOf(request)
     exchange.fromOptions = exchange.form === undefined
       ? options
       : { ...options, body: exchange.form, contentType: 'application/x-www-form-urlencoded' }
@@ -130,24 +145,25 @@ export class FhirProxy {
   }
 
   /** @fastify/reply-from options shared by every proxied request. */
-  get replyOptions () {
+  get replyOptions (): FastifyReplyFromHooks {
     return {
-      getUpstream: (request: FastifyRequest) => request.fhirExchange!.upstream.origin,
+      getUpstream: (request: ProxiedRequest) => this.exchangeOf(request).upstream.origin,
       // Only the validated, re-encoded query goes upstream, never the raw one.
-      queryString: (_search: unknown, _url: unknown, request: FastifyRequest) => request.fhirExchange!.upstream.query,
-      rewriteRequestHeaders: (request: FastifyRequest) => {
-        const exchange = request.fhirExchange!
+      queryString: (_search: unknown, _url: unknown, request: ProxiedRequest) => this.exchangeOf(request).upstream.query,
+      rewriteRequestHeaders: (request: ProxiedRequest) => {
+        const exchange = this.exchangeOf(request)
         const headers = upstreamRequestHeaders(request.headers, exchange.token, request.id)
         if (exchange.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
         return headers
       },
       rewriteHeaders: (headers: Record<string, string | string[] | undefined>) => clientResponseHeaders(headers),
-      onResponse: (request: FastifyRequest, reply: FastifyReply, res: unknown) => {
-        this.observeUpstream(request.fhirExchange!, (res as UpstreamResponse).statusCode)
+      onResponse: (request: ProxiedRequest, reply: ProxiedReply, res: unknown) => {
+        this.observeUpstream(this.exchangeOf(request), (res as UpstreamResponse).statusCode)
         this.respond(request, reply, res as UpstreamResponse).catch((err: unknown) => { if (!reply.sent) reply.send(err) })
       },
-      onError: (reply: FastifyReply, { error }: { error: FastifyError }) => {
-        if (reply.request.fhirExchange) this.observeUpstream(reply.request.fhirExchange, undefined)
+      onError: (reply: ProxiedReply, { error }: { error: Error }) => {
+        const exchange = this.#exchanges.get(reply.request)
+        if (exchange) this.observeUpstream(exchange, undefined)
         reply.send(upstreamFailure(error))
       },
       timeout: this.deps.timeoutMs,
@@ -156,12 +172,16 @@ export class FhirProxy {
     }
   }
 
+  private exchangeOf (request: ProxiedRequest): ProxyExchange {
+    return stateOf(this.#exchanges, request)
+  }
+
   private observeUpstream (exchange: ProxyExchange, status: number | undefined): void {
     if (exchange.sentAt !== undefined) this.deps.metrics.upstream(exchange.connection.practiceId, 'fhir', (performance.now() - exchange.sentAt) / 1000, status)
   }
 
-  private async respond (request: FastifyRequest, reply: FastifyReply, res: UpstreamResponse): Promise<void> {
-    const exchange = request.fhirExchange!
+  private async respond (request: ProxiedRequest, reply: ProxiedReply, res: UpstreamResponse): Promise<void> {
+    const exchange = this.exchangeOf(request)
     const status = res.statusCode
     if (status === 401) {
       discard(res.stream)
@@ -202,7 +222,7 @@ export class FhirProxy {
     reply.send(res.stream)
   }
 
-  private async sendRewrittenBundle (reply: FastifyReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
+  private async sendRewrittenBundle (reply: ProxiedReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
     const withheld: WithheldLink[] = []
     const bundle = exchange.links.rewriteBundleJson(await readBundleText(res.stream), withheld)
     if (bundle === undefined) throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')
@@ -220,17 +240,13 @@ export class FhirProxy {
 
 
 
-function clearUpstreamHeaders (reply: FastifyReply): void {
+function clearUpstreamHeaders (reply: ProxiedReply): void {
   for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name)
 }
 
 
 declare module 'fastify' {
   interface FastifyInstance { fhirProxy: FhirProxy }
-  interface FastifyRequest {
-    fhirRequest: ProxyRequest | null
-    fhirExchange: ProxyExchange | null
-  }
 }
 
 export default fp(async (app) => {
@@ -243,6 +259,4 @@ export default fp(async (app) => {
     timeoutMs: app.config.UPSTREAM_TIMEOUT_MS,
     metrics: app.metrics
   }))
-  app.decorateRequest('fhirRequest', null)
-  app.decorateRequest('fhirExchange', null)
 }, { name: 'fhir-proxy', dependencies: ['config', 'connections', 'tokens', 'request-budget', 'metrics'] })

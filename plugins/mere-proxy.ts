@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { request as upstreamRequest } from 'undici'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { PracticeLinks } from '../lib/fhir/bundle-links.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from '../lib/fhir/headers.js'
 import { GatewayError } from '../lib/errors.js'
@@ -8,8 +8,21 @@ import { canonicalParameters, parsePracticeBase } from '../lib/fhir/target.js'
 import { holdOffAfterUpstream429, parseAliasOrigins, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { checkTokenRelayForm } from '../lib/mere/token-relay-form.js'
 import type { Practice } from '../lib/directory/practice.js'
+import type { Config } from '../lib/config.js'
+import type { RequestBudget } from '../lib/budget/sliding-window.js'
+import type { MereCompat } from '../lib/mere/compat.js'
+import type { TokenRefresher } from '../lib/tokens/refresher.js'
 
-export interface MereProxyQuery {
+/** What the relay uses of the gateway. */
+export interface MereProxyDeps {
+  config: Pick<Config, 'PUBLIC_URL' | 'MERE_VAULT_HANDLES' | 'HEALOW_CLIENT_ID' | 'UPSTREAM_TIMEOUT_MS' | 'FHIR_ALIAS_HOSTS'>
+  tenantDirectory: { get (id: string): Practice | undefined }
+  mereCompat: Pick<MereCompat, 'resolveHandle' | 'handOut'>
+  tokens: Pick<TokenRefresher, 'accessToken'>
+  requestBudget: RequestBudget
+}
+
+interface MereProxyQuery {
   vendor: string
   serviceId: string
   /** Required for `base`; Mere web sends none for `token`. */
@@ -31,10 +44,10 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/
  * mode, a token request that is not a public client's code exchange) happens before the
  * practice's Healow budget is touched, so nobody can spend it without a token.
  */
-export class MereProxy {
+class MereProxy {
   readonly #aliasOrigins: string[]
 
-  constructor (private readonly app: FastifyInstance) {
+  constructor (private readonly app: MereProxyDeps) {
     this.#aliasOrigins = parseAliasOrigins(app.config.FHIR_ALIAS_HOSTS)
   }
 
@@ -171,5 +184,11 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('mereProxy', new MereProxy(app))
+  app.decorate('mereProxy', new MereProxy({
+    config: app.config,
+    tenantDirectory: app.tenantDirectory,
+    mereCompat: app.mereCompat,
+    tokens: app.tokens,
+    requestBudget: app.requestBudget
+  }))
 }, { name: 'mere-proxy', dependencies: ['config', 'tenant-directory', 'mere-compat', 'tokens', 'request-budget', 'vault'] })

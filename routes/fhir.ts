@@ -33,8 +33,8 @@ const fhirRoutes: FastifyPluginAsync = async (app) => {
     httpMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'],
     proxyPayloads: false,
     disableRequestLogging: true,
-    replyOptions: proxy.replyOptions as never,
-    handler: proxy.forward as never,
+    replyOptions: proxy.replyOptions,
+    handler: proxy.forward,
     undici: { connections: 128, headersTimeout: app.config.UPSTREAM_TIMEOUT_MS, bodyTimeout: app.config.UPSTREAM_TIMEOUT_MS },
     config: { swaggerTransform: describeFhirProxy, errorFormat: 'fhir' }
   })
