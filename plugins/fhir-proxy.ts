@@ -14,6 +14,7 @@ import { PracticeLinks } from '../lib/fhir/bundle-links.js'
 import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequestHeaders } from '../lib/fhir/headers.js'
 import { discard, holdOffAfterUpstream429, parseAliasOrigins, readBundleText, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { GatewayError } from '../lib/errors.js'
+import { RequestState } from '../lib/request-state.js'
 import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from '../lib/fhir/target.js'
 import type { WithheldLink } from '../lib/fhir/withheld-links.js'
 import type { MetricsRecorder } from '../lib/metrics.js'
@@ -54,13 +55,6 @@ export interface FhirProxyDeps {
 
 
 
-/** A step's per-request state; its absence means the hooks were wired out of order, a bug of ours. */
-function stateOf<T> (states: WeakMap<ProxiedRequest, T>, request: ProxiedRequest): T {
-  const state = states.get(request)
-  if (state === undefined) throw new GatewayError(500, 'internal_error', 'The FHIR proxy lost track of this request')
-  return state
-}
-
 /**
  * The FHIR proxy's behaviour, as the hooks and @fastify/http-proxy options that routes/fhir.ts
  * wires: check the target on the raw URL (onRequest), authenticate and fetch a fresh token
@@ -75,8 +69,8 @@ class FhirProxy {
    */
   readonly withheldLinks = { bundles: 0, links: 0 }
   // Per-request state, kept here rather than as nullable request decorators every step would assert.
-  readonly #requests = new WeakMap<ProxiedRequest, ProxyRequest>()
-  readonly #exchanges = new WeakMap<ProxiedRequest, ProxyExchange>()
+  readonly #requests = new RequestState<ProxyRequest>('the FHIR target')
+  readonly #exchanges = new RequestState<ProxyExchange>('the FHIR exchange')
 
   constructor (private readonly deps: FhirProxyDeps) {}
 
@@ -113,7 +107,7 @@ class FhirProxy {
 
   /** preHandler: who is asking, where the practice is, a fresh token, and a slot in Healow's budget. */
   readonly openExchange = async (request: ProxiedRequest): Promise<void> => {
-    const { connectionId, target } = stateOf(this.#requests, request)
+    const { connectionId, target } = this.#requests.get(request)
     const connection = await this.deps.authenticate(request, connectionId)
     let form: string | undefined
     if (target.postSearch) {
@@ -162,7 +156,7 @@ class FhirProxy {
         this.respond(request, reply, res as UpstreamResponse).catch((err: unknown) => { if (!reply.sent) reply.send(err) })
       },
       onError: (reply: ProxiedReply, { error }: { error: Error }) => {
-        const exchange = this.#exchanges.get(reply.request)
+        const exchange = this.#exchanges.find(reply.request)
         if (exchange) this.observeUpstream(exchange, undefined)
         reply.send(upstreamFailure(error))
       },
@@ -173,7 +167,7 @@ class FhirProxy {
   }
 
   private exchangeOf (request: ProxiedRequest): ProxyExchange {
-    return stateOf(this.#exchanges, request)
+    return this.#exchanges.get(request)
   }
 
   private observeUpstream (exchange: ProxyExchange, status: number | undefined): void {
