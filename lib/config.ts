@@ -5,6 +5,7 @@ import { isIP } from 'node:net'
 import path from 'node:path'
 import type { Mode } from './tokens/scopes.js'
 import { webhookSecretProblem } from './webhooks/secret.js'
+import { vaultKeyProblem } from './tokens/cipher.js'
 
 // Healow's production endpoints: one OAuth server for every practice.
 export const HEALOW_DEFAULTS = {
@@ -63,11 +64,13 @@ export type { Mode } from './tokens/scopes.js'
 /** Fastify's trustProxy: every hop, none, the nearest n hops, or the proxies at these addresses. */
 export type TrustProxy = boolean | number | string[]
 
-export interface Config extends Omit<Env, 'ALLOWED_ORIGINS' | 'NEW_VAULT_KEY' | 'TRUST_PROXY'> {
+export interface Config extends Omit<Env, 'ALLOWED_ORIGINS' | 'FHIR_ALIAS_HOSTS' | 'NEW_VAULT_KEY' | 'TRUST_PROXY'> {
   trustProxy: TrustProxy
   mode: Mode
   /** Origins allowed for return_to redirects and CORS: PUBLIC_URL's origin first. */
   allowedOrigins: string[]
+  /** FHIR_ALIAS_HOSTS: other origins Healow writes into a practice's Bundle links. */
+  aliasOrigins: string[]
   redirectUri: string
   databaseUrl: string
 }
@@ -106,21 +109,17 @@ function checkUrl (name: string, value: string, problems: string[]): URL | undef
   else return url
 }
 
-function parseOrigins (value: string, problems: string[]): string[] {
+/** A comma-separated list of bare http(s) origins; each bad entry is a problem named after `name`. */
+function parseOrigins (name: 'ALLOWED_ORIGINS' | 'FHIR_ALIAS_HOSTS', value: string, problems: string[]): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean).flatMap((entry) => {
-    const url = checkUrl('ALLOWED_ORIGINS', entry, problems)
+    const url = checkUrl(name, entry, problems)
     if (!url) return []
-    if (url.pathname !== '/' || url.search || url.hash) {
-      problems.push(`ALLOWED_ORIGINS entries must be bare origins like https://app.example.org, got "${entry}"`)
+    if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+      problems.push(`${name} entries must be bare origins like https://app.example.org, got "${entry}"`)
       return []
     }
     return [url.origin]
   })
-}
-
-function parseVaultKeyProblem (name: string, value: string): string | undefined {
-  const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64')
-  if (bytes.length !== 32) return `${name} must be 32 bytes, written as 64 hex characters or base64 (e.g. \`openssl rand -hex 32\`)`
 }
 
 /** The name of one environment variable the gateway reads. */
@@ -136,7 +135,7 @@ export function databaseUrlOf (env: Pick<Env, 'DATA_DIR' | 'DATABASE_URL'>): str
   return env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'healow-sync.db')}`
 }
 
-interface Checked { env: Env, problems: string[], redirectUri: string, origins: string[], trustProxy: TrustProxy }
+interface Checked { env: Env, problems: string[], redirectUri: string, origins: string[], aliasOrigins: string[], trustProxy: TrustProxy }
 
 // The names proxy-addr (Fastify's trustProxy) knows for the private ranges.
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
@@ -230,7 +229,7 @@ function check (source: NodeJS.ProcessEnv, names: readonly EnvName[], warn: (mes
   }
   for (const name of ['VAULT_KEY', 'NEW_VAULT_KEY'] as const) {
     const value = usable(name) ? env[name] : undefined
-    const problem = value === undefined ? undefined : parseVaultKeyProblem(name, value)
+    const problem = value === undefined ? undefined : vaultKeyProblem(name, value)
     if (problem) problems.push(problem)
   }
   if (usable('REFRESH_LEASE_SECONDS', 'TOKEN_REQUEST_TIMEOUT_MS')) {
@@ -249,10 +248,11 @@ function check (source: NodeJS.ProcessEnv, names: readonly EnvName[], warn: (mes
     }
   }
   if (usable('METRICS_PORT', 'PORT') && env.METRICS_PORT === env.PORT) problems.push(`METRICS_PORT must differ from PORT (${env.PORT}): metrics have their own listener`)
-  const origins = usable('ALLOWED_ORIGINS') ? parseOrigins(env.ALLOWED_ORIGINS, problems) : []
+  const origins = usable('ALLOWED_ORIGINS') ? parseOrigins('ALLOWED_ORIGINS', env.ALLOWED_ORIGINS, problems) : []
+  const aliasOrigins = usable('FHIR_ALIAS_HOSTS') ? parseOrigins('FHIR_ALIAS_HOSTS', env.FHIR_ALIAS_HOSTS, problems) : []
   if (usable('WEBHOOK_URL', 'WEBHOOK_SECRET', 'ALLOW_LOOPBACK_HTTP')) checkWebhook(env, problems)
   const trustProxy = usable('TRUST_PROXY') ? parseTrustProxy(env.TRUST_PROXY, problems) : false
-  return { env, problems, redirectUri, origins, trustProxy }
+  return { env, problems, redirectUri, origins, aliasOrigins, trustProxy }
 }
 
 /**
@@ -270,16 +270,17 @@ export function loadSettings<K extends EnvName> (source: NodeJS.ProcessEnv, name
  * ConfigError with one line per bad variable; `warn` receives advice that does not stop start-up.
  */
 export function loadConfig (source: NodeJS.ProcessEnv, warn: (message: string) => void = () => {}): Config {
-  const { env, problems, redirectUri, origins, trustProxy } = check(source, SERVER_SETTINGS, warn)
+  const { env, problems, redirectUri, origins, aliasOrigins, trustProxy } = check(source, SERVER_SETTINGS, warn)
   if (problems.length > 0) throw new ConfigError(problems)
 
-  const { ALLOWED_ORIGINS: _origins, TRUST_PROXY: _trustProxy, ...rest } = env
+  const { ALLOWED_ORIGINS: _origins, FHIR_ALIAS_HOSTS: _aliases, TRUST_PROXY: _trustProxy, ...rest } = env
   const publicOrigin = new URL(env.PUBLIC_URL).origin
   return {
     ...rest,
     // Confidential exactly when a secret is configured (a public client cannot keep one).
     mode: env.HEALOW_CLIENT_SECRET ? 'confidential' : 'public',
     allowedOrigins: [publicOrigin, ...origins.filter((o) => o !== publicOrigin)],
+    aliasOrigins,
     redirectUri,
     trustProxy,
     databaseUrl: databaseUrlOf(env)

@@ -12,7 +12,7 @@ import type { AuthenticatedConnection } from '../lib/tokens/connections.js'
 import type { RequestBudget } from '../lib/budget/sliding-window.js'
 import { PracticeLinks } from '../lib/fhir/bundle-links.js'
 import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequestHeaders } from '../lib/fhir/headers.js'
-import { discard, holdOffAfterUpstream429, parseAliasOrigins, readBundleText, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
+import { discard, holdOffAfterUpstream429, readBundleText, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { GatewayError } from '../lib/errors.js'
 import { RequestState } from '../lib/request-state.js'
 import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from '../lib/fhir/target.js'
@@ -249,7 +249,7 @@ export default fp(async (app) => {
     accessToken: (id, opts) => app.tokens.accessToken(id, opts),
     budget: app.requestBudget,
     publicUrl: app.config.PUBLIC_URL,
-    aliasOrigins: parseAliasOrigins(app.config.FHIR_ALIAS_HOSTS),
+    aliasOrigins: app.config.aliasOrigins,
     timeoutMs: app.config.UPSTREAM_TIMEOUT_MS,
     metrics: app.metrics
   }))

@@ -5,7 +5,7 @@ import { PracticeLinks } from '../lib/fhir/bundle-links.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from '../lib/fhir/headers.js'
 import { GatewayError } from '../lib/errors.js'
 import { canonicalParameters, parsePracticeBase } from '../lib/fhir/target.js'
-import { holdOffAfterUpstream429, parseAliasOrigins, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
+import { holdOffAfterUpstream429, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { checkTokenRelayForm } from '../lib/mere/token-relay-form.js'
 import type { Practice } from '../lib/directory/practice.js'
 import type { Config } from '../lib/config.js'
@@ -15,7 +15,7 @@ import type { TokenRefresher } from '../lib/tokens/refresher.js'
 
 /** What the relay uses of the gateway. */
 export interface MereProxyDeps {
-  config: Pick<Config, 'PUBLIC_URL' | 'MERE_VAULT_HANDLES' | 'HEALOW_CLIENT_ID' | 'UPSTREAM_TIMEOUT_MS' | 'FHIR_ALIAS_HOSTS'>
+  config: Pick<Config, 'PUBLIC_URL' | 'MERE_VAULT_HANDLES' | 'HEALOW_CLIENT_ID' | 'UPSTREAM_TIMEOUT_MS' | 'aliasOrigins'>
   tenantDirectory: { get (id: string): Practice | undefined }
   mereCompat: Pick<MereCompat, 'resolveHandle' | 'handOut'>
   tokens: Pick<TokenRefresher, 'accessToken'>
@@ -48,7 +48,7 @@ class MereProxy {
   readonly #aliasOrigins: string[]
 
   constructor (private readonly app: MereProxyDeps) {
-    this.#aliasOrigins = parseAliasOrigins(app.config.FHIR_ALIAS_HOSTS)
+    this.#aliasOrigins = app.config.aliasOrigins
   }
 
   /** Origin, or failing that Referer, must be PUBLIC_URL's: the relay serves Mere's page only. */

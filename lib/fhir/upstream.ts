@@ -6,16 +6,6 @@ import { upstreamRetryAfterMs } from './headers.js'
 /** Bundles are held in memory to rewrite their links; anything bigger is refused, never passed on unrewritten. */
 export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024
 
-export function parseAliasOrigins (value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
-    const url = new URL(entry)
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.username) {
-      throw new Error(`FHIR_ALIAS_HOSTS entries must be bare http(s) origins, got "${entry}"`)
-    }
-    return url.origin
-  })
-}
-
 /** Drains an upstream body the gateway does not pass on. */
 export function discard (stream: Readable): void {
   stream.on('error', () => {})
