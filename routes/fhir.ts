@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { setProxiedSecurityHeaders } from '../lib/security-headers.js'
+import { FORM_BODY, keepFormText } from '../lib/fhir/form-body.js'
 import { EXAMPLE, EXAMPLE_SEARCH } from '../schemas/examples.js'
 
-const FORM_BODY_LIMIT = 64 * 1024
 /**
  * The proxy's routes are `/fhir` and `/fhir/*`: the connection id is read from the raw URL with
  * the FHIR path (checkTarget), not taken from a route parameter. A parameter in the prefix makes
@@ -18,9 +18,7 @@ const FHIR_PREFIX = '/fhir'
  */
 const fhirRoutes: FastifyPluginAsync = async (app) => {
   const proxy = app.fhirProxy
-  // A POST _search body is small, and is buffered so it can be re-checked, re-encoded and resent after a 401.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-    (_request, body, done) => done(null, body))
+  app.addContentTypeParser(FORM_BODY.contentType, FORM_BODY.options, keepFormText)
   app.addHook('onRequest', setProxiedSecurityHeaders)
   app.addHook('onRequest', proxy.checkTarget)
   app.addHook('preHandler', proxy.openExchange)
