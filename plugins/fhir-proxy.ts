@@ -53,8 +53,6 @@ export interface FhirProxyDeps {
   metrics: MetricsRecorder
 }
 
-
-
 /**
  * The FHIR proxy's behaviour, as the hooks and @fastify/http-proxy options that routes/fhir.ts
  * wires: check the target on the raw URL (onRequest), authenticate and fetch a fresh token
@@ -228,16 +226,11 @@ class FhirProxy {
     reply.removeHeader('content-length')
     reply.header('content-type', 'application/fhir+json; charset=utf-8').send(bundle)
   }
-
 }
-
-
-
 
 function clearUpstreamHeaders (reply: ProxiedReply): void {
   for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name)
 }
-
 
 declare module 'fastify' {
   interface FastifyInstance { fhirProxy: FhirProxy }

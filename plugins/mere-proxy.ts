@@ -152,8 +152,11 @@ class MereProxy {
   private async send (url: string, method: string, headers: Record<string, string>, body: string | undefined) {
     try {
       return await upstreamRequest(url, {
-        method: method as 'GET', headers, body,
-        headersTimeout: this.app.config.UPSTREAM_TIMEOUT_MS, bodyTimeout: this.app.config.UPSTREAM_TIMEOUT_MS
+        method: method as 'GET',
+        headers,
+        body,
+        headersTimeout: this.app.config.UPSTREAM_TIMEOUT_MS,
+        bodyTimeout: this.app.config.UPSTREAM_TIMEOUT_MS
       })
     } catch (err) {
       throw upstreamFailure(err as Error)

@@ -15,7 +15,7 @@ export default fp(async (app) => {
     store: app.store.directory,
     log: app.log.child({ part: 'tenant-directory' }),
     refreshIntervalMs: config.DIRECTORY_REFRESH_HOURS * HOUR_MS,
-    addressPolicy: { allowLoopbackHttp: config.ALLOW_LOOPBACK_HTTP },
+    addressPolicy: { allowLoopbackHttp: config.ALLOW_LOOPBACK_HTTP }
   })
   app.decorate('tenantDirectory', directory)
   app.readiness.register('directory', () => {

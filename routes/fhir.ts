@@ -69,13 +69,19 @@ const FHIR_OK = {
 }
 
 const CONNECTION_ID = {
-  name: 'connectionId', in: 'path', required: true,
+  name: 'connectionId',
+  in: 'path',
+  required: true,
   description: 'The connection to read through (its key goes in the Authorization header)',
   schema: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$', examples: [EXAMPLE.connectionId] }
 }
 
 const SEARCH_PARAMETERS = {
-  name: 'search', in: 'query', required: false, style: 'form', explode: true,
+  name: 'search',
+  in: 'query',
+  required: false,
+  style: 'form',
+  explode: true,
   description: 'FHIR search parameters (patient, _id, category, date, …), or the paging parameters of a Bundle link; re-encoded before forwarding',
   schema: { type: 'object', additionalProperties: { type: 'string' }, examples: [EXAMPLE_SEARCH] }
 }
@@ -94,7 +100,9 @@ function describeFhirProxy ({ openapiObject }: { openapiObject?: Partial<OpenApi
         description: "Forwards to `{practice FHIR base}/{fhirPath}` with the connection's Healow access token. `fhirPath` may contain slashes and is sent unencoded: `Patient/123`, `Observation`, `Patient/123/$everything`, `DocumentReference/$docref`, `Observation/1/_history/2` (`metadata` is its own operation, without the key; `.well-known/smart-configuration` answers 404 not_found, as the gateway is not a SMART authorization server). Request headers forwarded: Accept, Accept-Language, If-None-Match, If-Modified-Since, Prefer.",
         tags: ['FHIR'],
         parameters: [CONNECTION_ID, {
-          name: 'fhirPath', in: 'path', required: true,
+          name: 'fhirPath',
+          in: 'path',
+          required: true,
           description: "A FHIR R4 path below the practice's base; resource type names, ids ([A-Za-z0-9-.]{1,64}), _history and a few read-only $operations",
           schema: { type: 'string', examples: ['Observation'] }
         }, SEARCH_PARAMETERS],

@@ -95,7 +95,7 @@ export class TokenRefresher {
     if (this.isFresh(connection, Date.now()) && (rejected === undefined || replaced)) return connection.tokens.accessToken
     const token = (await this.refresh(id, { after: connection.tokenVersion })).tokens.accessToken
     // The refresh could not replace the token Healow refused: an outage, not a lost login.
-    if (token === rejected) throw new UpstreamUnavailableError("Healow refused the access token and its token endpoint cannot issue a new one now; the connection is kept, try again later")
+    if (token === rejected) throw new UpstreamUnavailableError('Healow refused the access token and its token endpoint cannot issue a new one now; the connection is kept, try again later')
     return token
   }
 
