@@ -64,7 +64,12 @@ function trustNearestHops (hops: number): (address: string, hop: number) => bool
 
 /** The whole service: third-party plugins, then ours in dependency order, then routes. */
 export async function buildApp (
-  config: Config, { logStream, refreshRetryDelaysMs, webhooks: webhookOptions = {}, sync: syncOptions = {} }: BuildOptions = {}
+  config: Config, {
+    logStream,
+    refreshRetryDelaysMs,
+    webhooks: webhookOptions = {},
+    sync: syncOptions = {}
+  }: BuildOptions = {}
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggingOptions({ config, stream: logStream }),

@@ -83,7 +83,13 @@ export class ConfigError extends Error {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
-interface VariableSchema { description?: string, anyOf?: Array<{ const?: unknown }>, type?: string, minimum?: number, maximum?: number }
+interface VariableSchema {
+  description?: string,
+  anyOf?: Array<{ const?: unknown }>,
+  type?: string,
+  minimum?: number,
+  maximum?: number
+}
 
 // Never echoed back in a start-up message: it would end up in a log.
 const SECRET_VARIABLES = new Set(['HEALOW_CLIENT_SECRET', 'VAULT_KEY', 'DATABASE_URL'])
@@ -135,7 +141,14 @@ export function databaseUrlOf (env: Pick<Env, 'DATA_DIR' | 'DATABASE_URL'>): str
   return env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'healow-sync.db')}`
 }
 
-interface Checked { env: Env, problems: string[], redirectUri: string, origins: string[], aliasOrigins: string[], trustProxy: TrustProxy }
+interface Checked {
+  env: Env,
+  problems: string[],
+  redirectUri: string,
+  origins: string[],
+  aliasOrigins: string[],
+  trustProxy: TrustProxy
+}
 
 // The names proxy-addr (Fastify's trustProxy) knows for the private ranges.
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
@@ -259,7 +272,11 @@ function check (source: NodeJS.ProcessEnv, names: readonly EnvName[], warn: (mes
  * Reads and validates only the named variables (an operator command's subset of the gateway's
  * settings). Throws ConfigError with one line per bad variable.
  */
-export function loadSettings<K extends EnvName> (source: NodeJS.ProcessEnv, names: readonly K[], warn: (message: string) => void = () => {}): Pick<Env, K> {
+export function loadSettings<K extends EnvName> (
+  source: NodeJS.ProcessEnv,
+  names: readonly K[],
+  warn: (message: string) => void = () => {}
+): Pick<Env, K> {
   const { env, problems } = check(source, names, warn)
   if (problems.length > 0) throw new ConfigError(problems)
   return env

@@ -37,7 +37,13 @@ function sendError (request: FastifyRequest, reply: FastifyReply, thrown: unknow
   if (wantsPage(request)) {
     const personMessage = personMessageOf(thrown)
     const { pageSite } = request.server
-    return reply.sendPage(error.statusCode, errorPage(pageSite, { statusCode: error.statusCode, detail: error.message, requestId: request.id, ...(personMessage ? { personMessage } : {}) }))
+    const page = errorPage(pageSite, {
+      statusCode: error.statusCode,
+      detail: error.message,
+      requestId: request.id,
+      ...(personMessage ? { personMessage } : {})
+    })
+    return reply.sendPage(error.statusCode, page)
   }
   return reply.type('application/json; charset=utf-8').send(problemBody(error))
 }

@@ -45,6 +45,10 @@ export default fp(async (app) => {
   app.decorate('fhirMetadata', async (connectionId: string) => {
     const connection = await app.vault.record(connectionId)
     if (connection === null) throw new GatewayError(404, 'not_found', 'No such connection')
-    return await cache.get(connection.fhirBase, async () => await fetchStatement(connection.fhirBase, connection.practiceId))
+    return await cache.get(
+      connection.fhirBase,
+      async () => await fetchStatement(connection.fhirBase,
+        connection.practiceId)
+    )
   })
 }, { name: 'fhir-metadata', dependencies: ['config', 'vault', 'request-budget', 'metrics'] })

@@ -41,7 +41,11 @@ export interface ProxyExchange {
 }
 
 /** Upstream response as @fastify/reply-from hands it over. */
-interface UpstreamResponse { statusCode: number, headers: Record<string, string | string[] | undefined>, stream: Readable }
+interface UpstreamResponse {
+  statusCode: number,
+  headers: Record<string, string | string[] | undefined>,
+  stream: Readable
+}
 
 export interface FhirProxyDeps {
   authenticate: (request: ProxiedRequest, connectionId: string) => Promise<AuthenticatedConnection>
@@ -72,7 +76,10 @@ class FhirProxy {
 
   constructor (private readonly deps: FhirProxyDeps) {}
 
-  /** onRequest: method and target, decided on the raw URL before anything else is read (synchronous: no promise per request). */
+  /**
+   * onRequest: method and target, decided on the raw URL before anything else is read (synchronous: no promise per
+   * request).
+   */
   readonly checkTarget = (request: ProxiedRequest, _reply: ProxiedReply, done: (err?: Error) => void): void => {
     try {
       this.#requests.set(request, this.requestOf(request))
@@ -127,7 +134,12 @@ class FhirProxy {
   }
 
   /** @fastify/http-proxy `handler`: forward to the validated upstream path (origin comes from getUpstream). */
-  readonly forward = (request: ProxiedRequest, reply: ProxiedReply, _dest: string, options: FastifyReplyFromHooks): ProxiedReply => {
+  readonly forward = (
+    request: ProxiedRequest,
+    reply: ProxiedReply,
+    _dest: string,
+    options: FastifyReplyFromHooks
+  ): ProxiedReply => {
     const exchange = this.exchangeOf(request)
     exchange.fromOptions = exchange.form === undefined
       ? options
@@ -141,7 +153,11 @@ class FhirProxy {
     return {
       getUpstream: (request: ProxiedRequest) => this.exchangeOf(request).upstream.origin,
       // Only the validated, re-encoded query goes upstream, never the raw one.
-      queryString: (_search: unknown, _url: unknown, request: ProxiedRequest) => this.exchangeOf(request).upstream.query,
+      queryString: (
+        _search: unknown,
+        _url: unknown,
+        request: ProxiedRequest
+      ) => this.exchangeOf(request).upstream.query,
       rewriteRequestHeaders: (request: ProxiedRequest) => {
         const exchange = this.exchangeOf(request)
         const headers = upstreamRequestHeaders(request.headers, exchange.token, request.id)
@@ -151,7 +167,11 @@ class FhirProxy {
       rewriteHeaders: (headers: Record<string, string | string[] | undefined>) => clientResponseHeaders(headers),
       onResponse: (request: ProxiedRequest, reply: ProxiedReply, res: unknown) => {
         this.observeUpstream(this.exchangeOf(request), (res as UpstreamResponse).statusCode)
-        this.respond(request, reply, res as UpstreamResponse).catch((err: unknown) => { if (!reply.sent) reply.send(err) })
+        this.respond(
+          request,
+          reply,
+          res as UpstreamResponse
+        ).catch((err: unknown) => { if (!reply.sent) reply.send(err) })
       },
       onError: (reply: ProxiedReply, { error }: { error: Error }) => {
         const exchange = this.#exchanges.find(reply.request)
@@ -214,7 +234,11 @@ class FhirProxy {
     reply.send(res.stream)
   }
 
-  private async sendRewrittenBundle (reply: ProxiedReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
+  private async sendRewrittenBundle (
+    reply: ProxiedReply,
+    res: UpstreamResponse,
+    exchange: ProxyExchange
+  ): Promise<void> {
     const withheld: WithheldLink[] = []
     const bundle = exchange.links.rewriteBundleJson(await readBundleText(res.stream), withheld)
     if (bundle === undefined) throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')

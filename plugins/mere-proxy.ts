@@ -70,7 +70,10 @@ class MereProxy {
   }
 
   /** The browser's bearer token for Healow, or the real token behind a vault handle; refused without one. */
-  private async bearerFor (request: FastifyRequest, practice: Practice): Promise<{ token: string, connectionId?: string }> {
+  private async bearerFor (
+    request: FastifyRequest,
+    practice: Practice
+  ): Promise<{ token: string, connectionId?: string }> {
     const header = request.headers.authorization
     if (header === undefined) throw new GatewayError(401, 'unauthorized', 'The relay forwards only requests that carry the patient\'s Authorization: Bearer token')
     const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined
@@ -83,7 +86,10 @@ class MereProxy {
     const { connection } = resolved
     if (connection.practiceId !== practice.id) throw new GatewayError(403, 'forbidden_target', 'This access handle belongs to another practice')
     // The record the handle was checked against saves a second read, as on /fhir/{id}.
-    return { token: await this.app.tokens.accessToken(connection.id, { record: connection.record }), connectionId: connection.id }
+    return {
+      token: await this.app.tokens.accessToken(connection.id, { record: connection.record }),
+      connectionId: connection.id
+    }
   }
 
   async relay (request: FastifyRequest, reply: FastifyReply, query: MereProxyQuery): Promise<FastifyReply> {
@@ -94,7 +100,12 @@ class MereProxy {
     return await this.relayFhir(request, reply, practice, query.target)
   }
 
-  private async relayFhir (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string): Promise<FastifyReply> {
+  private async relayFhir (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    practice: Practice,
+    target: string
+  ): Promise<FastifyReply> {
     const method = request.method === 'HEAD' ? 'GET' : request.method
     const base = parsePracticeBase(practice.fhirBase)
     // Mere web cuts the base off an attachment's URL and sends the rest, `/Binary/…`: one leading
@@ -126,7 +137,12 @@ class MereProxy {
   }
 
   /** Mere web's public-mode code exchange: `POST …&target_type=token` with no target, a form body. */
-  private async relayToken (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string | undefined): Promise<FastifyReply> {
+  private async relayToken (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    practice: Practice,
+    target: string | undefined
+  ): Promise<FastifyReply> {
     if (request.method !== 'POST') throw new GatewayError(405, 'method_not_allowed', 'The token relay takes POST only', { allow: 'POST' })
     if (target !== undefined && target !== '' && resolvedHref(target, practice.tokenUrl) !== practice.tokenUrl) {
       throw new GatewayError(400, 'forbidden_target', "Not relayed: target_type=token goes to the practice's token URL only (leave target out)")
@@ -137,7 +153,13 @@ class MereProxy {
     await takeBudgetOrRefuse(this.app.requestBudget, practice.id)
     const upstream = await this.send(practice.tokenUrl, 'POST', { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'healow-sync' }, checked.form)
     reply.header('cache-control', 'no-store')
-    if (!this.app.config.MERE_VAULT_HANDLES || upstream.statusCode !== 200) return await this.answer(reply, practice, upstream)
+    if (!this.app.config.MERE_VAULT_HANDLES || upstream.statusCode !== 200) {
+      return await this.answer(
+        reply,
+        practice,
+        upstream
+      )
+    }
     // Vault-handle mode: Healow's tokens go into the vault and the browser gets handles, as from /api/v1/healow/token.
     let body: unknown
     try {

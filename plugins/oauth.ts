@@ -40,7 +40,8 @@ export interface HealowConnect {
  * practice and return_to, so a callback can land on any instance and a state cannot be replayed.
  */
 export default fp(async (app) => {
-  // What /healow/connect asked for, kept until the state is generated; what the callback's state stood for, once checked.
+  // What /healow/connect asked for, kept until the state is generated; what the callback's state stood for, once
+  // checked.
   const pendingConnect = new RequestState<PendingAuthorization>('the connect request')
   const checkedPending = new RequestState<PendingAuthorization>("the callback's checked state")
   const { config } = app
@@ -53,7 +54,12 @@ export default fp(async (app) => {
     scope: scopesFor(config.mode),
     credentials: {
       client: { id: config.HEALOW_CLIENT_ID, secret: config.HEALOW_CLIENT_SECRET ?? '' },
-      auth: { authorizeHost: authorize.origin, authorizePath: authorize.pathname, tokenHost: token.origin, tokenPath: token.pathname + token.search },
+      auth: {
+        authorizeHost: authorize.origin,
+        authorizePath: authorize.pathname,
+        tokenHost: token.origin,
+        tokenPath: token.pathname + token.search
+      },
       // Confidential: HTTP Basic ("Symmetric" at Healow). Public: client_id in the body, no secret.
       options: { authorizationMethod: config.HEALOW_CLIENT_SECRET ? 'header' : 'body' }
     },
@@ -99,7 +105,10 @@ export default fp(async (app) => {
         throw withPersonMessage(app.httpErrors.badRequest('return_to must be an absolute URL on PUBLIC_URL or one of ALLOWED_ORIGINS'),
           'The app that sent you here asked to send you back to an address this service does not trust, so nothing was started. Start again from your app, or use the start page.')
       }
-      pendingConnect.set(request, { practiceId: practice.id, returnTo: returnTo ?? null, expiresAt: Date.now() + PENDING_TTL_MS })
+      pendingConnect.set(
+        request,
+        { practiceId: practice.id, returnTo: returnTo ?? null, expiresAt: Date.now() + PENDING_TTL_MS }
+      )
       const url = new URL(await app.healowOAuth2.generateAuthorizationUri(request, reply))
       // Healow needs the practice's FHIR base as the audience of the token.
       url.searchParams.set('aud', practice.fhirBase)
@@ -121,7 +130,10 @@ export default fp(async (app) => {
 
       let response: Record<string, unknown>
       try {
-        response = (await app.healowOAuth2.getAccessTokenFromAuthorizationCodeFlow(request, reply)).token as unknown as Record<string, unknown>
+        response = (await app.healowOAuth2.getAccessTokenFromAuthorizationCodeFlow(
+          request,
+          reply
+        )).token as unknown as Record<string, unknown>
       } catch (err) {
         if ((err as Error).message === 'Invalid state') throw withPersonMessage(app.httpErrors.badRequest('Invalid OAuth state: this browser did not start the authorization, or it was already used or expired; start again at /healow/connect'), STALE_SIGN_IN)
         const payload = (err as { data?: { payload?: { error?: string } } }).data?.payload

@@ -22,7 +22,10 @@ const REQUEST_ID_HEADER = {
 }
 
 type Responses = Record<string, { headers?: Record<string, unknown> }>
-type OpenApiObject = { paths?: Record<string, Record<string, { responses?: Responses }>>, components?: Record<string, unknown> }
+type OpenApiObject = {
+  paths?: Record<string, Record<string, { responses?: Responses }>>,
+  components?: Record<string, unknown>
+}
 
 /** Declares X-Request-Id once, on every response of every operation (including the hand-described FHIR ones). */
 function withRequestIdHeader<T> (document: T): T {

@@ -28,7 +28,11 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   // Set by the `session` hook before any page handler runs.
   const sessions = new RequestState<AdminSession>('the operator session')
   const csrfOf = (request: FastifyRequest) => app.admin.sessions.csrfToken(sessions.get(request))
-  const signIn = (reply: FastifyReply, status: number, problem?: string) => reply.sendPage(status, adminLoginPage(site, problem))
+  const signIn = (
+    reply: FastifyReply,
+    status: number,
+    problem?: string
+  ) => reply.sendPage(status, adminLoginPage(site, problem))
 
   /** Pages: a signed, unexpired session cookie, or the sign-in form with 401. */
   const session = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -50,7 +54,10 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   const form = async (request: FastifyRequest, reply: FastifyReply) => {
     await session(request, reply)
     if (reply.sent) return
-    if (fromElsewhere(request) || !app.admin.sessions.checkCsrf(sessions.get(request), (request.body as { csrf?: unknown } | undefined)?.csrf)) {
+    if (fromElsewhere(request) || !app.admin.sessions.checkCsrf(
+      sessions.get(request),
+      (request.body as { csrf?: unknown } | undefined)?.csrf
+    )) {
       throw app.httpErrors.forbidden('The form is out of date or came from another site (CSRF check failed); reload the page and try again')
     }
   }

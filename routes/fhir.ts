@@ -33,7 +33,11 @@ const fhirRoutes: FastifyPluginAsync = async (app) => {
     disableRequestLogging: true,
     replyOptions: proxy.replyOptions,
     handler: proxy.forward,
-    undici: { connections: 128, headersTimeout: app.config.UPSTREAM_TIMEOUT_MS, bodyTimeout: app.config.UPSTREAM_TIMEOUT_MS },
+    undici: {
+      connections: 128,
+      headersTimeout: app.config.UPSTREAM_TIMEOUT_MS,
+      bodyTimeout: app.config.UPSTREAM_TIMEOUT_MS
+    },
     config: { swaggerTransform: describeFhirProxy, errorFormat: 'fhir' }
   })
 }

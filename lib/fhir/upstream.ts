@@ -20,14 +20,24 @@ export async function takeBudgetOrRefuse (budget: RequestBudget, practiceId: str
   }
 }
 
-/** Healow answered 429 despite the budget (someone else spent it): send nothing until its wait is over, and refuse with that wait. */
-export async function holdOffAfterUpstream429 (budget: RequestBudget, practiceId: string, retryAfter: string | string[] | undefined): Promise<GatewayError> {
+/**
+ * Healow answered 429 despite the budget (someone else spent it): send nothing until its wait is over, and refuse
+ * with that wait.
+ */
+export async function holdOffAfterUpstream429 (
+  budget: RequestBudget,
+  practiceId: string,
+  retryAfter: string | string[] | undefined
+): Promise<GatewayError> {
   const waitMs = upstreamRetryAfterMs(retryAfter)
   await budget.holdOff(practiceId, waitMs)
   return new RateLimitedError(waitMs, "Healow's request limit for this practice is reached; try again after Retry-After")
 }
 
-/** An upstream Bundle's text, refused past MAX_BUNDLE_BYTES (plain listeners: an async iterator costs more than a small Bundle's parse). */
+/**
+ * An upstream Bundle's text, refused past MAX_BUNDLE_BYTES (plain listeners: an async iterator costs more than a
+ * small Bundle's parse).
+ */
 export function readBundleText (stream: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []

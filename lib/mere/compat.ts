@@ -63,7 +63,12 @@ export class MereCompat {
     return settled?.value ?? { kind: 'unknown', reason: 'no answer yet; send the same request again shortly to receive it' }
   }
 
-  async exchange (input: { code: string, redirect_uri: string, code_verifier: string, tenant_id: string }): Promise<MereAnswer> {
+  async exchange (input: {
+    code: string,
+    redirect_uri: string,
+    code_verifier: string,
+    tenant_id: string
+  }): Promise<MereAnswer> {
     const checked = this.precheck(input.tenant_id)
     if ('status' in checked) return checked
     const outcome = await this.answerWithin(this.deps.healowTokenClient.request({
@@ -81,7 +86,10 @@ export class MereCompat {
     return await this.storeAndHandOut(practice, body as Record<string, unknown>)
   }
 
-  private async storeAndHandOut (practice: { id: string, fhirBase: string }, body: Record<string, unknown>): Promise<MereAnswer> {
+  private async storeAndHandOut (
+    practice: { id: string, fhirBase: string },
+    body: Record<string, unknown>
+  ): Promise<MereAnswer> {
     const now = Date.now()
     const made = connectionFromTokenResponse(body, practice, this.deps.config.HEALOW_CLIENT_ID, now)
     if (!made.ok) return mereError(made.code, made.message, 502)
@@ -91,7 +99,12 @@ export class MereCompat {
     return { status: 200, body: this.handleResponse(connectionId, key, body, expiresIn) }
   }
 
-  private handleResponse (connectionId: string, key: string, healow: Record<string, unknown>, expiresIn: number): Record<string, unknown> {
+  private handleResponse (
+    connectionId: string,
+    key: string,
+    healow: Record<string, unknown>,
+    expiresIn: number
+  ): Record<string, unknown> {
     return {
       token_type: 'Bearer',
       access_token: `hsa.${connectionId}.${key}`,
@@ -131,7 +144,8 @@ export class MereCompat {
     }
     const connection = (await this.deps.vault.read(resolved.connectionId))!
     const expiresIn = Math.max(0, Math.floor((connection.accessExpiresAt - Date.now()) / 1000))
-    return { status: 200, body: this.handleResponse(connection.id, resolved.key, { scope: connection.scope, id_token: connection.tokens.idToken, patient: connection.patientId }, expiresIn) }
+    const healow = { scope: connection.scope, id_token: connection.tokens.idToken, patient: connection.patientId }
+    return { status: 200, body: this.handleResponse(connection.id, resolved.key, healow, expiresIn) }
   }
 
   /**

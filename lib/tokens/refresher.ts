@@ -87,12 +87,18 @@ export class TokenRefresher {
    * A usable access token. `rejected`: a token Healow just refused with 401; refresh once unless
    * another caller has already replaced it.
    */
-  async accessToken (id: string, { rejected, record }: { rejected?: string, record?: ConnectionRow } = {}): Promise<string> {
+  async accessToken (
+    id: string,
+    { rejected, record }: { rejected?: string, record?: ConnectionRow } = {}
+  ): Promise<string> {
     // A record read a moment ago (to check the caller's key) saves a second read on the hot path.
     const connection = record && rejected === undefined ? this.o.vault.open(record) : await this.load(id)
     if (connection.status === 'reauth_required') throw this.reauth(connection)
     const replaced = rejected !== undefined && connection.tokens.accessToken !== rejected
-    if (this.isFresh(connection, Date.now()) && (rejected === undefined || replaced)) return connection.tokens.accessToken
+    if (this.isFresh(
+      connection,
+      Date.now()
+    ) && (rejected === undefined || replaced)) return connection.tokens.accessToken
     const token = (await this.refresh(id, { after: connection.tokenVersion })).tokens.accessToken
     // The refresh could not replace the token Healow refused: an outage, not a lost login.
     if (token === rejected) throw new UpstreamUnavailableError('Healow refused the access token and its token endpoint cannot issue a new one now; the connection is kept, try again later')
@@ -160,7 +166,12 @@ export class TokenRefresher {
   }
 
   /** One call to Healow, waited for to its end; callers are let go after `callerWaitMs`. */
-  private async callToEnd (refreshToken: string, connectionId: string, practiceId: string, markSlow: () => void): Promise<TokenCallOutcome> {
+  private async callToEnd (
+    refreshToken: string,
+    connectionId: string,
+    practiceId: string,
+    markSlow: () => void
+  ): Promise<TokenCallOutcome> {
     const started = performance.now()
     const call = this.o.client.refresh(refreshToken).then((outcome) => {
       this.metrics.upstream(practiceId, 'token', (performance.now() - started) / 1000, 'answer' in outcome ? outcome.answer.status : undefined)
@@ -232,7 +243,15 @@ export class TokenRefresher {
     }
     this.metrics.refresh('refreshed')
     this.o.log.info({ connectionId: id, practiceId: connection.practiceId }, 'refreshed access token')
-    return { ...connection, tokens: next, accessExpiresAt, tokenVersion: connection.tokenVersion + 1, lastRefreshAt: now, lastError: null, scope: scope ?? connection.scope }
+    return {
+      ...connection,
+      tokens: next,
+      accessExpiresAt,
+      tokenVersion: connection.tokenVersion + 1,
+      lastRefreshAt: now,
+      lastError: null,
+      scope: scope ?? connection.scope
+    }
   }
 
   /**
