@@ -5,7 +5,8 @@ import helmet from '@fastify/helmet'
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
-import configPlugin, { type Config } from './plugins/config.js'
+import configPlugin from './plugins/config.js'
+import type { Config } from './lib/config.js'
 import { loggingOptions } from './logging.js'
 import errors from './plugins/errors.js'
 import pages from './plugins/pages.js'
@@ -19,7 +20,7 @@ import vault from './plugins/vault.js'
 import metrics from './plugins/metrics.js'
 import connections from './plugins/connections.js'
 import healowTokenClient from './plugins/healow-token-client.js'
-import tokenRefresher from './plugins/token-refresher.js'
+import tokens from './plugins/tokens.js'
 import requestBudget from './plugins/request-budget.js'
 import fhirProxy from './plugins/fhir-proxy.js'
 import fhirMetadata from './plugins/fhir-metadata.js'
@@ -63,7 +64,12 @@ function trustNearestHops (hops: number): (address: string, hop: number) => bool
 
 /** The whole service: third-party plugins, then ours in dependency order, then routes. */
 export async function buildApp (
-  config: Config, { logStream, refreshRetryDelaysMs, webhooks: webhookOptions = {}, sync: syncOptions = {} }: BuildOptions = {}
+  config: Config, {
+    logStream,
+    refreshRetryDelaysMs,
+    webhooks: webhookOptions = {},
+    sync: syncOptions = {}
+  }: BuildOptions = {}
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggingOptions({ config, stream: logStream }),
@@ -90,7 +96,7 @@ export async function buildApp (
   await app.register(connections)
   await app.register(healowTokenClient)
   await app.register(requestBudget)
-  await app.register(tokenRefresher, { retryDelaysMs: refreshRetryDelaysMs })
+  await app.register(tokens, { retryDelaysMs: refreshRetryDelaysMs })
   await app.register(fhirProxy)
   await app.register(fhirMetadata)
   await app.register(tenantDirectory)

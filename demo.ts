@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { buildApp } from './app.js'
-import { loadConfig } from './plugins/config.js'
+import { loadConfig } from './lib/config.js'
 import { startupProblem } from './lib/startup-problems.js'
 import { PatientBrowser, isHealowCallback } from './simulator/browser.js'
 import { startSimulator } from './simulator/index.js'

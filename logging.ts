@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
-import type { Config } from './plugins/config.js'
+import type { Config } from './lib/config.js'
 
 // Fields that hold credentials anywhere in a log object (tokens, codes, keys, secrets).
 const SECRET_FIELDS = [
@@ -87,7 +87,11 @@ class LazyChildLogger {
   }
 }
 
-export function lazyChildLogger (parent: LevelAwareLogger, bindings: Record<string, unknown>, options: ChildOptions = {}): FastifyBaseLogger {
+export function lazyChildLogger (
+  parent: LevelAwareLogger,
+  bindings: Record<string, unknown>,
+  options: ChildOptions = {}
+): FastifyBaseLogger {
   // A route with its own log level or serializers gets its child at once: it may log more than the parent.
   if (options.level !== undefined || options.serializers !== undefined) return parent.child(bindings, options as never)
   return new LazyChildLogger(parent, bindings) as unknown as FastifyBaseLogger
@@ -103,7 +107,11 @@ export function loggingOptions ({ config, stream }: LoggerOptionsInput): Pick<Fa
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
       hooks: { streamWrite: (line: string) => scrubLogLine(line, secrets) },
       serializers: {
-        req: (req: { method: string, url: string, ip: string, id: string }) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+        req: (req: { method: string, url: string, ip: string, id: string }) => ({
+          method: req.method,
+          url: redactUrl(req.url),
+          remoteAddress: req.ip
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
       },
       ...(stream ? { stream } : pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { existsSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, processEnvironment, type Config } from './plugins/config.js'
+import { ConfigError, loadConfig, processEnvironment, type Config } from './lib/config.js'
 import { startupProblem } from './lib/startup-problems.js'
 
 /** How long in-flight requests get after a signal: a hung upstream must not keep the process alive. */

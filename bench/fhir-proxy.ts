@@ -102,7 +102,7 @@ function start (module: string, args: string[], execArgv: string[]): Promise<Sta
  */
 async function startGateway (upstreamUrl: string, alias: string): Promise<Started> {
   const { buildApp } = await import('../app.js')
-  const { loadConfig } = await import('../plugins/config.js')
+  const { loadConfig } = await import('../lib/config.js')
   const { freePort } = await import('../test/helpers/app.js')
   const dataDir = mkdtempSync(path.join(tmpdir(), 'healow-sync-bench-'))
   const port = await freePort()

@@ -14,9 +14,10 @@ import { fileURLToPath } from 'node:url'
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon'
 import pg from 'pg'
+import { gatewaySettings } from '../simulator/cli-options.js'
 import { openPostgresRequestBudget } from '../lib/budget/postgres.js'
 import { SlidingWindowBudget, type RequestBudget } from '../lib/budget/sliding-window.js'
-import { startSimulator } from '../simulator/index.js'
+import { startSimulator, type Simulator } from '../simulator/index.js'
 import { startGateway, tempDir } from '../test/helpers/app.js'
 import { handoffFor, type Stack } from '../test/helpers/connect.js'
 import { startGatewayProcess, type GatewayProcess } from '../test/helpers/gateway-process.js'
@@ -41,7 +42,7 @@ interface SimulatorInfo {
   directoryUrl: string
   aliasBase: string
   practices: Array<{ id: string, patientId: string }>
-  clients: { confidential: { clientId: string, clientSecret: string } }
+  clients: Simulator['clients']
 }
 
 interface Connection { connectionId: string, key: string, patientId: string }
@@ -74,13 +75,7 @@ const tokenCounters = async (sim: SimulatorInfo) => (await simAdmin<{ token: Rec
 
 function gatewayEnv (sim: SimulatorInfo, databaseUrl: string, vaultKey: string): Record<string, string> {
   return {
-    HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
-    HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    FHIR_ALIAS_HOSTS: sim.aliasBase,
-    ALLOW_LOOPBACK_HTTP: 'true',
+    ...gatewaySettings(sim, 'confidential'),
     DATABASE_URL: databaseUrl,
     VAULT_KEY: vaultKey,
     // Far above the load, so that what is measured is the budget's bookkeeping, not its queue.

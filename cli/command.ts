@@ -1,4 +1,4 @@
-import type { EnvName } from '../plugins/config.js'
+import type { EnvName } from '../lib/config.js'
 
 /** A mistake in how a command was called: its message and the command's usage, exit code 2. */
 export class UsageError extends Error {}

@@ -1,4 +1,4 @@
-import { STORE_SETTINGS, databaseUrlOf, loadSettings } from '../plugins/config.js'
+import { STORE_SETTINGS, databaseUrlOf, loadSettings } from '../lib/config.js'
 import { openStore } from '../lib/store/open.js'
 import { UsageError, type Command } from './command.js'
 

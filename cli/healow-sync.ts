@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The operator's command line: `healow-sync <command>`; `healow-sync help` lists the commands.
-import { ConfigError, processEnvironment } from '../plugins/config.js'
+import { ConfigError, processEnvironment } from '../lib/config.js'
 import { UsageError, helpText, usageLine, type Command, type Output } from './command.js'
 import { connectionsList } from './connections.js'
 import { directoryImport, directorySearch } from './directory.js'

@@ -1,4 +1,4 @@
-import { SERVER_SETTINGS, loadConfig } from '../plugins/config.js'
+import { SERVER_SETTINGS, loadConfig } from '../lib/config.js'
 import { UsageError, type Command } from './command.js'
 
 export const start: Command = {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { STORE_SETTINGS, databaseUrlOf, loadSettings } from '../plugins/config.js'
+import { STORE_SETTINGS, databaseUrlOf, loadSettings } from '../lib/config.js'
 import { openStore } from '../lib/store/open.js'
 import { Vault } from '../lib/tokens/vault.js'
 import { TokenCipher, parseVaultKey } from '../lib/tokens/cipher.js'

@@ -3,7 +3,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorResponse, ref } from '../schemas/common.js'
 import { errorHeaders, GatewayError, operationOutcome, personMessageOf, problemBody, toGatewayError } from '../lib/errors.js'
 import { errorPage } from '../lib/pages/error.js'
-import { wantsPage } from './pages.js'
 import { REPRESENTATION_HEADERS } from '../lib/fhir/headers.js'
 import { FIXED_SECURITY_HEADERS } from '../lib/security-headers.js'
 
@@ -17,6 +16,13 @@ declare module 'fastify' {
   interface FastifyContextConfig { errorFormat?: ErrorFormat }
 }
 
+/**
+ * The one content negotiation of the service: a browser (whose Accept puts text/html before
+ * JSON) gets a page, every other client JSON. `*` and a missing Accept mean an API client.
+ */
+function wantsPage (request: FastifyRequest): boolean {
+  return request.accepts().type(['application/json', 'text/html']) === 'text/html'
+}
 
 function sendError (request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const error = toGatewayError(thrown)
@@ -31,7 +37,13 @@ function sendError (request: FastifyRequest, reply: FastifyReply, thrown: unknow
   if (wantsPage(request)) {
     const personMessage = personMessageOf(thrown)
     const { pageSite } = request.server
-    return reply.sendPage(error.statusCode, errorPage(pageSite, { statusCode: error.statusCode, detail: error.message, requestId: request.id, ...(personMessage ? { personMessage } : {}) }))
+    const page = errorPage(pageSite, {
+      statusCode: error.statusCode,
+      detail: error.message,
+      requestId: request.id,
+      ...(personMessage ? { personMessage } : {})
+    })
+    return reply.sendPage(error.statusCode, page)
   }
   return reply.type('application/json; charset=utf-8').send(problemBody(error))
 }

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { CapabilityCache, gatewayCapabilityStatement } from '../lib/fhir/capability-statement.js'
-import { holdOffAfterUpstream429, takeBudgetOrRefuse, upstreamFailure } from './fhir-proxy.js'
+import { holdOffAfterUpstream429, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { GatewayError } from '../lib/errors.js'
 
 declare module 'fastify' {
@@ -45,6 +45,10 @@ export default fp(async (app) => {
   app.decorate('fhirMetadata', async (connectionId: string) => {
     const connection = await app.vault.record(connectionId)
     if (connection === null) throw new GatewayError(404, 'not_found', 'No such connection')
-    return await cache.get(connection.fhirBase, async () => await fetchStatement(connection.fhirBase, connection.practiceId))
+    return await cache.get(
+      connection.fhirBase,
+      async () => await fetchStatement(connection.fhirBase,
+        connection.practiceId)
+    )
   })
 }, { name: 'fhir-metadata', dependencies: ['config', 'vault', 'request-budget', 'metrics'] })

@@ -1,26 +1,24 @@
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, RawServerBase, RequestGenericInterface, RouteGenericInterface } from 'fastify'
 import type { Readable } from 'node:stream'
 // Brings reply.from (from @fastify/reply-from, which @fastify/http-proxy registers) into the types.
 import type {} from '@fastify/http-proxy'
+import type { FastifyReplyFromHooks } from '@fastify/reply-from'
+
+// The request and reply as @fastify/reply-from's hooks type them (any server, HTTP/1 or 2).
+type ProxiedRequest = FastifyRequest<RequestGenericInterface, RawServerBase>
+type ProxiedReply = FastifyReply<RouteGenericInterface, RawServerBase>
 import type { AuthenticatedConnection } from '../lib/tokens/connections.js'
 import type { RequestBudget } from '../lib/budget/sliding-window.js'
 import { PracticeLinks } from '../lib/fhir/bundle-links.js'
-import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequestHeaders, upstreamRetryAfterMs } from '../lib/fhir/headers.js'
-import { GatewayError, RateLimitedError } from '../lib/errors.js'
+import { clientResponseHeaders, isFhirJson, REPRESENTATION_HEADERS, upstreamRequestHeaders } from '../lib/fhir/headers.js'
+import { discard, holdOffAfterUpstream429, readBundleText, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
+import { GatewayError } from '../lib/errors.js'
+import { RequestState } from '../lib/request-state.js'
 import { canonicalParameters, parseFhirTarget, parsePracticeBase, upstreamLocation, type FhirTarget } from '../lib/fhir/target.js'
 import type { WithheldLink } from '../lib/fhir/withheld-links.js'
 import type { MetricsRecorder } from '../lib/metrics.js'
 
-/** Bundles are held in memory to rewrite their links; anything bigger is refused, never passed on unrewritten. */
-export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024
-/**
- * The proxy's routes are `/fhir` and `/fhir/*`: the connection id is read from the raw URL with
- * the FHIR path (checkTarget), not taken from a route parameter. A parameter in the prefix makes
- * @fastify/http-proxy rebuild, on every request, a destination the proxy never uses (~6% of a
- * proxied read's CPU).
- */
-export const FHIR_PREFIX = '/fhir'
 const CONNECTION_ID = /^[A-Za-z0-9-]{1,64}$/
 
 /** What the raw URL asks for: whose connection, and which FHIR interaction. */
@@ -39,35 +37,24 @@ export interface ProxyExchange {
   form?: string
   /** When the current upstream request was sent (performance.now()), for its latency. */
   sentAt?: number
-  fromOptions?: Record<string, unknown>
+  fromOptions?: FastifyReplyFromHooks
 }
 
 /** Upstream response as @fastify/reply-from hands it over. */
-interface UpstreamResponse { statusCode: number, headers: Record<string, string | string[] | undefined>, stream: Readable }
+interface UpstreamResponse {
+  statusCode: number,
+  headers: Record<string, string | string[] | undefined>,
+  stream: Readable
+}
 
 export interface FhirProxyDeps {
-  authenticate: (request: FastifyRequest, connectionId: string) => Promise<AuthenticatedConnection>
+  authenticate: (request: ProxiedRequest, connectionId: string) => Promise<AuthenticatedConnection>
   accessToken: (connectionId: string, opts?: { rejected?: string, record?: AuthenticatedConnection['record'] }) => Promise<string>
   budget: RequestBudget
   publicUrl: string
   aliasOrigins: string[]
   timeoutMs: number
   metrics: MetricsRecorder
-}
-
-export function parseAliasOrigins (value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
-    const url = new URL(entry)
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.username) {
-      throw new Error(`FHIR_ALIAS_HOSTS entries must be bare http(s) origins, got "${entry}"`)
-    }
-    return url.origin
-  })
-}
-
-function discard (stream: Readable): void {
-  stream.on('error', () => {})
-  stream.resume()
 }
 
 /**
@@ -77,19 +64,25 @@ function discard (stream: Readable): void {
  * allowlisted headers, then sort the upstream answer (retry a 401 once, rewrite Bundles,
  * stream everything else, turn upstream trouble into OperationOutcome).
  */
-export class FhirProxy {
+class FhirProxy {
   /**
    * Bundles that reached a client with links withheld, and those links: an operator's sign that
    * Healow writes links on a host missing from FHIR_ALIAS_HOSTS.
    */
   readonly withheldLinks = { bundles: 0, links: 0 }
+  // Per-request state, kept here rather than as nullable request decorators every step would assert.
+  readonly #requests = new RequestState<ProxyRequest>('the FHIR target')
+  readonly #exchanges = new RequestState<ProxyExchange>('the FHIR exchange')
 
   constructor (private readonly deps: FhirProxyDeps) {}
 
-  /** onRequest: method and target, decided on the raw URL before anything else is read (synchronous: no promise per request). */
-  readonly checkTarget = (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+  /**
+   * onRequest: method and target, decided on the raw URL before anything else is read (synchronous: no promise per
+   * request).
+   */
+  readonly checkTarget = (request: ProxiedRequest, _reply: ProxiedReply, done: (err?: Error) => void): void => {
     try {
-      request.fhirRequest = this.requestOf(request)
+      this.#requests.set(request, this.requestOf(request))
     } catch (err) {
       done(err as Error)
       return
@@ -97,7 +90,7 @@ export class FhirProxy {
     done()
   }
 
-  private requestOf (request: FastifyRequest): ProxyRequest {
+  private requestOf (request: ProxiedRequest): ProxyRequest {
     const raw = request.raw.url ?? ''
     const match = /^\/fhir\/([^/?]*)(.*)$/s.exec(raw)
     const connectionId = match?.[1] ?? ''
@@ -118,8 +111,8 @@ export class FhirProxy {
   }
 
   /** preHandler: who is asking, where the practice is, a fresh token, and a slot in Healow's budget. */
-  readonly openExchange = async (request: FastifyRequest): Promise<void> => {
-    const { connectionId, target } = request.fhirRequest!
+  readonly openExchange = async (request: ProxiedRequest): Promise<void> => {
+    const { connectionId, target } = this.#requests.get(request)
     const connection = await this.deps.authenticate(request, connectionId)
     let form: string | undefined
     if (target.postSearch) {
@@ -129,7 +122,7 @@ export class FhirProxy {
     const base = parsePracticeBase(connection.fhirBase)
     const token = await this.deps.accessToken(connection.id, { record: connection.record })
     await takeBudgetOrRefuse(this.deps.budget, connection.practiceId)
-    request.fhirExchange = {
+    this.#exchanges.set(request, {
       connection,
       target,
       upstream: upstreamLocation(base, target),
@@ -137,12 +130,17 @@ export class FhirProxy {
       token,
       retried: false,
       form
-    }
+    })
   }
 
   /** @fastify/http-proxy `handler`: forward to the validated upstream path (origin comes from getUpstream). */
-  readonly forward = (request: FastifyRequest, reply: FastifyReply, _dest: string, options: Record<string, unknown>): FastifyReply => {
-    const exchange = request.fhirExchange!
+  readonly forward = (
+    request: ProxiedRequest,
+    reply: ProxiedReply,
+    _dest: string,
+    options: FastifyReplyFromHooks
+  ): ProxiedReply => {
+    const exchange = this.exchangeOf(request)
     exchange.fromOptions = exchange.form === undefined
       ? options
       : { ...options, body: exchange.form, contentType: 'application/x-www-form-urlencoded' }
@@ -151,24 +149,33 @@ export class FhirProxy {
   }
 
   /** @fastify/reply-from options shared by every proxied request. */
-  get replyOptions () {
+  get replyOptions (): FastifyReplyFromHooks {
     return {
-      getUpstream: (request: FastifyRequest) => request.fhirExchange!.upstream.origin,
+      getUpstream: (request: ProxiedRequest) => this.exchangeOf(request).upstream.origin,
       // Only the validated, re-encoded query goes upstream, never the raw one.
-      queryString: (_search: unknown, _url: unknown, request: FastifyRequest) => request.fhirExchange!.upstream.query,
-      rewriteRequestHeaders: (request: FastifyRequest) => {
-        const exchange = request.fhirExchange!
+      queryString: (
+        _search: unknown,
+        _url: unknown,
+        request: ProxiedRequest
+      ) => this.exchangeOf(request).upstream.query,
+      rewriteRequestHeaders: (request: ProxiedRequest) => {
+        const exchange = this.exchangeOf(request)
         const headers = upstreamRequestHeaders(request.headers, exchange.token, request.id)
         if (exchange.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
         return headers
       },
       rewriteHeaders: (headers: Record<string, string | string[] | undefined>) => clientResponseHeaders(headers),
-      onResponse: (request: FastifyRequest, reply: FastifyReply, res: unknown) => {
-        this.observeUpstream(request.fhirExchange!, (res as UpstreamResponse).statusCode)
-        this.respond(request, reply, res as UpstreamResponse).catch((err: unknown) => { if (!reply.sent) reply.send(err) })
+      onResponse: (request: ProxiedRequest, reply: ProxiedReply, res: unknown) => {
+        this.observeUpstream(this.exchangeOf(request), (res as UpstreamResponse).statusCode)
+        this.respond(
+          request,
+          reply,
+          res as UpstreamResponse
+        ).catch((err: unknown) => { if (!reply.sent) reply.send(err) })
       },
-      onError: (reply: FastifyReply, { error }: { error: FastifyError }) => {
-        if (reply.request.fhirExchange) this.observeUpstream(reply.request.fhirExchange, undefined)
+      onError: (reply: ProxiedReply, { error }: { error: Error }) => {
+        const exchange = this.#exchanges.find(reply.request)
+        if (exchange) this.observeUpstream(exchange, undefined)
         reply.send(upstreamFailure(error))
       },
       timeout: this.deps.timeoutMs,
@@ -177,12 +184,16 @@ export class FhirProxy {
     }
   }
 
+  private exchangeOf (request: ProxiedRequest): ProxyExchange {
+    return this.#exchanges.get(request)
+  }
+
   private observeUpstream (exchange: ProxyExchange, status: number | undefined): void {
     if (exchange.sentAt !== undefined) this.deps.metrics.upstream(exchange.connection.practiceId, 'fhir', (performance.now() - exchange.sentAt) / 1000, status)
   }
 
-  private async respond (request: FastifyRequest, reply: FastifyReply, res: UpstreamResponse): Promise<void> {
-    const exchange = request.fhirExchange!
+  private async respond (request: ProxiedRequest, reply: ProxiedReply, res: UpstreamResponse): Promise<void> {
+    const exchange = this.exchangeOf(request)
     const status = res.statusCode
     if (status === 401) {
       discard(res.stream)
@@ -223,7 +234,11 @@ export class FhirProxy {
     reply.send(res.stream)
   }
 
-  private async sendRewrittenBundle (reply: FastifyReply, res: UpstreamResponse, exchange: ProxyExchange): Promise<void> {
+  private async sendRewrittenBundle (
+    reply: ProxiedReply,
+    res: UpstreamResponse,
+    exchange: ProxyExchange
+  ): Promise<void> {
     const withheld: WithheldLink[] = []
     const bundle = exchange.links.rewriteBundleJson(await readBundleText(res.stream), withheld)
     if (bundle === undefined) throw new GatewayError(502, 'upstream_unavailable', 'Healow answered a search with something that is not JSON')
@@ -235,62 +250,14 @@ export class FhirProxy {
     reply.removeHeader('content-length')
     reply.header('content-type', 'application/fhir+json; charset=utf-8').send(bundle)
   }
-
 }
 
-/** One request from the practice's Healow budget, or a rate_limited refusal carrying the wait. */
-export async function takeBudgetOrRefuse (budget: RequestBudget, practiceId: string): Promise<void> {
-  const decision = await budget.take(practiceId)
-  if (!decision.ok) {
-    throw new RateLimitedError(decision.retryAfterMs, "This practice's share of Healow's request limit is spent for now; try again after Retry-After")
-  }
-}
-
-/** Healow answered 429 despite the budget (someone else spent it): send nothing until its wait is over, and refuse with that wait. */
-export async function holdOffAfterUpstream429 (budget: RequestBudget, practiceId: string, retryAfter: string | string[] | undefined): Promise<GatewayError> {
-  const waitMs = upstreamRetryAfterMs(retryAfter)
-  await budget.holdOff(practiceId, waitMs)
-  return new RateLimitedError(waitMs, "Healow's request limit for this practice is reached; try again after Retry-After")
-}
-
-/** An upstream Bundle's text, refused past MAX_BUNDLE_BYTES (plain listeners: an async iterator costs more than a small Bundle's parse). */
-function readBundleText (stream: Readable): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BUNDLE_BYTES) {
-        stream.destroy()
-        reject(new GatewayError(502, 'upstream_unavailable', `Healow's Bundle is larger than ${MAX_BUNDLE_BYTES >> 20} MB; ask for smaller pages`))
-        return
-      }
-      chunks.push(chunk)
-    })
-    stream.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8')))
-    stream.on('error', (err) => reject(upstreamFailure(err)))
-  })
-}
-
-function clearUpstreamHeaders (reply: FastifyReply): void {
+function clearUpstreamHeaders (reply: ProxiedReply): void {
   for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name)
-}
-
-/** Errors from undici / @fastify/reply-from while talking to Healow. */
-export function upstreamFailure (error: { code?: string, cause?: unknown, statusCode?: number }): GatewayError {
-  const code = (error.cause as { code?: string } | undefined)?.code ?? error.code
-  if (error.statusCode === 504 || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new GatewayError(504, 'upstream_timeout', 'Healow did not answer in time; try again later')
-  }
-  return new GatewayError(502, 'upstream_unavailable', 'Healow could not be reached or dropped the connection; try again later')
 }
 
 declare module 'fastify' {
   interface FastifyInstance { fhirProxy: FhirProxy }
-  interface FastifyRequest {
-    fhirRequest: ProxyRequest | null
-    fhirExchange: ProxyExchange | null
-  }
 }
 
 export default fp(async (app) => {
@@ -299,10 +266,8 @@ export default fp(async (app) => {
     accessToken: (id, opts) => app.tokens.accessToken(id, opts),
     budget: app.requestBudget,
     publicUrl: app.config.PUBLIC_URL,
-    aliasOrigins: parseAliasOrigins(app.config.FHIR_ALIAS_HOSTS),
+    aliasOrigins: app.config.aliasOrigins,
     timeoutMs: app.config.UPSTREAM_TIMEOUT_MS,
     metrics: app.metrics
   }))
-  app.decorateRequest('fhirRequest', null)
-  app.decorateRequest('fhirExchange', null)
-}, { name: 'fhir-proxy', dependencies: ['config', 'connections', 'token-refresher', 'request-budget', 'metrics'] })
+}, { name: 'fhir-proxy', dependencies: ['config', 'connections', 'tokens', 'request-budget', 'metrics'] })

@@ -1,15 +1,28 @@
 import fp from 'fastify-plugin'
 import { request as upstreamRequest } from 'undici'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { PracticeLinks } from '../lib/fhir/bundle-links.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from '../lib/fhir/headers.js'
 import { GatewayError } from '../lib/errors.js'
 import { canonicalParameters, parsePracticeBase } from '../lib/fhir/target.js'
-import { holdOffAfterUpstream429, parseAliasOrigins, takeBudgetOrRefuse, upstreamFailure } from './fhir-proxy.js'
+import { holdOffAfterUpstream429, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { checkTokenRelayForm } from '../lib/mere/token-relay-form.js'
-import type { Practice } from './tenant-directory.js'
+import type { Practice } from '../lib/directory/practice.js'
+import type { Config } from '../lib/config.js'
+import type { RequestBudget } from '../lib/budget/sliding-window.js'
+import type { MereCompat } from '../lib/mere/compat.js'
+import type { TokenRefresher } from '../lib/tokens/refresher.js'
 
-export interface MereProxyQuery {
+/** What the relay uses of the gateway. */
+export interface MereProxyDeps {
+  config: Pick<Config, 'PUBLIC_URL' | 'MERE_VAULT_HANDLES' | 'HEALOW_CLIENT_ID' | 'UPSTREAM_TIMEOUT_MS' | 'aliasOrigins'>
+  tenantDirectory: { get (id: string): Practice | undefined }
+  mereCompat: Pick<MereCompat, 'resolveHandle' | 'handOut'>
+  tokens: Pick<TokenRefresher, 'accessToken'>
+  requestBudget: RequestBudget
+}
+
+interface MereProxyQuery {
   vendor: string
   serviceId: string
   /** Required for `base`; Mere web sends none for `token`. */
@@ -31,11 +44,11 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/
  * mode, a token request that is not a public client's code exchange) happens before the
  * practice's Healow budget is touched, so nobody can spend it without a token.
  */
-export class MereProxy {
+class MereProxy {
   readonly #aliasOrigins: string[]
 
-  constructor (private readonly app: FastifyInstance) {
-    this.#aliasOrigins = parseAliasOrigins(app.config.FHIR_ALIAS_HOSTS)
+  constructor (private readonly app: MereProxyDeps) {
+    this.#aliasOrigins = app.config.aliasOrigins
   }
 
   /** Origin, or failing that Referer, must be PUBLIC_URL's: the relay serves Mere's page only. */
@@ -57,7 +70,10 @@ export class MereProxy {
   }
 
   /** The browser's bearer token for Healow, or the real token behind a vault handle; refused without one. */
-  private async bearerFor (request: FastifyRequest, practice: Practice): Promise<{ token: string, connectionId?: string }> {
+  private async bearerFor (
+    request: FastifyRequest,
+    practice: Practice
+  ): Promise<{ token: string, connectionId?: string }> {
     const header = request.headers.authorization
     if (header === undefined) throw new GatewayError(401, 'unauthorized', 'The relay forwards only requests that carry the patient\'s Authorization: Bearer token')
     const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined
@@ -70,7 +86,10 @@ export class MereProxy {
     const { connection } = resolved
     if (connection.practiceId !== practice.id) throw new GatewayError(403, 'forbidden_target', 'This access handle belongs to another practice')
     // The record the handle was checked against saves a second read, as on /fhir/{id}.
-    return { token: await this.app.tokens.accessToken(connection.id, { record: connection.record }), connectionId: connection.id }
+    return {
+      token: await this.app.tokens.accessToken(connection.id, { record: connection.record }),
+      connectionId: connection.id
+    }
   }
 
   async relay (request: FastifyRequest, reply: FastifyReply, query: MereProxyQuery): Promise<FastifyReply> {
@@ -81,7 +100,12 @@ export class MereProxy {
     return await this.relayFhir(request, reply, practice, query.target)
   }
 
-  private async relayFhir (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string): Promise<FastifyReply> {
+  private async relayFhir (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    practice: Practice,
+    target: string
+  ): Promise<FastifyReply> {
     const method = request.method === 'HEAD' ? 'GET' : request.method
     const base = parsePracticeBase(practice.fhirBase)
     // Mere web cuts the base off an attachment's URL and sends the rest, `/Binary/…`: one leading
@@ -113,7 +137,12 @@ export class MereProxy {
   }
 
   /** Mere web's public-mode code exchange: `POST …&target_type=token` with no target, a form body. */
-  private async relayToken (request: FastifyRequest, reply: FastifyReply, practice: Practice, target: string | undefined): Promise<FastifyReply> {
+  private async relayToken (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    practice: Practice,
+    target: string | undefined
+  ): Promise<FastifyReply> {
     if (request.method !== 'POST') throw new GatewayError(405, 'method_not_allowed', 'The token relay takes POST only', { allow: 'POST' })
     if (target !== undefined && target !== '' && resolvedHref(target, practice.tokenUrl) !== practice.tokenUrl) {
       throw new GatewayError(400, 'forbidden_target', "Not relayed: target_type=token goes to the practice's token URL only (leave target out)")
@@ -124,7 +153,13 @@ export class MereProxy {
     await takeBudgetOrRefuse(this.app.requestBudget, practice.id)
     const upstream = await this.send(practice.tokenUrl, 'POST', { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'healow-sync' }, checked.form)
     reply.header('cache-control', 'no-store')
-    if (!this.app.config.MERE_VAULT_HANDLES || upstream.statusCode !== 200) return await this.answer(reply, practice, upstream)
+    if (!this.app.config.MERE_VAULT_HANDLES || upstream.statusCode !== 200) {
+      return await this.answer(
+        reply,
+        practice,
+        upstream
+      )
+    }
     // Vault-handle mode: Healow's tokens go into the vault and the browser gets handles, as from /api/v1/healow/token.
     let body: unknown
     try {
@@ -139,8 +174,11 @@ export class MereProxy {
   private async send (url: string, method: string, headers: Record<string, string>, body: string | undefined) {
     try {
       return await upstreamRequest(url, {
-        method: method as 'GET', headers, body,
-        headersTimeout: this.app.config.UPSTREAM_TIMEOUT_MS, bodyTimeout: this.app.config.UPSTREAM_TIMEOUT_MS
+        method: method as 'GET',
+        headers,
+        body,
+        headersTimeout: this.app.config.UPSTREAM_TIMEOUT_MS,
+        bodyTimeout: this.app.config.UPSTREAM_TIMEOUT_MS
       })
     } catch (err) {
       throw upstreamFailure(err as Error)
@@ -171,5 +209,11 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('mereProxy', new MereProxy(app))
-}, { name: 'mere-proxy', dependencies: ['config', 'tenant-directory', 'mere-compat', 'token-refresher', 'request-budget', 'vault'] })
+  app.decorate('mereProxy', new MereProxy({
+    config: app.config,
+    tenantDirectory: app.tenantDirectory,
+    mereCompat: app.mereCompat,
+    tokens: app.tokens,
+    requestBudget: app.requestBudget
+  }))
+}, { name: 'mere-proxy', dependencies: ['config', 'tenant-directory', 'mere-compat', 'tokens', 'request-budget', 'vault'] })

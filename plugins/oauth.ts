@@ -7,6 +7,7 @@ import { withPersonMessage } from '../lib/errors.js'
 import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
 import { scopesFor } from '../lib/tokens/scopes.js'
 import type { PendingAuthorization } from '../lib/store/types.js'
+import { RequestState } from '../lib/request-state.js'
 
 const STATE_COOKIE = 'healow-oauth-state'
 const VERIFIER_COOKIE = 'healow-oauth-verifier'
@@ -22,12 +23,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     healowOAuth2: OAuth2Namespace
     healowConnect: HealowConnect
-  }
-  interface FastifyRequest {
-    /** What /healow/connect asked for, kept until the state is generated. */
-    pendingConnect?: PendingAuthorization
-    /** What the callback's state stood for, once checked. */
-    checkedPending?: PendingAuthorization
   }
 }
 
@@ -45,6 +40,10 @@ export interface HealowConnect {
  * practice and return_to, so a callback can land on any instance and a state cannot be replayed.
  */
 export default fp(async (app) => {
+  // What /healow/connect asked for, kept until the state is generated; what the callback's state stood for, once
+  // checked.
+  const pendingConnect = new RequestState<PendingAuthorization>('the connect request')
+  const checkedPending = new RequestState<PendingAuthorization>("the callback's checked state")
   const { config } = app
   const authorize = new URL(config.HEALOW_AUTHORIZE_URL)
   const token = new URL(config.HEALOW_TOKEN_URL)
@@ -55,7 +54,12 @@ export default fp(async (app) => {
     scope: scopesFor(config.mode),
     credentials: {
       client: { id: config.HEALOW_CLIENT_ID, secret: config.HEALOW_CLIENT_SECRET ?? '' },
-      auth: { authorizeHost: authorize.origin, authorizePath: authorize.pathname, tokenHost: token.origin, tokenPath: token.pathname + token.search },
+      auth: {
+        authorizeHost: authorize.origin,
+        authorizePath: authorize.pathname,
+        tokenHost: token.origin,
+        tokenPath: token.pathname + token.search
+      },
       // Confidential: HTTP Basic ("Symmetric" at Healow). Public: client_id in the body, no secret.
       options: { authorizationMethod: config.HEALOW_CLIENT_SECRET ? 'header' : 'body' }
     },
@@ -66,8 +70,7 @@ export default fp(async (app) => {
     cookie: { path: '/healow', secure: secureCookies, sameSite: 'lax', httpOnly: true, maxAge: PENDING_TTL_MS / 1000 },
     userAgent: 'healow-sync',
     generateStateFunction: async (request: FastifyRequest) => {
-      const pending = request.pendingConnect
-      if (!pending) throw new Error('state requested outside /healow/connect')
+      const pending = pendingConnect.get(request)
       const state = randomBytes(32).toString('base64url')
       await app.store.pendingAuthorizations.create(sha256(state), pending)
       return state
@@ -78,7 +81,7 @@ export default fp(async (app) => {
       if (typeof state !== 'string' || state.length > 200 || request.cookies[STATE_COOKIE] !== state) return false
       const pending = await app.store.pendingAuthorizations.consume(sha256(state), Date.now())
       if (!pending) return false
-      request.checkedPending = pending
+      checkedPending.set(request, pending)
       return true
     }
   })
@@ -102,7 +105,10 @@ export default fp(async (app) => {
         throw withPersonMessage(app.httpErrors.badRequest('return_to must be an absolute URL on PUBLIC_URL or one of ALLOWED_ORIGINS'),
           'The app that sent you here asked to send you back to an address this service does not trust, so nothing was started. Start again from your app, or use the start page.')
       }
-      request.pendingConnect = { practiceId: practice.id, returnTo: returnTo ?? null, expiresAt: Date.now() + PENDING_TTL_MS }
+      pendingConnect.set(
+        request,
+        { practiceId: practice.id, returnTo: returnTo ?? null, expiresAt: Date.now() + PENDING_TTL_MS }
+      )
       const url = new URL(await app.healowOAuth2.generateAuthorizationUri(request, reply))
       // Healow needs the practice's FHIR base as the audience of the token.
       url.searchParams.set('aud', practice.fhirBase)
@@ -124,7 +130,10 @@ export default fp(async (app) => {
 
       let response: Record<string, unknown>
       try {
-        response = (await app.healowOAuth2.getAccessTokenFromAuthorizationCodeFlow(request, reply)).token as unknown as Record<string, unknown>
+        response = (await app.healowOAuth2.getAccessTokenFromAuthorizationCodeFlow(
+          request,
+          reply
+        )).token as unknown as Record<string, unknown>
       } catch (err) {
         if ((err as Error).message === 'Invalid state') throw withPersonMessage(app.httpErrors.badRequest('Invalid OAuth state: this browser did not start the authorization, or it was already used or expired; start again at /healow/connect'), STALE_SIGN_IN)
         const payload = (err as { data?: { payload?: { error?: string } } }).data?.payload
@@ -133,7 +142,7 @@ export default fp(async (app) => {
         throw withPersonMessage(app.httpErrors.badGateway("Could not reach Healow's token endpoint to finish the connection; try again"),
           'Healow did not answer while we finished connecting your records. Nothing was stored. Try connecting again in a few minutes.')
       }
-      const pending = request.checkedPending!
+      const pending = checkedPending.get(request)
       const practice = app.tenantDirectory.get(pending.practiceId)
       if (!practice) throw app.httpErrors.notFound('The practice is no longer in the directory')
       const made = connectionFromTokenResponse(response, practice, config.HEALOW_CLIENT_ID)

@@ -2,13 +2,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { loadAssets } from '../lib/pages/assets.js'
-
-export const OPENAPI_INFO = {
-  title: 'healow-sync',
-  version: '0.1.0',
-  description: 'Self-hosted SMART on FHIR gateway between Mere Medical (and any client) and eClinicalWorks / Healow patient portals.',
-  license: { name: 'MIT', identifier: 'MIT' }
-}
+import { OPENAPI_INFO } from '../schemas/openapi-info.js'
 
 const TAGS = [
   { name: 'Connections', description: 'Connect a patient at Healow and manage the stored connection' },
@@ -28,7 +22,10 @@ const REQUEST_ID_HEADER = {
 }
 
 type Responses = Record<string, { headers?: Record<string, unknown> }>
-type OpenApiObject = { paths?: Record<string, Record<string, { responses?: Responses }>>, components?: Record<string, unknown> }
+type OpenApiObject = {
+  paths?: Record<string, Record<string, { responses?: Responses }>>,
+  components?: Record<string, unknown>
+}
 
 /** Declares X-Request-Id once, on every response of every operation (including the hand-described FHIR ones). */
 function withRequestIdHeader<T> (document: T): T {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import accepts from '@fastify/accepts'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import type { PageSite } from '../lib/pages/layout.js'
 import { PAGE_SECURITY_HEADERS } from '../lib/security-headers.js'
 
@@ -13,14 +13,6 @@ declare module 'fastify' {
     /** Answers a rendered page: HTML, never cached, under the pages' CSP. */
     sendPage (statusCode: number, page: string): FastifyReply
   }
-}
-
-/**
- * The one content negotiation of the service: a browser (whose Accept puts text/html before
- * JSON) gets a page, every other client JSON. `*` and a missing Accept mean an API client.
- */
-export function wantsPage (request: FastifyRequest): boolean {
-  return request.accepts().type(['application/json', 'text/html']) === 'text/html'
 }
 
 export default fp(async (app) => {

@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin'
-import { parseAliasOrigins } from './fhir-proxy.js'
 import { systemClock, type Clock } from '../lib/sync/clock.js'
 import { SyncService } from '../lib/sync/service.js'
 import { RecordSealer } from '../lib/sync/sealing.js'
@@ -33,7 +32,7 @@ export default fp<SyncPluginOptions>(async (app, { clock = systemClock, retryDel
     reconnectUrl: (practiceId) => `${config.PUBLIC_URL}/healow/connect?tenant=${encodeURIComponent(practiceId)}`,
     intervalMs: config.SYNC_INTERVAL_HOURS * 3_600_000,
     keepFree: interactiveReserve(config.HEALOW_RATE_LIMIT_PER_MINUTE),
-    aliasOrigins: parseAliasOrigins(config.FHIR_ALIAS_HOSTS),
+    aliasOrigins: config.aliasOrigins,
     timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     maxBinaryBytes: config.SYNC_MAX_BINARY_BYTES,
     leaseTtlMs: config.SYNC_LEASE_SECONDS * 1000,
@@ -45,4 +44,4 @@ export default fp<SyncPluginOptions>(async (app, { clock = systemClock, retryDel
   // Interrupted runs are picked up on the first tick; a crashed instance's lease lapses after SYNC_LEASE_SECONDS.
   app.addHook('onReady', async () => { service.schedule(Math.min(60_000, config.SYNC_LEASE_SECONDS * 1000)) })
   app.addHook('onClose', async () => { await service.close() })
-}, { name: 'sync', dependencies: ['config', 'store', 'vault', 'events', 'request-budget', 'token-refresher'] })
+}, { name: 'sync', dependencies: ['config', 'store', 'vault', 'events', 'request-budget', 'tokens'] })

@@ -1,9 +1,6 @@
 import fp from 'fastify-plugin'
 import { TenantDirectory } from '../lib/directory/directory.js'
 
-export { DirectoryRequestError, TenantDirectory } from '../lib/directory/directory.js'
-export type { Practice } from '../lib/directory/practice.js'
-
 declare module 'fastify' {
   interface FastifyInstance { tenantDirectory: TenantDirectory }
 }
@@ -18,7 +15,7 @@ export default fp(async (app) => {
     store: app.store.directory,
     log: app.log.child({ part: 'tenant-directory' }),
     refreshIntervalMs: config.DIRECTORY_REFRESH_HOURS * HOUR_MS,
-    addressPolicy: { allowLoopbackHttp: config.ALLOW_LOOPBACK_HTTP },
+    addressPolicy: { allowLoopbackHttp: config.ALLOW_LOOPBACK_HTTP }
   })
   app.decorate('tenantDirectory', directory)
   app.readiness.register('directory', () => {

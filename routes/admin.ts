@@ -4,14 +4,11 @@ import { ref } from '../schemas/common.js'
 import { AdminConnectionPage, AdminConnectionParams, AdminConnectionsQuery, AdminFormBody, AdminLoginBody, AdminPageQuery } from '../schemas/admin.js'
 import { ADMIN_SESSION_COOKIE, ADMIN_SESSION_TTL_MS, type AdminSession } from '../lib/admin/session.js'
 import type { OperatorConnection } from '../lib/admin/connections.js'
+import { RequestState } from '../lib/request-state.js'
 import { adminConnectionsPage, adminDeletePage, adminLoginPage, adminReconnectPage } from '../lib/pages/admin.js'
 
 const hide = { hide: true }
 const FORM_BODY_LIMIT = 4096
-
-declare module 'fastify' {
-  interface FastifyRequest { adminSession?: AdminSession }
-}
 
 /**
  * The operator view (pages behind a login form) and its JSON twin for scripts
@@ -28,8 +25,14 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))))
 
-  const csrfOf = (request: FastifyRequest) => app.admin.sessions.csrfToken(request.adminSession!)
-  const signIn = (reply: FastifyReply, status: number, problem?: string) => reply.sendPage(status, adminLoginPage(site, problem))
+  // Set by the `session` hook before any page handler runs.
+  const sessions = new RequestState<AdminSession>('the operator session')
+  const csrfOf = (request: FastifyRequest) => app.admin.sessions.csrfToken(sessions.get(request))
+  const signIn = (
+    reply: FastifyReply,
+    status: number,
+    problem?: string
+  ) => reply.sendPage(status, adminLoginPage(site, problem))
 
   /** Pages: a signed, unexpired session cookie, or the sign-in form with 401. */
   const session = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -37,7 +40,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     const unsigned = cookie ? request.unsignCookie(cookie) : null
     const found = unsigned?.valid && unsigned.value ? app.admin.sessions.read(unsigned.value, Date.now()) : null
     if (!found) return signIn(reply, 401)
-    request.adminSession = found
+    sessions.set(request, found)
   }
   /**
    * Forms: the session's CSRF token, and our own origin where the browser names one (the pages'
@@ -51,7 +54,10 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   const form = async (request: FastifyRequest, reply: FastifyReply) => {
     await session(request, reply)
     if (reply.sent) return
-    if (fromElsewhere(request) || !app.admin.sessions.checkCsrf(request.adminSession!, (request.body as { csrf?: unknown } | undefined)?.csrf)) {
+    if (fromElsewhere(request) || !app.admin.sessions.checkCsrf(
+      sessions.get(request),
+      (request.body as { csrf?: unknown } | undefined)?.csrf
+    )) {
       throw app.httpErrors.forbidden('The form is out of date or came from another site (CSRF check failed); reload the page and try again')
     }
   }

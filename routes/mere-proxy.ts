@@ -6,9 +6,8 @@ import { FhirResource, OperationOutcome } from '../schemas/fhir.js'
 import { MereTokenResponse } from '../schemas/mere.js'
 import { setProxiedSecurityHeaders } from '../lib/security-headers.js'
 import { RateLimitedError } from '../lib/errors.js'
+import { FORM_BODY, keepFormText } from '../lib/fhir/form-body.js'
 import { EXAMPLE, EXAMPLE_SEARCH, EXAMPLE_TOKEN_RESPONSE } from '../schemas/examples.js'
-
-const FORM_BODY_LIMIT = 64 * 1024
 
 const MereProxyQuery = Type.Object({
   vendor: Type.String({ maxLength: 32, description: 'Always healow here; other vendors answer 404', examples: ['healow'] }),
@@ -52,16 +51,16 @@ export const TOKEN_RELAY_PER_MINUTE = 10
  * The form body is parsed as a string and checked by the relay itself, so it is described for the
  * document only (a body schema would make Fastify validate the string against an object).
  */
-const FORM_BODY = Type.Object({}, {
+const FORM_BODY_SCHEMA = Type.Object({}, {
   additionalProperties: Type.String(),
   description: "target_type=base: the search parameters of a {Type}/_search; target_type=token: the OAuth token request's parameters",
   examples: [EXAMPLE_SEARCH]
 })
 const documentFormBody = ({ schema, url }: { schema: FastifySchema, url: string }) =>
-  ({ schema: { ...schema, body: { content: { 'application/x-www-form-urlencoded': { schema: FORM_BODY } } } }, url })
+  ({ schema: { ...schema, body: { content: { 'application/x-www-form-urlencoded': { schema: FORM_BODY_SCHEMA } } } }, url })
 
 const mereProxy: FastifyPluginAsyncTypebox = async (app) => {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => done(null, body))
+  app.addContentTypeParser(FORM_BODY.contentType, FORM_BODY.options, keepFormText)
   app.addHook('onRequest', setProxiedSecurityHeaders)
 
   for (const method of ['GET', 'POST'] as const) {

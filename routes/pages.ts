@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { MAX_QUERY_LENGTH } from '../schemas/tenants.js'
-import { DirectoryRequestError } from '../plugins/tenant-directory.js'
+import { DirectoryRequestError } from '../lib/directory/directory.js'
 import { loadAssets } from '../lib/pages/assets.js'
 import { ASSET_PATHS } from '../lib/pages/layout.js'
 import { START_PAGE_RESULTS, startPage, type StartSearch } from '../lib/pages/start.js'

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildApp } from '../app.js'
-import { loadConfig } from '../plugins/config.js'
+import { loadConfig } from '../lib/config.js'
 
 export const OPENAPI_PATH = fileURLToPath(new URL('../openapi.yaml', import.meta.url))
 

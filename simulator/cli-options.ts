@@ -79,7 +79,12 @@ export function parseCliOptions (args: string[]): { options: SimulatorOptions; c
  * directory URLs, a client's credentials, the alias host its Bundle links point at (else the
  * gateway withholds them) and plain http on loopback (else it refuses the practices' URLs).
  */
-export function gatewaySettings (sim: Simulator, client: ClientKind): Record<string, string> {
+export function gatewaySettings (
+  sim: Pick<Simulator, 'authorizeUrl' | 'tokenUrl' | 'directoryUrl' | 'clients' | 'aliasBase'>,
+  client: ClientKind,
+  // Tests of withheld links leave the alias host out: then the gateway must not trust it.
+  { aliasHosts = true }: { aliasHosts?: boolean } = {}
+): Record<string, string> {
   return {
     HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
     HEALOW_TOKEN_URL: sim.tokenUrl,
@@ -90,7 +95,7 @@ export function gatewaySettings (sim: Simulator, client: ClientKind): Record<str
           HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret
         }
       : { HEALOW_CLIENT_ID: sim.clients.public.clientId }),
-    FHIR_ALIAS_HOSTS: sim.aliasBase,
+    ...(aliasHosts ? { FHIR_ALIAS_HOSTS: sim.aliasBase } : {}),
     ALLOW_LOOPBACK_HTTP: 'true'
   }
 }

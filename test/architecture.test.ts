@@ -56,3 +56,31 @@ t.test('the check itself sees imports of every form', async (t) => {
   t.same(importsOf('plugins/vault.ts').filter((s) => s.startsWith('lib/')), ['lib/tokens/cipher.js', 'lib/tokens/key-file.js', 'lib/tokens/vault.js'])
   t.ok(importsOf('lib/store/open.ts').includes('lib/store/postgres.js'), 'a dynamic import counts')
 })
+
+// A plugin wires a lib/ module in; anything a plugin exported besides types would be domain code
+// other files reach into plugins/ for.
+const EXPORT = /(?:^|\n)export\s+(default\s+)?(declare\s+)?(type|interface|const|let|var|function|async\s+function|class|enum|abstract\s+class|\{|\*)?/g
+
+t.test('every file in plugins/ default-exports a fastify-plugin and otherwise exports types only', async (t) => {
+  const files = sourceFiles('plugins')
+  t.ok(files.length > 15, `${files.length} plugins read`)
+  const offending = files.flatMap((file) => {
+    const text = readFileSync(path.join(root, file), 'utf8')
+    const problems: string[] = []
+    if (!importsOf(file).includes('fastify-plugin') || !/(?:^|\n)export default fp\b/.test(text)) problems.push(`${file}: no default export of fp(…)`)
+    for (const match of text.matchAll(EXPORT)) {
+      const [, isDefault, , kind] = match
+      if (isDefault) continue
+      if (kind === 'type' || kind === 'interface') continue
+      problems.push(`${file}: exports ${(kind ?? '?').trim()} (${text.slice(match.index, match.index + 60).trim().split('\n')[0]})`)
+    }
+    return problems
+  })
+  t.same(offending, [])
+})
+
+t.test('the plugins check sees a value export', async (t) => {
+  const sample = 'export const X = 1\nexport type Y = 2\nexport interface Z {}\nexport default fp(async () => {})\nexport { a }\nexport class C {}\n'
+  const kinds = [...sample.matchAll(EXPORT)].filter((m) => !m[1]).map((m) => m[3]?.trim())
+  t.same(kinds, ['const', 'type', 'interface', '{', 'class'])
+})

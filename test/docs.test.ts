@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { EnvSchema } from '../plugins/config.js'
+import { EnvSchema } from '../lib/config.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8')

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startSimulator } from '../simulator/index.js'
+import { gatewaySettings } from '../simulator/cli-options.js'
 import { tempDir } from './helpers/app.js'
 import { bearer, connectPatient } from './helpers/connect.js'
 import { startGatewayProcess } from './helpers/gateway-process.js'
@@ -50,12 +51,7 @@ t.test('the packed package, installed with production dependencies only, runs ev
   t.match(imported.stderr, /downloading: \d+(\.\d)? (B|KB|MB)/)
 
   const gatewayEnv = {
-    HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
-    HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    ALLOW_LOOPBACK_HTTP: 'true',
+    ...gatewaySettings(sim, 'confidential', { aliasHosts: false }),
     DATA_DIR: dataDir
   }
   const startCommand = { command: { file: bin, args: ['start'], cwd: install } }

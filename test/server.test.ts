@@ -7,6 +7,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSimulator, type Simulator } from '../simulator/index.js'
+import { gatewaySettings } from '../simulator/cli-options.js'
 import { freePort, tempDir } from './helpers/app.js'
 import { startGatewayProcess } from './helpers/gateway-process.js'
 import { bearer, connectPatient } from './helpers/connect.js'
@@ -62,14 +63,8 @@ t.test('start-up problems an operator can fix: one line naming the setting, no s
 /** A confidential gateway's whole configuration against the simulator. */
 function envFor (sim: Simulator, dataDir: string): Record<string, string> {
   return {
-    HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
-    HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
+    ...gatewaySettings(sim, 'confidential'),
     DATA_DIR: dataDir,
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    FHIR_ALIAS_HOSTS: sim.aliasBase,
-    ALLOW_LOOPBACK_HTTP: 'true',
     LOG_LEVEL: 'info'
   }
 }

@@ -2,10 +2,21 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes }
 
 const FORMAT = 'v1'
 
-/** Parses VAULT_KEY: 64 hex characters or base64 of 32 bytes (config has already checked it). */
-export function parseVaultKey (text: string): Buffer {
+/** A key's 32 bytes, written as 64 hex characters or base64; undefined when it is not one. */
+function decodeVaultKey (text: string): Buffer | undefined {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64')
-  if (key.length !== 32) throw new Error('VAULT_KEY must be 32 bytes')
+  return key.length === 32 ? key : undefined
+}
+
+/** What is wrong with the key in variable `name`, or undefined when it is a key. */
+export function vaultKeyProblem (name: string, text: string): string | undefined {
+  if (decodeVaultKey(text) === undefined) return `${name} must be 32 bytes, written as 64 hex characters or base64 (e.g. \`openssl rand -hex 32\`)`
+}
+
+/** Parses VAULT_KEY: 64 hex characters or base64 of 32 bytes (config has already checked it). */
+export function parseVaultKey (text: string, name = 'VAULT_KEY'): Buffer {
+  const key = decodeVaultKey(text)
+  if (key === undefined) throw new Error(vaultKeyProblem(name, text))
   return key
 }
 

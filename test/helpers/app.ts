@@ -5,7 +5,7 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type BuildOptions } from '../../app.js'
-import { loadConfig, type Config } from '../../plugins/config.js'
+import { loadConfig, type Config } from '../../lib/config.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 

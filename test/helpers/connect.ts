@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PatientBrowser, isHealowCallback } from '../../simulator/browser.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js'
+import { gatewaySettings } from '../../simulator/cli-options.js'
 import type { BuildOptions } from '../../app.js'
 import { startGateway, type TestGateway } from './app.js'
 import type { StoreUnderTest } from './stores.js'
@@ -26,14 +27,7 @@ export interface StackOptions {
 
 /** The settings that point a gateway at the simulator, as an operator would set them (three URLs and the client). */
 export function simulatorSettings (sim: Simulator, mode: Mode = 'confidential'): Record<string, string> {
-  return {
-    HEALOW_CLIENT_ID: mode === 'confidential' ? sim.clients.confidential.clientId : sim.clients.public.clientId,
-    ...(mode === 'confidential' ? { HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret } : {}),
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    ALLOW_LOOPBACK_HTTP: 'true'
-  }
+  return gatewaySettings(sim, mode, { aliasHosts: false })
 }
 
 /**

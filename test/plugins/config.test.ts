@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, STORE_SETTINGS, loadConfig, loadSettings } from '../../plugins/config.js'
+import { ConfigError, STORE_SETTINGS, loadConfig, loadSettings } from '../../lib/config.js'
 
 const base = { HEALOW_CLIENT_ID: 'abc', PUBLIC_URL: 'https://gw.example.org' }
 
@@ -114,5 +114,15 @@ t.test('TRUST_PROXY: true, false, a hop count, or a list of addresses and ranges
   t.match(problemsOf({ ...base, TRUST_PROXY: '0' }), [/^TRUST_PROXY as a hop count must be 1 to 32/])
   for (const bad of ['yes', '10.0.0.0/33', '10.0.0/8', 'fd00::/129', 'loopback,', '10.0.0.1/8/8', 'example.org']) {
     t.match(problemsOf({ ...base, TRUST_PROXY: bad }), [/^TRUST_PROXY must be true, false, a hop count, or a comma-separated list/], bad)
+  }
+})
+
+t.test('FHIR_ALIAS_HOSTS is read once into origins, with the near-miss entries refused at start-up', async (t) => {
+  t.same(loadConfig({ ...base, FHIR_ALIAS_HOSTS: ' https://fhir4.example.org , http://alias.example.org/ ' }).aliasOrigins,
+    ['https://fhir4.example.org', 'http://alias.example.org'])
+  for (const entry of ['https://fhir4.example.org/fhir', 'https://user@fhir4.example.org', 'https://fhir4.example.org/?x=1', 'ftp://fhir4.example.org', 'fhir4.example.org']) {
+    const problems = problemsOf({ ...base, FHIR_ALIAS_HOSTS: `https://ok.example.org,${entry}` })
+    t.equal(problems.length, 1, entry)
+    t.match(problems[0], /^FHIR_ALIAS_HOSTS (entries must be bare origins|must be an absolute http\(s\) URL|must use http or https)/, entry)
   }
 })

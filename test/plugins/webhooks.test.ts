@@ -1,6 +1,6 @@
 import tap from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ConfigError, loadConfig } from '../../plugins/config.js'
+import { ConfigError, loadConfig } from '../../lib/config.js'
 import { bearer, connectPatient, startStack } from '../helpers/connect.js'
 import { newWebhookSecret, startWebhookReceiver, verifyStandardWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js'
 

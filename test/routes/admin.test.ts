@@ -3,7 +3,7 @@ import { startGateway } from '../helpers/app.js'
 import { connectPatient, startStack } from '../helpers/connect.js'
 import { syncStatus, waitForSync } from '../helpers/sync.js'
 import { WatchedPage, launchChromium, noChromium } from '../helpers/browser.js'
-import { loadConfig } from '../../plugins/config.js'
+import { loadConfig } from '../../lib/config.js'
 
 const ADMIN_TOKEN = 'operator-token-for-tests-0123456789abcdef'
 const json = { accept: 'application/json' }

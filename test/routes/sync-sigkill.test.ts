@@ -2,6 +2,7 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { startSimulator } from '../../simulator/index.js'
+import { gatewaySettings } from '../../simulator/cli-options.js'
 import { tempDir } from '../helpers/app.js'
 import { connectPatient } from '../helpers/connect.js'
 import { startGatewayProcess } from '../helpers/gateway-process.js'
@@ -17,13 +18,7 @@ testOnEachStore('SIGKILL of the gateway mid-sync, restart: the sync resumes and 
   const practice = sim.practices[0]
   const dataDir = tempDir(t)
   const env = {
-    HEALOW_CLIENT_ID: sim.clients.confidential.clientId,
-    HEALOW_CLIENT_SECRET: sim.clients.confidential.clientSecret,
-    HEALOW_AUTHORIZE_URL: sim.authorizeUrl,
-    HEALOW_TOKEN_URL: sim.tokenUrl,
-    HEALOW_DIRECTORY_URL: sim.directoryUrl,
-    ALLOW_LOOPBACK_HTTP: 'true',
-    FHIR_ALIAS_HOSTS: sim.aliasBase,
+    ...gatewaySettings(sim, 'confidential'),
     DATA_DIR: dataDir,
     DATABASE_URL: under.name === 'sqlite' ? `sqlite:${path.join(dataDir, 'gateway.db')}` : await under.databaseUrl(t),
     VAULT_KEY: randomBytes(32).toString('hex'),

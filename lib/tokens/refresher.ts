@@ -1,19 +1,18 @@
-import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { FastifyBaseLogger } from 'fastify'
 import type { HealowTokenClient, TokenCallOutcome } from './healow-token-client.js'
-import { settleWithin } from '../lib/tokens/token-request.js'
-import type { ConnectionRow, Store } from '../lib/store/types.js'
-import type { OpenConnection, Vault } from '../lib/tokens/vault.js'
-import { ConnectionNotFoundError, RateLimitedError, ReauthRequiredError, UpstreamUnavailableError } from '../lib/errors.js'
-import { NO_METRICS, type MetricsRecorder, type RefreshOutcome } from '../lib/metrics.js'
+import { settleWithin } from './token-request.js'
+import type { ConnectionRow, Store } from '../store/types.js'
+import type { OpenConnection, Vault } from './vault.js'
+import { ConnectionNotFoundError, ReauthRequiredError, UpstreamUnavailableError } from '../errors.js'
+import type { PartLog } from '../log.js'
+import { NO_METRICS, type MetricsRecorder, type RefreshOutcome } from '../metrics.js'
 
 export interface TokenRefresherOptions {
   vault: Vault
   store: Store
   client: HealowTokenClient
-  log: FastifyBaseLogger
+  log: PartLog & { error (details: object, message: string): void }
   marginMs: number
   reconnectUrl: (practiceId: string) => string
   /** Takes one request from the practice's Healow budget before each token call. */
@@ -88,15 +87,21 @@ export class TokenRefresher {
    * A usable access token. `rejected`: a token Healow just refused with 401; refresh once unless
    * another caller has already replaced it.
    */
-  async accessToken (id: string, { rejected, record }: { rejected?: string, record?: ConnectionRow } = {}): Promise<string> {
+  async accessToken (
+    id: string,
+    { rejected, record }: { rejected?: string, record?: ConnectionRow } = {}
+  ): Promise<string> {
     // A record read a moment ago (to check the caller's key) saves a second read on the hot path.
     const connection = record && rejected === undefined ? this.o.vault.open(record) : await this.load(id)
     if (connection.status === 'reauth_required') throw this.reauth(connection)
     const replaced = rejected !== undefined && connection.tokens.accessToken !== rejected
-    if (this.isFresh(connection, Date.now()) && (rejected === undefined || replaced)) return connection.tokens.accessToken
+    if (this.isFresh(
+      connection,
+      Date.now()
+    ) && (rejected === undefined || replaced)) return connection.tokens.accessToken
     const token = (await this.refresh(id, { after: connection.tokenVersion })).tokens.accessToken
     // The refresh could not replace the token Healow refused: an outage, not a lost login.
-    if (token === rejected) throw new UpstreamUnavailableError("Healow refused the access token and its token endpoint cannot issue a new one now; the connection is kept, try again later")
+    if (token === rejected) throw new UpstreamUnavailableError('Healow refused the access token and its token endpoint cannot issue a new one now; the connection is kept, try again later')
     return token
   }
 
@@ -161,7 +166,12 @@ export class TokenRefresher {
   }
 
   /** One call to Healow, waited for to its end; callers are let go after `callerWaitMs`. */
-  private async callToEnd (refreshToken: string, connectionId: string, practiceId: string, markSlow: () => void): Promise<TokenCallOutcome> {
+  private async callToEnd (
+    refreshToken: string,
+    connectionId: string,
+    practiceId: string,
+    markSlow: () => void
+  ): Promise<TokenCallOutcome> {
     const started = performance.now()
     const call = this.o.client.refresh(refreshToken).then((outcome) => {
       this.metrics.upstream(practiceId, 'token', (performance.now() - started) / 1000, 'answer' in outcome ? outcome.answer.status : undefined)
@@ -233,7 +243,15 @@ export class TokenRefresher {
     }
     this.metrics.refresh('refreshed')
     this.o.log.info({ connectionId: id, practiceId: connection.practiceId }, 'refreshed access token')
-    return { ...connection, tokens: next, accessExpiresAt, tokenVersion: connection.tokenVersion + 1, lastRefreshAt: now, lastError: null, scope: scope ?? connection.scope }
+    return {
+      ...connection,
+      tokens: next,
+      accessExpiresAt,
+      tokenVersion: connection.tokenVersion + 1,
+      lastRefreshAt: now,
+      lastError: null,
+      scope: scope ?? connection.scope
+    }
   }
 
   /**
@@ -259,42 +277,3 @@ export class TokenRefresher {
     return refreshed
   }
 }
-
-declare module 'fastify' {
-  interface FastifyInstance { tokens: TokenRefresher }
-}
-
-export interface TokenRefresherPluginOptions {
-  /** Waits between attempts of one refresh; the default suits Healow, tests of outages shorten it. */
-  retryDelaysMs?: number[]
-}
-
-export default fp<TokenRefresherPluginOptions>(async (app, { retryDelaysMs }) => {
-  const { config } = app
-  const refresher = new TokenRefresher({
-    vault: app.vault,
-    store: app.store,
-    client: app.healowTokenClient,
-    log: app.log,
-    marginMs: config.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
-    leaseTtlMs: config.REFRESH_LEASE_SECONDS * 1000,
-    callerWaitMs: config.TOKEN_REQUEST_TIMEOUT_MS,
-    retryDelaysMs,
-    metrics: app.metrics,
-    reconnectUrl: (practiceId) => `${config.PUBLIC_URL}/healow/connect?tenant=${encodeURIComponent(practiceId)}`,
-    // /token calls count against the practice's 250 per minute at Healow, like FHIR calls.
-    beforeTokenCall: async (practiceId) => {
-      const decision = await app.requestBudget.take(practiceId)
-      if (!decision.ok) throw new RateLimitedError(decision.retryAfterMs)
-    }
-  })
-  app.decorate('tokens', refresher)
-  const idleMs = config.REFRESH_KEEPALIVE_DAYS * 86_400_000
-  const timer = setInterval(() => { void refresher.keepAlive(idleMs) }, 3_600_000).unref()
-  app.addHook('onReady', async () => { void refresher.keepAlive(idleMs).catch((err) => app.log.warn({ err }, 'keep-alive failed')) })
-  // Runs before the store closes (hooks of later plugins first): in-flight refreshes are committed.
-  app.addHook('onClose', async () => {
-    clearInterval(timer)
-    await refresher.settle()
-  })
-}, { name: 'token-refresher', dependencies: ['config', 'store', 'vault', 'healow-token-client', 'request-budget', 'metrics'] })
