@@ -16,8 +16,8 @@ const mereTenants: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['Mere compatibility'],
         security: [],
         querystring: MereTenantQuery,
-        response: { 200: ref(MereTenantList), ...errorResponses(400, 503) },
-      },
+        response: { 200: ref(MereTenantList), ...errorResponses(400, 503) }
+      }
     }, async (request) => {
       const query = request.query.query?.trim() ?? ''
       const { practices } = app.tenantDirectory.search(query, query === '' ? LIST_LIMIT : SEARCH_LIMIT)
@@ -26,7 +26,7 @@ const mereTenants: FastifyPluginAsyncTypebox = async (app) => {
         name: practice.name,
         url: practice.fhirBase,
         token: practice.tokenUrl,
-        authorize: practice.authorizeUrl,
+        authorize: practice.authorizeUrl
       }))
     })
   }

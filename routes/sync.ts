@@ -54,7 +54,7 @@ const sync: FastifyPluginAsyncTypebox = async (app) => {
           description: 'text/event-stream of SyncStatus',
           content: {
             'text/event-stream': {
-              schema: { type: 'string', examples: [`event: progress\ndata: {"status":"running","syncId":"0b6f7c1e-52a4-4d8e-9f0a-3c2d1e4b5a69"}\n\n`] }
+              schema: { type: 'string', examples: ['event: progress\ndata: {"status":"running","syncId":"0b6f7c1e-52a4-4d8e-9f0a-3c2d1e4b5a69"}\n\n'] }
             }
           }
         },

@@ -11,8 +11,8 @@ const tenants: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['Tenants'],
       security: [],
       querystring: TenantSearchQuery,
-      response: { 200: ref(TenantPage), ...errorResponses(400, 503) },
-    },
+      response: { 200: ref(TenantPage), ...errorResponses(400, 503) }
+    }
   }, async (request) => {
     // Ajv fills the default, but the optional type cannot know it.
     const { q, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
@@ -30,14 +30,15 @@ const tenants: FastifyPluginAsyncTypebox = async (app) => {
       security: [],
       params: TenantParams,
       querystring: TenantQuery,
-      response: { 200: ref(Tenant), ...errorResponses(404, 503) },
-    },
+      response: { 200: ref(Tenant), ...errorResponses(404, 503) }
+    }
   }, async (request, reply) => {
     const practice = app.tenantDirectory.get(request.params.id)
     if (practice === undefined) {
       return reply.notFound(`No practice with id "${request.params.id}" in the Healow directory; find ids with GET /tenants?q=`)
     }
-    return request.query.discover ? { ...practice, ...await app.tenantDirectory.oauthEndpoints(practice, { discover: true }) } : practice
+    if (!request.query.discover) return practice
+    return { ...practice, ...await app.tenantDirectory.oauthEndpoints(practice, { discover: true }) }
   })
 }
 export default tenants

@@ -92,7 +92,14 @@ export class SlidingWindowBudget implements RequestBudget {
     const spare = this.#limit - keepFree
     if (spare < 1) return { ok: false, retryAfterMs: this.#windowMs }
     const queuedUntil = sent.length > window.start ? sent[sent.length - 1] : 0
-    const wait = spareWait({ now, inWindow, spare, blockedUntil: window.blockedUntil, queuedUntil, oldestFreeing: () => sent[sent.length - spare] + this.#windowMs })
+    const wait = spareWait({
+      now,
+      inWindow,
+      spare,
+      blockedUntil: window.blockedUntil,
+      queuedUntil,
+      oldestFreeing: () => sent[sent.length - spare] + this.#windowMs
+    })
     if (wait > 0) return { ok: false, retryAfterMs: wait }
     sent.push(now)
     return { ok: true }

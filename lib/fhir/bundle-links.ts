@@ -19,7 +19,11 @@ export class PracticeLinks {
   /** `{origin}{base path}` for each origin that counts as the practice's. */
   readonly #prefixes: readonly string[]
 
-  constructor (private readonly base: PracticeBase, aliasOrigins: readonly string[], private readonly gatewayBase: string) {
+  constructor (
+    private readonly base: PracticeBase,
+    aliasOrigins: readonly string[],
+    private readonly gatewayBase: string
+  ) {
     const scope = practiceScopes.get(`${base.origin}${base.path}\n${aliasOrigins.join(' ')}`, () => practiceScope(base, aliasOrigins))
     this.#origins = scope.origins
     this.#prefixes = scope.prefixes
@@ -93,7 +97,8 @@ export class PracticeLinks {
     this.rewriteBundle(bundle, 0, withheld)
     if (withheld.length > before && isRecord(bundle)) {
       const entries = bundle.entry
-      bundle.entry = [...(Array.isArray(entries) ? entries : entries === undefined ? [] : [entries]), withheldLinksEntry(withheld.slice(before))]
+      const kept = Array.isArray(entries) ? entries : entries === undefined ? [] : [entries]
+      bundle.entry = [...kept, withheldLinksEntry(withheld.slice(before))]
     }
     return JSON.stringify(bundle)
   }

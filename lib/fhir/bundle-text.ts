@@ -106,12 +106,16 @@ class BundleScanner {
         this.escaped = true
         const e = text.charCodeAt(i + 1)
         if (e === 0x75) { // \uXXXX
-          if (!(isHexDigit(text.charCodeAt(i + 2)) && isHexDigit(text.charCodeAt(i + 3)) && isHexDigit(text.charCodeAt(i + 4)) && isHexDigit(text.charCodeAt(i + 5)))) throw NOT_PLAIN
+          const hex = isHexDigit(text.charCodeAt(i + 2)) && isHexDigit(text.charCodeAt(i + 3)) &&
+            isHexDigit(text.charCodeAt(i + 4)) && isHexDigit(text.charCodeAt(i + 5))
+          if (!hex) throw NOT_PLAIN
           i += 6
           continue
         }
         // \" \\ \/ \b \f \n \r \t
-        if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) throw NOT_PLAIN
+        const known = e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 ||
+          e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74
+        if (!known) throw NOT_PLAIN
         i += 2
         continue
       }
@@ -233,7 +237,8 @@ class BundleScanner {
         } else if (role === BUNDLE) {
           this.readValue(ENTRIES, depth) // LIST_KEY: the Bundle's entry
         } else {
-          this.readValue(this.skipWhitespace() === OPEN_BRACE ? RESOURCE : OTHER, depth) // LIST_KEY: an entry's resource
+          // LIST_KEY: an entry's resource
+          this.readValue(this.skipWhitespace() === OPEN_BRACE ? RESOURCE : OTHER, depth)
         }
       }
       const c = this.skipWhitespace()
@@ -253,7 +258,9 @@ class BundleScanner {
       return 0
     }
     const length = end - start - 2
-    for (const [name, bit] of KEY_BITS[role]) if (name.length === length && this.text.startsWith(name, start + 1)) return bit
+    for (const [name, bit] of KEY_BITS[role]) {
+      if (name.length === length && this.text.startsWith(name, start + 1)) return bit
+    }
     return 0
   }
 

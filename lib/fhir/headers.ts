@@ -18,7 +18,9 @@ const LEGACY_FHIR_JSON = /^application\/json\+fhir\b/i
 
 const HEADER_VALUE_LIMIT = 1024
 
-export function upstreamRequestHeaders (client: IncomingHttpHeaders, accessToken: string, requestId: string): Record<string, string> {
+export function upstreamRequestHeaders (
+  client: IncomingHttpHeaders, accessToken: string, requestId: string
+): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const name of REQUEST_HEADERS) {
     const value = client[name]
@@ -32,7 +34,9 @@ export function upstreamRequestHeaders (client: IncomingHttpHeaders, accessToken
   return headers
 }
 
-export function clientResponseHeaders (upstream: Record<string, string | string[] | undefined>): Record<string, string> {
+export function clientResponseHeaders (
+  upstream: Record<string, string | string[] | undefined>
+): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(upstream)) {
     const lower = name.toLowerCase()

@@ -36,8 +36,11 @@ const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/
 const SEGMENT_CHARS = /^[A-Za-z0-9\-._$]+$/
 /** Printable ASCII without space, `#` and `\`: everything else is refused before parsing. */
 const RAW_CHARS = /^[\x21\x22\x24-\x5b\x5d-\x7e]*$/
-/** Search parameter names, with modifiers and chains: `code:text`, `subject:Patient.name`, `_has:Observation:patient:code`. */
-const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.:\-]{0,127}$/
+/**
+ * Search parameter names, with modifiers and chains: `code:text`, `subject:Patient.name`,
+ * `_has:Observation:patient:code`.
+ */
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
 const CONTROL_CHARS = /[\x00-\x1f\x7f]/
 /**
  * A query whose every pair comes out of decoding and encoding again unchanged (names without `:`,
@@ -203,7 +206,9 @@ function splitPracticeBase (fhirBase: string): Readonly<PracticeBase> {
  * The upstream request for a validated target: origin, path and query built from the validated
  * parts only, and checked once more to be under the base (defence in depth).
  */
-export function upstreamLocation (base: PracticeBase, target: FhirTarget): { origin: string, path: string, query: string } {
+export function upstreamLocation (
+  base: PracticeBase, target: FhirTarget
+): { origin: string, path: string, query: string } {
   const path = base.path + formatTarget({ segments: target.segments, query: '' })
   const check = new URL(path || '/', base.origin)
   if (check.origin !== base.origin || !(check.pathname === (base.path || '/') || check.pathname.startsWith(`${base.path}/`))) {

@@ -23,10 +23,12 @@ const RELATION = /^[A-Za-z][A-Za-z0-9.-]{0,31}$/
 export function withheldLink (relation: unknown, url: string, base: string): WithheldLink {
   let host: string
   if (url === '') host = 'no URL'
-  else try {
-    host = new URL(url, base).host || 'no host'
-  } catch {
-    host = 'an unparsable URL'
+  else {
+    try {
+      host = new URL(url, base).host || 'no host'
+    } catch {
+      host = 'an unparsable URL'
+    }
   }
   return { relation: typeof relation === 'string' && RELATION.test(relation) ? relation : 'unnamed', host }
 }

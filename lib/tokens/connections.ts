@@ -54,10 +54,14 @@ export class Connections {
     const row = await this.vault.record(connectionId)
     const expected = row?.keyHash ? Buffer.from(row.keyHash, 'hex') : null
     if (!row || !expected || !timingSafeEqual(expected, Buffer.from(sha256(key), 'hex'))) return null
-    return { id: row.id, practiceId: row.practiceId, fhirBase: row.fhirBase, patientId: row.patientId, status: row.status, record: row }
+    const { id, practiceId, fhirBase, patientId, status } = row
+    return { id, practiceId, fhirBase, patientId, status, record: row }
   }
 
-  /** Checks `Authorization: Bearer <key>` for this connection; one answer for every failure, so ids cannot be probed. */
+  /**
+   * Checks `Authorization: Bearer <key>` for this connection; one answer for every failure, so
+   * ids cannot be probed.
+   */
   async authenticate (header: string | undefined, connectionId: string): Promise<AuthenticatedConnection> {
     const key = typeof header === 'string' && /^Bearer [A-Za-z0-9_-]{20,200}$/.test(header) ? header.slice(7) : null
     const connection = key ? await this.verifyKey(connectionId, key) : null

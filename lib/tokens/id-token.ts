@@ -29,7 +29,9 @@ export function readIdToken (idToken: string, clientId: string, now = Date.now()
  * The patient id: the token response's `patient` when Healow sends it (unconfirmed), otherwise
  * the id_token's fhirUser, `Patient/{id}` relative or absolute.
  */
-export function patientIdFrom (tokenResponse: Record<string, unknown>, claims: IdTokenClaims | undefined): string | null {
+export function patientIdFrom (
+  tokenResponse: Record<string, unknown>, claims: IdTokenClaims | undefined
+): string | null {
   const valid = (id: unknown): id is string => typeof id === 'string' && /^[A-Za-z0-9\-.]{1,64}$/.test(id)
   if (valid(tokenResponse.patient)) return tokenResponse.patient
   const match = claims?.fhirUser?.match(/(?:^|\/)Patient\/([^/?#]+)$/)

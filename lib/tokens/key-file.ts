@@ -10,7 +10,9 @@ export const KEY_FILE_NAME = 'vault.key'
  * The vault key: VAULT_KEY when configured; otherwise the key file in DATA_DIR, created on first
  * start with mode 0600 so only the service's user can read it.
  */
-export function loadVaultKey (configured: string | undefined, dataDir: string, warn: (message: string) => void): Buffer {
+export function loadVaultKey (
+  configured: string | undefined, dataDir: string, warn: (message: string) => void
+): Buffer {
   if (configured) return parseVaultKey(configured)
   const file = path.join(dataDir, KEY_FILE_NAME)
   if (existsSync(file)) {

@@ -29,7 +29,10 @@ export type TokenCallOutcome =
   | { kind: 'rejected', answer: TokenEndpointAnswer }
   /** Healow did nothing with the request: it may be sent again. */
   | { kind: 'not_processed', reason: string }
-  /** Healow may have acted on the request, and its answer is lost: never send the same refresh token again as a retry. */
+  /**
+   * Healow may have acted on the request, and its answer is lost: never send the same refresh
+   * token again as a retry.
+   */
   | { kind: 'unknown', reason: string }
 
 export interface TokenRequest {

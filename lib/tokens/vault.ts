@@ -104,7 +104,14 @@ export class Vault {
   }
 
   /** Compare-and-set on tokenVersion: false when another writer got there first. */
-  async saveRefreshed (id: string, expectedVersion: number, tokens: TokenSet, accessExpiresAt: number, scope: string | undefined, now = Date.now()): Promise<boolean> {
+  async saveRefreshed (
+    id: string,
+    expectedVersion: number,
+    tokens: TokenSet,
+    accessExpiresAt: number,
+    scope: string | undefined,
+    now = Date.now()
+  ): Promise<boolean> {
     const saved = await this.store.connections.saveTokens(id, expectedVersion, {
       tokens: this.seal(id, tokens), accessExpiresAt, refreshable: Boolean(tokens.refreshToken), scope, at: now
     })
