@@ -4,8 +4,7 @@ import type { Static } from '@sinclair/typebox'
 import { ref } from '../schemas/common.js'
 import { ClaimRequest, ClaimResponse, ConnectionParams, ConnectionStatus } from '../schemas/connections.js'
 import type { ConnectionRow } from '../lib/store/types.js'
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+import { isoTime } from '../lib/iso-time.js'
 
 function describe (app: FastifyInstance, row: ConnectionRow): Static<typeof ConnectionStatus> {
   const { PUBLIC_URL } = app.config
@@ -17,11 +16,11 @@ function describe (app: FastifyInstance, row: ConnectionRow): Static<typeof Conn
     patientId: row.patientId,
     scopes: row.scope.split(' ').filter(Boolean),
     status: row.status,
-    accessTokenExpiresAt: new Date(row.accessExpiresAt).toISOString(),
+    accessTokenExpiresAt: isoTime(row.accessExpiresAt),
     refreshable: row.refreshable,
-    lastRefreshAt: iso(row.lastRefreshAt),
+    lastRefreshAt: isoTime(row.lastRefreshAt),
     lastError: row.lastError,
-    createdAt: new Date(row.createdAt).toISOString(),
+    createdAt: isoTime(row.createdAt),
     reconnectUrl: `${PUBLIC_URL}/healow/connect?tenant=${encodeURIComponent(row.practiceId)}`
   }
 }

@@ -4,12 +4,11 @@ import { errorResponses, ref } from '../schemas/common.js'
 import { ConnectionParams } from '../schemas/connections.js'
 import { SyncStatus } from '../schemas/sync.js'
 import type { SyncStatus as Status } from '../lib/sync/service.js'
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+import { isoTime } from '../lib/iso-time.js'
 
 /** The status as the API shows it (times as ISO 8601). */
 export function syncStatusBody (s: Status) {
-  return { ...s, startedAt: iso(s.startedAt), finishedAt: iso(s.finishedAt), nextAt: iso(s.nextAt) }
+  return { ...s, startedAt: isoTime(s.startedAt), finishedAt: isoTime(s.finishedAt), nextAt: isoTime(s.nextAt) }
 }
 
 const sync: FastifyPluginAsyncTypebox = async (app) => {

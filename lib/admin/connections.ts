@@ -1,5 +1,6 @@
 import type { ConnectionPosition, ConnectionRow, ConnectionStore } from '../store/types.js'
 import type { SyncStatus } from '../sync/service.js'
+import { isoTime } from '../iso-time.js'
 
 /** The connection's latest sync run: running, or how it ended; null when it never synced. */
 export interface LastSync {
@@ -29,8 +30,6 @@ export interface OperatorConnectionPage { items: OperatorConnection[], total: nu
 
 export class CursorError extends Error {}
 
-const iso = (ms: number) => new Date(ms).toISOString()
-
 export function encodeConnectionCursor (position: ConnectionPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url')
 }
@@ -48,8 +47,8 @@ function lastSyncOf (s: SyncStatus): LastSync | null {
   if (s.status === 'idle' || s.startedAt === null) return null
   return {
     status: s.status,
-    startedAt: iso(s.startedAt),
-    finishedAt: s.finishedAt === null ? null : iso(s.finishedAt),
+    startedAt: isoTime(s.startedAt),
+    finishedAt: isoTime(s.finishedAt),
     ...(s.status === 'failed' && s.lastError !== undefined ? { error: s.lastError } : {})
   }
 }
@@ -69,9 +68,9 @@ export function describeForOperator (
     status: row.status,
     claimed: row.keyHash !== null,
     refreshable: row.refreshable,
-    createdAt: iso(row.createdAt),
-    accessTokenExpiresAt: iso(row.accessExpiresAt),
-    lastRefreshAt: row.lastRefreshAt === null ? null : iso(row.lastRefreshAt),
+    createdAt: isoTime(row.createdAt),
+    accessTokenExpiresAt: isoTime(row.accessExpiresAt),
+    lastRefreshAt: isoTime(row.lastRefreshAt),
     lastError: row.lastError,
     lastSync: lastSyncOf(sync),
     reconnectUrl
