@@ -1,7 +1,7 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', 'clients/**', '.tap/**', 'test/screenshots/**'] }),
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', 'clients/**', '.tap/**', 'test/screenshots/**', 'reports/**', '.stryker-tmp/**'] }),
   {
     rules: {
       '@stylistic/comma-dangle': ['error', 'never'],
