@@ -14,7 +14,7 @@ const REDACT_PATHS = [
   ...['query.code', 'body.code', '*.query.code', '*.body.code'],
   ...SECRET_FIELDS.flatMap((f) => /^[A-Za-z_]\w*$/.test(f)
     ? [f, `*.${f}`, `*.*.${f}`]
-    : [`*[${JSON.stringify(f)}]`, `*.*[${JSON.stringify(f)}]`])
+    : [`[${JSON.stringify(f)}]`, `*[${JSON.stringify(f)}]`, `*.*[${JSON.stringify(f)}]`])
 ]
 
 // Query parameters that carry credentials: OAuth codes and state at the callback, handles, tokens.

@@ -29,7 +29,7 @@ export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'fhir-target',
     mutate: ['lib/fhir/target.ts', 'lib/fhir/upstream.ts'],
-    tests: ['test/plugins/fhir-proxy-target.test.ts']
+    tests: ['test/lib/fhir/target.test.ts', 'test/lib/fhir/upstream.test.ts']
   },
   {
     name: 'bundle-links',
@@ -48,8 +48,8 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'cipher',
-    mutate: ['lib/tokens/cipher.ts'],
-    tests: ['test/plugins/vault.test.ts']
+    mutate: ['lib/tokens/cipher.ts', 'lib/tokens/key-file.ts'],
+    tests: ['test/lib/tokens/cipher.test.ts', 'test/lib/tokens/key-file.test.ts']
   },
   {
     name: 'refresh',
