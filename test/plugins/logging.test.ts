@@ -211,7 +211,7 @@ t.test("a request's lazy logger: made once and only for a line that is written, 
   lazy.error('e')
   lazy.fatal('f')
   t.equal(made, 1, 'one child for every line after')
-  lazy.silent()
+  lazy.silent('never written')
   lazy.level = 'debug'
   lazy.debug('now written')
   t.equal(lazy.level, 'debug', "the child's own level once made")
