@@ -204,6 +204,7 @@ t.test('near-miss origins are refused: the comparison is exact', async (t) => {
   const near: Array<Record<string, string>> = [
     { origin: `${publicUrl.origin}.evil.example` },
     { origin: otherPort },
+    { origin: `${publicUrl.origin}0` },
     { origin: `https://${publicUrl.host}` },
     { origin: `http://localhost:${publicUrl.port}` },
     { origin: `${publicUrl.origin}/` },
