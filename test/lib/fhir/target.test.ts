@@ -91,6 +91,12 @@ t.test('each refusal says why, near misses of what is allowed included', async (
 })
 
 t.test('what a patient app uses is forwarded, rebuilt from its validated parts', async (t) => {
+  acceptedAs(t, '', '', 'bundle')
+  acceptedAs(t, '/', '', 'bundle')
+  acceptedAs(t, '?_getpages=x', '?_getpages=x', 'bundle')
+  acceptedAs(t, '/metadata', '/metadata', 'resource')
+  acceptedAs(t, '/Patient/1/_history', '/Patient/1/_history', 'bundle')
+  acceptedAs(t, '/Observation', '/Observation', 'bundle')
   acceptedAs(t, '/.well-known/smart-configuration', '/.well-known/smart-configuration', 'resource')
   acceptedAs(t, '/Observation/$lastn?patient=1', '/Observation/$lastn?patient=1', 'bundle')
   acceptedAs(t, '/DocumentReference/%24docref', '/DocumentReference/$docref', 'bundle')
@@ -130,6 +136,11 @@ t.test('query and form parameters are decoded, checked and encoded again', async
   t.equal(canonicalParameters('1x=1'), undefined, 'a name starts with a letter or _')
   t.equal(canonicalParameters(`${'n'.repeat(128)}=1`), `${'n'.repeat(128)}=1`)
   t.equal(canonicalParameters(`${'n'.repeat(129)}=1`), undefined)
+  const pairs = (n: number, value = '1') => Array.from({ length: n }, (_, i) => `p${i}=${value}`).join('&')
+  t.equal(canonicalParameters(pairs(100)), pairs(100), 'a hundred parameters')
+  t.equal(canonicalParameters(pairs(101)), undefined, 'a hundred and one are too many')
+  t.equal(canonicalParameters(pairs(100, 'a+b')), pairs(100, 'a%20b'), 'a hundred, decoded and encoded again')
+  t.equal(canonicalParameters(pairs(101, 'a+b')), undefined, 'a hundred and one, however written')
   // A POST _search body may be long, but not without end.
   const body = (length: number) => `x=${'%41'.repeat(Math.floor((length - 2) / 3))}${'a'.repeat((length - 2) % 3)}`
   t.equal(body(MAX_TARGET_LENGTH * 16).length, MAX_TARGET_LENGTH * 16)
