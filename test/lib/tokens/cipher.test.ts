@@ -80,7 +80,7 @@ t.test('a vault key is 32 bytes as 64 hex characters or base64; anything else sa
   t.same(parseVaultKey(Buffer.alloc(32, 0xfb).toString('base64url')), Buffer.alloc(32, 0xfb), 'base64url')
   t.equal(vaultKeyProblem('VAULT_KEY', hex), undefined)
   const problem = 'VAULT_KEY must be 32 bytes, written as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)'
-  for (const bad of ['ab'.repeat(31), 'ab'.repeat(33), `x${hex}`, `${hex}x`, Buffer.alloc(31).toString('base64'), Buffer.alloc(33).toString('base64'), '']) {
+  for (const bad of ['ab'.repeat(31), 'ab'.repeat(33), `x${hex}`, `${hex}x`, `a${hex}`, `${hex}a`, Buffer.alloc(31).toString('base64'), Buffer.alloc(33).toString('base64'), '']) {
     t.equal(vaultKeyProblem('VAULT_KEY', bad), problem, JSON.stringify(bad))
     t.throws(() => parseVaultKey(bad), { message: problem })
   }
