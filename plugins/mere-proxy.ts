@@ -7,6 +7,7 @@ import { GatewayError } from '../lib/errors.js'
 import { canonicalParameters, parsePracticeBase } from '../lib/fhir/target.js'
 import { holdOffAfterUpstream429, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { checkTokenRelayForm } from '../lib/mere/token-relay-form.js'
+import { bearerToken, isTokenTarget, relayOriginProblem, relayTargetBelowBase } from '../lib/mere/relay-checks.js'
 import type { Practice } from '../lib/directory/practice.js'
 import type { Config } from '../lib/config.js'
 import type { RequestBudget } from '../lib/budget/sliding-window.js'
@@ -30,8 +31,6 @@ interface MereProxyQuery {
   target_type?: 'base' | 'token'
 }
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/
-
 /**
  * Mere web's `/api/proxy`: a browser cannot call Healow (no CORS), so its server relays. The
  * target is held to the same grammar as the FHIR proxy's and can only ever land under the
@@ -53,13 +52,8 @@ class MereProxy {
 
   /** Origin, or failing that Referer, must be PUBLIC_URL's: the relay serves Mere's page only. */
   checkOrigin (request: FastifyRequest): void {
-    const expected = new URL(this.app.config.PUBLIC_URL).origin
-    const origin = request.headers.origin
-    let seen: string | undefined = typeof origin === 'string' ? origin : undefined
-    if (seen === undefined && typeof request.headers.referer === 'string') {
-      try { seen = new URL(request.headers.referer).origin } catch { seen = undefined }
-    }
-    if (seen !== expected) throw new GatewayError(403, 'forbidden_target', `The Healow relay only serves pages on ${expected} (Origin or Referer)`)
+    const problem = relayOriginProblem(request.headers, this.app.config.PUBLIC_URL)
+    if (problem !== undefined) throw new GatewayError(403, 'forbidden_target', problem)
   }
 
   practice (query: MereProxyQuery): Practice {
@@ -76,7 +70,7 @@ class MereProxy {
   ): Promise<{ token: string, connectionId?: string }> {
     const header = request.headers.authorization
     if (header === undefined) throw new GatewayError(401, 'unauthorized', 'The relay forwards only requests that carry the patient\'s Authorization: Bearer token')
-    const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined
+    const token = bearerToken(header)
     if (!token) throw new GatewayError(401, 'unauthorized', 'Authorization must be "Bearer <token>"')
     if (!this.app.config.MERE_VAULT_HANDLES) return { token }
     // In vault-handle mode the browser never holds a Healow token: anything but a handle is a guess.
@@ -106,14 +100,9 @@ class MereProxy {
     practice: Practice,
     target: string
   ): Promise<FastifyReply> {
-    const method = request.method === 'HEAD' ? 'GET' : request.method
+    const { method } = request
     const base = parsePracticeBase(practice.fhirBase)
-    // Mere web cuts the base off an attachment's URL and sends the rest, `/Binary/…`: one leading
-    // slash means "under the base", as Mere's own server joins it (never `//host`).
-    const underBase = /^\/(?!\/)/.test(target) ? target.slice(1) : target
-    // Relative targets are read against the base and absolute ones must be on it (or an alias): never anywhere else.
-    // A fragment never reaches a server; in a target it can only be there to confuse a parser.
-    const relative = underBase.includes('#') ? undefined : new PracticeLinks(base, this.#aliasOrigins, '').rewrite(underBase, method)
+    const relative = relayTargetBelowBase(target, new PracticeLinks(base, this.#aliasOrigins, ''), method)
     if (relative === undefined) throw new GatewayError(400, 'forbidden_target', 'Not relayed: the target is not a FHIR path under this practice')
     let form: string | undefined
     if (method === 'POST') {
@@ -144,7 +133,7 @@ class MereProxy {
     target: string | undefined
   ): Promise<FastifyReply> {
     if (request.method !== 'POST') throw new GatewayError(405, 'method_not_allowed', 'The token relay takes POST only', { allow: 'POST' })
-    if (target !== undefined && target !== '' && resolvedHref(target, practice.tokenUrl) !== practice.tokenUrl) {
+    if (!isTokenTarget(target, practice.tokenUrl)) {
       throw new GatewayError(400, 'forbidden_target', "Not relayed: target_type=token goes to the practice's token URL only (leave target out)")
     }
     if (typeof request.body !== 'string') throw new GatewayError(400, 'invalid_request', 'The token relay takes an application/x-www-form-urlencoded body of OAuth parameters')
@@ -192,15 +181,6 @@ class MereProxy {
     }
     // Redirects are passed on without their Location (clientResponseHeaders drops it): never followed.
     return reply.code(upstream.statusCode).headers(clientResponseHeaders(upstream.headers)).send(upstream.body)
-  }
-}
-
-/** `target` read against `base`, or undefined when it does not parse. */
-function resolvedHref (target: string, base: string): string | undefined {
-  try {
-    return new URL(target, base).href
-  } catch {
-    return undefined
   }
 }
 

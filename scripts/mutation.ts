@@ -68,10 +68,9 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'mere-relay',
-    // The relay's Origin, bearer and target checks live in its plugin.
-    mutate: ['lib/mere/compat.ts', 'lib/mere/token-relay-form.ts', 'plugins/mere-proxy.ts'],
-    // The fast file first: a file that fails ends the mutant's run.
-    tests: ['test/lib/mere/token-relay-form.test.ts', 'test/lib/mere/compat.test.ts', 'test/plugins/mere-proxy.test.ts']
+    mutate: ['lib/mere/compat.ts', 'lib/mere/token-relay-form.ts', 'lib/mere/relay-checks.ts'],
+    // Fast files first: a file that fails ends the mutant's run.
+    tests: ['test/lib/mere/token-relay-form.test.ts', 'test/lib/mere/relay-checks.test.ts', 'test/lib/mere/compat.test.ts']
   },
   {
     name: 'sync-checkpoint',

@@ -63,7 +63,7 @@ t.test('the relay in vault-handle mode: who may ask, for which practice, for wha
 
   t.test('targets under the practice only', async (t) => {
     stack.sim.resetCounters()
-    for (const target of ['Patient#x', `//${new URL(practice.fhirBase).host}/Patient`, `${other.fhirBase}/Patient`, 'Patient/../../x', '%2e%2e/x', 'http://[']) {
+    for (const target of ['Patient#x', '//Patient/1', `//${new URL(practice.fhirBase).host}/Patient`, `${other.fhirBase}/Patient`, 'Patient/../../x', '%2e%2e/x', 'http://[']) {
       await refused(t, await relay(at(target)), 400, 'Not relayed: the target is not a FHIR path under this practice')
     }
     await refused(t, await relay(at('Observation/_search'), { method: 'POST', body: 'x=%zz', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400,
@@ -110,4 +110,20 @@ t.test('the relay in vault-handle mode: who may ask, for which practice, for wha
     t.equal((await relay(token(''), { method: 'POST', headers: form, body })).status, 401, 'an empty target is none')
     t.same(stack.sim.counters().token, { 'authorization_code:invalid_client': 2 })
   })
+})
+
+t.test('public mode with handles: the token relay stores the tokens and hands out handles', async (t) => {
+  const stack = await startStack(t, { mode: 'public', env: { LOG_LEVEL: 'warn', MERE_VAULT_HANDLES: 'true' } })
+  const mere = new MereWeb(stack)
+  const practice = stack.sim.practices[0]
+  const { code, codeVerifier } = await mere.authorize(practice.id)
+  const exchanged = await mere.exchangeViaRelay(practice.id, code, codeVerifier)
+  t.equal(exchanged.status, 200)
+  t.match(exchanged.body, { token_type: 'Bearer', access_token: /^hsa\./, patient: practice.patientId })
+  const connectionId = String(exchanged.body.access_token).split('.')[1]
+  t.equal((await stack.gw.app.vault.read(connectionId))!.practiceId, practice.id, 'the tokens are in the vault')
+  const replay = await mere.exchangeViaRelay(practice.id, code, codeVerifier)
+  t.match(replay, { status: 400, body: { error: 'invalid_grant' } }, "Healow's refusal of a spent code is passed back")
+  const read = await mere.proxy(practice.id, `Patient/${practice.patientId}`, String(exchanged.body.access_token))
+  t.equal(read.status, 200, 'and the handle reads')
 })

@@ -3,6 +3,7 @@ import { SlidingWindowBudget } from '../../../lib/budget/sliding-window.js'
 import { MereCompat, type MereCompatDeps } from '../../../lib/mere/compat.js'
 import { startStack } from '../../helpers/connect.js'
 import { MereWeb } from '../../helpers/mere-web.js'
+import { shiftDate } from '../../helpers/shifted-date.js'
 
 t.test("Mere web's token endpoints, called as the gateway's own plugin calls them", async (t) => {
   const stack = await startStack(t, { mode: 'confidential', env: { LOG_LEVEL: 'warn' } })
@@ -58,8 +59,10 @@ t.test("Mere web's token endpoints, called as the gateway's own plugin calls the
   })
 
   t.test('with handles, the tokens stay in the vault and the browser gets handles that only resolve as what they are', async (t) => {
-    const answer = await handles.exchange(await exchangeInput())
+    const input = await exchangeInput()
+    const answer = await handles.exchange(input)
     t.equal(answer.status, 200)
+    t.match(await handles.exchange(input), { status: 400, body: { error: 'invalid_grant' } }, "a refusal of Healow's is passed back, handles or not")
     const body = answer.body as Record<string, string | number>
     t.match(body, { token_type: 'Bearer', access_token: /^hsa\.[0-9a-f-]{36}\.hsk_/, refresh_token: /^hsr\.[0-9a-f-]{36}\.hsk_/, id_token: String, patient: practice.patientId, scope: /patient\// })
     t.ok(Number(body.expires_in) > 3000 && Number(body.expires_in) <= 3600, `expires_in ${body.expires_in}`)
@@ -83,6 +86,10 @@ t.test("Mere web's token endpoints, called as the gateway's own plugin calls the
       ['no key', `hsa.${connectionId}.`, 'hsa']
     ] as const) t.equal(await handles.resolveHandle(String(handle), kind), null, what)
 
+    stack.sim.resetCounters()
+    const asHealowToken = await plain.refresh({ refresh_token: String(body.refresh_token), tenant_id: practice.id })
+    t.match(asHealowToken, { status: 400, body: { error: 'invalid_grant' } }, 'without handles, a handle is just a token Healow does not know')
+    t.same(stack.sim.counters().token, { 'refresh_token:invalid_grant': 1 })
     const refreshed = await handles.refresh({ refresh_token: String(body.refresh_token), tenant_id: practice.id })
     t.equal(refreshed.status, 200)
     t.same({ ...refreshed.body, expires_in: 0 }, { ...body, expires_in: 0 }, 'the same handles, scope, id_token and patient')
@@ -139,7 +146,25 @@ t.test("Mere web's token endpoints, called as the gateway's own plugin calls the
       "Healow's token endpoint is unavailable: the practice's request budget is spent; retry in a minute"))
     t.same(stack.sim.counters().token, { 'refresh_token:ok': 1 }, 'nothing sent')
     now = 60_000
-    t.equal((await starved.refresh(next)).status, 200, 'sent once the budget allows')
+    const sent = await starved.refresh(next)
+    t.equal(sent.status, 200, 'sent once the budget allows')
     t.same(stack.sim.counters().token, { 'refresh_token:ok': 2 })
+
+    let broken = true
+    const flaky = compat({}, { requestBudget: { take: async (id: string) => { if (broken) throw new Error('budget store down'); return await budget.take(id) } } })
+    const last = { refresh_token: sent.body.refresh_token as string, tenant_id: practice.id }
+    await t.rejects(flaky.refresh(last), { message: 'budget store down' })
+    broken = false
+    now = 120_000
+    t.equal((await flaky.refresh(last)).status, 200, 'a call that failed before Healow is not kept as the answer')
+
+    // A minute later the shared answer is gone: the spent token goes to Healow, which refuses it.
+    const restore = shiftDate(() => 61_000)
+    t.teardown(restore)
+    stack.sim.resetCounters()
+    now = 240_000
+    t.match(await flaky.refresh(last), { status: 400, body: { error: 'invalid_grant' } })
+    t.same(stack.sim.counters().token, { 'refresh_token:invalid_grant': 1 })
+    restore()
   })
 })
