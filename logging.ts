@@ -2,19 +2,16 @@ import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import type { Config } from './lib/config.js'
 
-// Fields that hold credentials anywhere in a log object (tokens, codes, keys, secrets).
+// Fields that hold credentials anywhere in a log object (credential headers, tokens, codes, keys, secrets).
 const SECRET_FIELDS = [
-  'authorization', 'cookie', 'set-cookie', 'access_token', 'refresh_token', 'id_token',
+  'authorization', 'cookie', 'set-cookie', 'x-api-key', 'access_token', 'refresh_token', 'id_token',
   'code_verifier', 'client_secret', 'key', 'handoff', 'password', 'state', 'VAULT_KEY', 'HEALOW_CLIENT_SECRET'
 ]
 const REDACT_PATHS = [
-  ...['authorization', 'cookie', 'x-api-key'].map((h) => `req.headers["${h}"]`),
-  'res.headers["set-cookie"]',
   // An OAuth code only where requests carry one: a bare `code` is usually an error code (ENOENT), worth keeping.
   ...['query.code', 'body.code', '*.query.code', '*.body.code'],
-  ...SECRET_FIELDS.flatMap((f) => /^[A-Za-z_]\w*$/.test(f)
-    ? [f, `*.${f}`, `*.*.${f}`]
-    : [`[${JSON.stringify(f)}]`, `*[${JSON.stringify(f)}]`, `*.*[${JSON.stringify(f)}]`])
+  // At the top and up to two objects down, which takes in req.headers.authorization and res.headers.set-cookie.
+  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`])
 ]
 
 // Query parameters that carry credentials: OAuth codes and state at the callback, handles, tokens.

@@ -58,7 +58,7 @@ t.test("a request's logger writes its lines with the request id, redacted, and o
 })
 
 const CONFIG = { LOG_LEVEL: 'info', LOG_FORMAT: 'json', HEALOW_CLIENT_SECRET: 'client-secret-1234', VAULT_KEY: 'vault-key-abcdefgh' } as const
-const FIELDS = ['authorization', 'cookie', 'set-cookie', 'access_token', 'refresh_token', 'id_token', 'code_verifier',
+const FIELDS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'access_token', 'refresh_token', 'id_token', 'code_verifier',
   'client_secret', 'key', 'handoff', 'password', 'state', 'VAULT_KEY', 'HEALOW_CLIENT_SECRET']
 
 /**
@@ -109,6 +109,8 @@ t.test('credential-shaped text is scrubbed from a line, and the text around it k
   const cases: Array<[string, string]> = [
     ['auth Bearer abc.DEF-12_3~+/xyz== end', 'auth Bearer [Redacted] end'],
     ['auth bearer abc end', 'auth bearer [Redacted] end'],
+    ['auth Bearer \t abc end', 'auth Bearer \t [Redacted] end'],
+    ['auth Basic  Zm9v end', 'auth Basic  [Redacted] end'],
     ['auth Basic Zm9vOmJhcg== end', 'auth Basic [Redacted] end'],
     ['auth BASIC Zm9v end', 'auth BASIC [Redacted] end'],
     ['{"access_token":"a1","x":1}', '{"access_token":"[Redacted]","x":1}'],
@@ -220,6 +222,10 @@ t.test("a request's lazy logger: made once and only for a line that is written, 
   t.same(written.map((l) => l.msg), ['w', 'e', 'f', 'now written'])
   t.ok(written.every((l) => l.reqId === 'lazy-1'), 'all with the bindings')
   t.same(written.map((l) => l.level), [40, 50, 60, 20], 'each at its level')
+
+  const tracing = lazyChildLogger(pino({ level: 'trace' }, capture), { reqId: 'lazy-trace' })
+  tracing.trace('a trace line')
+  t.match(capture.text, /"level":10,.*"reqId":"lazy-trace".*"msg":"a trace line"/, 'trace too, when enabled')
 
   const setFirst = lazyChildLogger(parent, { reqId: 'lazy-2' })
   setFirst.level = 'info'
