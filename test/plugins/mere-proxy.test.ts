@@ -25,7 +25,7 @@ t.test('the relay in vault-handle mode: who may ask, for which practice, for wha
     const why = `The Healow relay only serves pages on ${expected} (Origin or Referer)`
     const page = (headers: Record<string, string>) =>
       fetch(`${stack.gw.url}/api/proxy?${at('metadata')}`, { headers: { authorization: `Bearer ${handle}`, ...headers } })
-    for (const headers of [{ origin: `${expected}.evil.example` }, { origin: `${expected}0` }, { origin: '' },
+    for (const headers of <Array<Record<string, string>>>[{ origin: `${expected}.evil.example` }, { origin: `${expected}0` }, { origin: '' },
       { origin: '', referer: `${expected}/page` }, { referer: `${expected}.evil.example/` }, { referer: '::' }, { referer: `${expected}0/` }]) {
       await refused(t, await page(headers), 403, why)
     }
