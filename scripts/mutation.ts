@@ -34,7 +34,7 @@ export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'bundle-links',
     mutate: ['lib/fhir/bundle-links.ts', 'lib/fhir/bundle-text.ts'],
-    tests: ['test/lib/fhir/bundle-text.test.ts', 'test/lib/fhir/bundle-links.test.ts']
+    tests: ['test/lib/fhir/bundle-text.test.ts', 'test/lib/fhir/bundle-links.test.ts', 'test/lib/fhir/bundle-links-lookalikes.test.ts']
   },
   {
     name: 'oauth',

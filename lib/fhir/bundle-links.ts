@@ -165,7 +165,8 @@ function practiceScope (base: PracticeBase, aliasOrigins: readonly string[]): Pr
   return { origins, prefixes: [...origins].map((origin) => origin + base.path) }
 }
 
-const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/
+/** `.` or `..` as a segment, written out or %-encoded (the URL parser resolves both). */
+const DOT_SEGMENT = /(^|\/)(?:\.|%2e){1,2}(\/|$)/i
 /**
  * A path and query the URL parser passes through unchanged. No `%` in the path: the parser reads
  * `%2e` as a dot segment.
