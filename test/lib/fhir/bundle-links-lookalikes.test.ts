@@ -43,3 +43,14 @@ t.test('escapes in a path are left to the grammar, which refuses them', async (t
   t.equal(links.rewrite(`${BASE}/Patient/1/%24everything`), `${GATEWAY}/Patient/1/$everything`, 'but for %24')
   t.equal(links.rewrite(`${BASE}?code=a%7Cb`), `${GATEWAY}?code=a%7Cb`, 'and escapes in a query are decoded and encoded again')
 })
+
+t.test('a urn is kept only as an entry fullUrl: as a link it leads nowhere the gateway serves', async (t) => {
+  const withheld: Array<{ relation: string, host: string }> = []
+  const text = '{"resourceType":"Bundle","link":[{"relation":"next","url":"urn:uuid:1"}],' +
+    '"entry":[{"fullUrl":"urn:uuid:2","link":[{"url":"urn:oid:3"}]}]}'
+  type Rewritten = { link: unknown[], entry: Array<Record<string, unknown>> }
+  const bundle = JSON.parse(links.rewriteBundleJson(text, withheld)!) as Rewritten
+  t.same(bundle.link, [])
+  t.same(bundle.entry[0], { fullUrl: 'urn:uuid:2', link: [] })
+  t.same(withheld.map((w) => w.relation), ['next', 'unnamed'])
+})
