@@ -1,4 +1,5 @@
 import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { SlidingWindowBudget } from '../../../lib/budget/sliding-window.js'
 import { MereCompat, type MereCompatDeps } from '../../../lib/mere/compat.js'
 import { startStack } from '../../helpers/connect.js'
@@ -122,8 +123,12 @@ t.test("Mere web's token endpoints, called as the gateway's own plugin calls the
       mereError(502, 'upstream_unavailable', /^Healow's token endpoint is unavailable: ./))
     stack.sim.setFaults({ tokenDown: false, tokenLatencyMs: 400 })
     const input = await exchangeInput()
+    const before = stack.sim.counters().token['authorization_code:ok'] ?? 0
     t.same(await compat({ TOKEN_REQUEST_TIMEOUT_MS: 50 }).exchange(input),
       mereError(502, 'upstream_unavailable', "Healow's token endpoint is unavailable: no answer yet; send the same request again shortly to receive it"))
+    // The exchange runs on after the answer; it must land before the next test counts Healow's calls.
+    for (let i = 0; i < 100 && (stack.sim.counters().token['authorization_code:ok'] ?? 0) === before; i++) await sleep(50)
+    t.equal(stack.sim.counters().token['authorization_code:ok'], before + 1, 'and Healow answers the call in the end')
     stack.sim.setFaults({ tokenLatencyMs: 0 })
   })
 
