@@ -54,3 +54,11 @@ t.test('a urn is kept only as an entry fullUrl: as a link it leads nowhere the g
   t.same(bundle.entry[0], { fullUrl: 'urn:uuid:2', link: [] })
   t.same(withheld.map((w) => w.relation), ['next', 'unnamed'])
 })
+
+t.test("dots in a link's query or fragment are not dot segments", async (t) => {
+  t.equal(links.rewrite('HTTPS://fhir4.healow.com/fhir/r4/JAFJCD/Observation?code=a/../b'), `${GATEWAY}/Observation?code=a%2F..%2Fb`)
+  t.equal(links.rewrite('HTTPS://fhir4.healow.com/fhir/r4/JAFJCD/Observation?code=./x#/../y'), `${GATEWAY}/Observation?code=.%2Fx`)
+  t.equal(links.rewrite('HTTPS://fhir4.healow.com/fhir/r4/JAFJCD/Observation#/../y?z'), `${GATEWAY}/Observation`)
+  t.equal(links.rewrite('HTTPS://fhir4.healow.com/fhir/r4/JAFJCD/Observation#a?/..'), `${GATEWAY}/Observation`)
+  t.equal(links.rewrite('HTTPS://fhir4.healow.com/fhir/r4/JAFJCD/../JAFJCD/Observation?code=a'), undefined, 'in the path they are')
+})
