@@ -19,8 +19,8 @@ export function relayOriginProblem (
 ): string | undefined {
   const expected = new URL(publicUrl).origin
   let seen: string | undefined = typeof headers.origin === 'string' ? headers.origin : undefined
-  if (seen === undefined && typeof headers.referer === 'string') {
-    try { seen = new URL(headers.referer).origin } catch { seen = undefined }
+  if (seen === undefined && typeof headers.referer === 'string' && URL.canParse(headers.referer)) {
+    seen = new URL(headers.referer).origin
   }
   return seen === expected ? undefined : `The Healow relay only serves pages on ${expected} (Origin or Referer)`
 }
@@ -32,12 +32,8 @@ export function bearerToken (header: string | string[] | undefined): string | un
 
 /** Whether a `target_type=token` request's target (none, empty, or the token URL itself) leads to the token URL. */
 export function isTokenTarget (target: string | undefined, tokenUrl: string): boolean {
-  if (target === undefined || target === '') return true
-  try {
-    return new URL(target, tokenUrl).href === tokenUrl
-  } catch {
-    return false
-  }
+  // An empty target is read as the token URL itself.
+  return target === undefined || (URL.canParse(target, tokenUrl) && new URL(target, tokenUrl).href === tokenUrl)
 }
 
 /**
