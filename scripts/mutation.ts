@@ -38,13 +38,14 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'oauth',
-    mutate: ['plugins/oauth.ts'],
-    tests: ['test/routes/healow-oauth.test.ts']
+    // The plugin wires @fastify/oauth2 in; what a callback's state must match is decided here.
+    mutate: ['lib/tokens/oauth-state.ts'],
+    tests: ['test/lib/tokens/oauth-state.test.ts', 'test/routes/healow-oauth.test.ts']
   },
   {
     name: 'connections',
     mutate: ['lib/tokens/connections.ts'],
-    tests: ['test/routes/connections.test.ts']
+    tests: ['test/lib/tokens/connections.test.ts']
   },
   {
     name: 'cipher',
@@ -59,7 +60,7 @@ export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'budget',
     mutate: ['lib/budget/sliding-window.ts'],
-    tests: ['test/plugins/request-budget.test.ts']
+    tests: ['test/plugins/request-budget.test.ts', 'test/lib/budget/sliding-window.test.ts']
   },
   {
     name: 'log-redaction',
