@@ -54,8 +54,9 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'refresh',
-    mutate: ['lib/tokens/refresher.ts', 'lib/tokens/lease-holder.ts'],
-    tests: ['test/plugins/token-refresher.test.ts', 'test/plugins/token-refresher-ambiguous.test.ts']
+    // token-request.ts sorts Healow's answers into what may be sent again: the refresh retries on it.
+    mutate: ['lib/tokens/refresher.ts', 'lib/tokens/lease-holder.ts', 'lib/tokens/token-request.ts'],
+    tests: ['test/lib/tokens/refresher.test.ts', 'test/lib/tokens/lease-holder.test.ts', 'test/lib/tokens/token-request.test.ts']
   },
   {
     name: 'budget',
@@ -74,8 +75,18 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'sync-checkpoint',
-    mutate: ['lib/sync/engine.ts', 'lib/sync/progress.ts'],
-    tests: ['test/lib/sync-store.test.ts', 'test/lib/sync-faults.test.ts']
+    // Only the checkpointing of the engine: where a run starts its references over (95), each
+    // step's resume and paging (142-217), the page commit with its sealed checkpoint (233-262), the
+    // references a resumed run reads back (271-288); and the checkpoint's seal, bound to run and step.
+    mutate: [
+      'lib/sync/engine.ts:95-95',
+      'lib/sync/engine.ts:142-217',
+      'lib/sync/engine.ts:233-262',
+      'lib/sync/engine.ts:271-288',
+      'lib/sync/sealing.ts:49-55',
+      'lib/sync/progress.ts'
+    ],
+    tests: ['test/lib/sync/checkpoints.test.ts']
   }
 ]
 

@@ -153,8 +153,7 @@ export class SyncRun {
   private async everything (types: string[]): Promise<boolean> {
     if (!this.#granted.has('Patient')) return false
     let state = this.step('everything')
-    if (state?.done) return true
-    if (state !== undefined && state.next === null) return false // it failed before the interruption
+    if (state !== undefined && state.next === null && !state.done) return false // it failed before the interruption
     if (state === undefined) {
       const meta = this.step('metadata')
       let declared: boolean
@@ -167,6 +166,8 @@ export class SyncRun {
       if (!declared) return false
       state = { next: `${this.#base}/Patient/${encodeURIComponent(this.connection.patientId)}/$everything`, done: false, pages: 0 }
     }
+    // A step found done on resume fetches nothing here, but its types are still to be marked done: its
+    // last page was committed (with the progress) before they were.
     const ok = await this.pages('everything', state, (resource) => this.#granted.has(resource.resourceType))
     if (!ok) return false
     for (const type of types) {
@@ -180,8 +181,8 @@ export class SyncRun {
     const progress = this.progress.types[type]
     if (progress.status === 'done' || progress.status === 'skipped') return
     const state = this.step(`type:${type}`) ?? { next: `${this.#base}/${type}?patient=${encodeURIComponent(this.connection.patientId)}`, done: false, pages: 0 }
-    if (state.done) return
-    progress.status = 'running'
+    if (!state.done) progress.status = 'running'
+    // Also for a step found done on resume: its last page was committed while its progress said running.
     await this.pages(`type:${type}`, state, (resource) => resource.resourceType === type || this.#granted.has(resource.resourceType))
     if (progress.status === 'running') progress.status = 'done'
   }
