@@ -75,14 +75,14 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'sync-checkpoint',
-    // Only the checkpointing of the engine: where a run starts its references over (95), each
-    // step's resume and paging (142-217), the page commit with its sealed checkpoint (233-262), the
-    // references a resumed run reads back (271-288); and the checkpoint's seal, bound to run and step.
+    // Only the checkpointing of the engine: whether a run reads its references back (97), each step's
+    // resume, paging and refusal (144-226), the page commit with its sealed checkpoint (235-264), the
+    // references a resumed run reads back (273-290); and the checkpoint's seal, bound to run and step.
     mutate: [
-      'lib/sync/engine.ts:95-95',
-      'lib/sync/engine.ts:142-217',
-      'lib/sync/engine.ts:233-262',
-      'lib/sync/engine.ts:271-288',
+      'lib/sync/engine.ts:97-97',
+      'lib/sync/engine.ts:144-226',
+      'lib/sync/engine.ts:235-264',
+      'lib/sync/engine.ts:273-290',
       'lib/sync/sealing.ts:49-55',
       'lib/sync/progress.ts'
     ],

@@ -33,6 +33,8 @@ export interface SyncEngineDeps {
   /** Called whenever the progress moved (after each page). */
   onProgress: (progress: SyncProgress) => void
   retryDelaysMs?: number[]
+  /** Where a step's paging chain is cut off (tests lower it). */
+  maxPagesPerStep?: number
 }
 
 /** Where a step of the run stands: the next page to fetch, or done. */
@@ -210,7 +212,7 @@ export class SyncRun {
       if (next !== undefined && vetted === null && type !== undefined) {
         this.progress.types[type] = { ...this.progress.types[type], status: 'failed', error: 'a paging link led outside the practice; not followed' }
       }
-      if (state.pages >= MAX_PAGES_PER_STEP) state = { ...state, next: null, done: true }
+      if (state.pages >= (this.deps.maxPagesPerStep ?? MAX_PAGES_PER_STEP)) state = { ...state, next: null, done: true }
       await this.commit(resources, step, state)
     }
     return true

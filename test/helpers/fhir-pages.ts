@@ -11,6 +11,10 @@ export interface PagedPractice {
   requests: string[]
   /** Answers 500 to requests this accepts (path and query below the base), until changed. */
   failWhen: (request: string) => boolean
+  /** An answer of its own to a request (path and query below the base), instead of the pages'. */
+  answer: (request: string) => { status: number, body: unknown } | undefined
+  /** Where `next` links point: the base itself unless changed (a link leading elsewhere). */
+  linkBase?: string
   /** Whether the CapabilityStatement declares Patient/$everything. */
   everything: boolean
 }
@@ -24,7 +28,7 @@ export async function pagedPractice (
   t: Test,
   { pages, reads = {} }: { pages: Record<string, Resource[][]>, reads?: Record<string, Resource> }
 ): Promise<PagedPractice> {
-  const practice: PagedPractice = { base: '', requests: [], failWhen: () => false, everything: false }
+  const practice: PagedPractice = { base: '', requests: [], failWhen: () => false, answer: () => undefined, everything: false }
   const server = createServer((req, res) => {
     const below = req.url!.slice(new URL(practice.base).pathname.length)
     practice.requests.push(below)
@@ -33,6 +37,8 @@ export async function pagedPractice (
       res.end(JSON.stringify(body))
     }
     if (practice.failWhen(below)) return send(500, { resourceType: 'OperationOutcome' })
+    const own = practice.answer(below)
+    if (own !== undefined) return send(own.status, own.body)
     const url = new URL(below, 'http://x')
     if (url.pathname === '/metadata') {
       const operation = practice.everything ? [{ name: 'everything' }] : []
@@ -43,7 +49,7 @@ export async function pagedPractice (
       const list = pages[search]
       if (list === undefined) return send(400, { resourceType: 'OperationOutcome' })
       const page = Number(url.searchParams.get('page') ?? '1')
-      const next = page < list.length ? `${practice.base}${url.pathname}?${new URLSearchParams({ ...Object.fromEntries(url.searchParams), page: String(page + 1) })}` : undefined
+      const next = page < list.length ? `${practice.linkBase ?? practice.base}${url.pathname}?${new URLSearchParams({ ...Object.fromEntries(url.searchParams), page: String(page + 1) })}` : undefined
       return send(200, {
         resourceType: 'Bundle',
         type: 'searchset',

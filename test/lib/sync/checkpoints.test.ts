@@ -15,7 +15,7 @@ const cond = (n: number) => ({ resourceType: 'Condition', id: `cond-${n}`, meta:
 const DOCTOR = { resourceType: 'Practitioner', id: 'dr-1', meta: { versionId: '1' }, name: [{ family: 'Who' }] }
 const PATIENT = { resourceType: 'Patient', id: 'pat-1', meta: { versionId: '1' } }
 
-async function syncOn (t: Test, practice: PagedPractice, scope: string) {
+async function syncOn (t: Test, practice: PagedPractice, scope: string, deps: { maxPagesPerStep?: number } = {}) {
   const { store, vault } = await openTestVault(t)
   const sealer = new RecordSealer(vault.recordCipher)
   const connectionId = await vault.create({ ...SANDBOX_CONNECTION, practiceId: 'PAGING', fhirBase: practice.base, patientId: 'pat-1', scope })
@@ -35,7 +35,8 @@ async function syncOn (t: Test, practice: PagedPractice, scope: string) {
       maxBinaryBytes: 1_000_000,
       accessToken: async () => 'token',
       onProgress: () => {},
-      retryDelaysMs: []
+      retryDelaysMs: [],
+      ...deps
     }, connection, runId, progress, checkpoints, new AbortController().signal).run()
   }
   /** What an interrupted run left in the store, as the sync service reads it to resume. */
@@ -57,12 +58,12 @@ const interruption = async (promise: Promise<unknown>) => await promise.then(() 
 t.test('a search interrupted mid-way continues from its last page; finished steps are not repeated; nothing is stored twice', async (t) => {
   const practice = await pagedPractice(t, {
     pages: {
-      Observation: [[obs(1, { performer: [{ reference: 'Practitioner/dr-1' }] }), obs(2)], [obs(3), obs(4)]],
+      Observation: [[obs(1, { performer: [{ reference: 'Practitioner/dr-1' }] }), obs(2, { performer: [{ reference: 'Practitioner/dr-2' }] })], [obs(3), obs(4)]],
       // Searched alongside, and longer: still paging when the Observation search stops the run.
       Condition: [[cond(1)], [cond(2)], [cond(3)], [cond(4)]],
-      Practitioner: [[]]
+      Practitioner: [[DOCTOR]]
     },
-    reads: { 'Practitioner/dr-1': DOCTOR }
+    reads: { 'Practitioner/dr-1': DOCTOR, 'Practitioner/dr-2': { ...DOCTOR, id: 'dr-2' } }
   })
   const s = await syncOn(t, practice, 'patient/Observation.read patient/Condition.read patient/Practitioner.read')
   practice.failWhen = (r) => r.startsWith('/Observation') && r.includes('page=2')
@@ -79,17 +80,18 @@ t.test('a search interrupted mid-way continues from its last page; finished step
   practice.failWhen = () => false
   practice.requests.length = 0
   const progress = await s.run('run-1', left.progress, left.checkpoints)
-  t.same(practice.requests, ['/Observation?patient=pat-1&page=2', '/Practitioner?patient=pat-1', '/Practitioner/dr-1'],
-    'from the page it stopped at; the reference found on an earlier page is read from what the run stored')
+  t.same(practice.requests, ['/Observation?patient=pat-1&page=2', '/Practitioner?patient=pat-1', '/Practitioner/dr-2'],
+    'from the page it stopped at; of the references found before the interruption (read back from what the run stored), ' +
+    'only the one not stored yet')
   t.match(progress, {
-    resources: 9,
-    changed: 9,
-    types: { Condition: { status: 'done', resources: 4 }, Observation: { status: 'done', resources: 4 }, Practitioner: { status: 'done', resources: 1 } }
+    resources: 10,
+    changed: 10,
+    types: { Condition: { status: 'done', resources: 4 }, Observation: { status: 'done', resources: 4 }, Practitioner: { status: 'done', resources: 2 } }
   })
   t.same(await s.stored(), [
     'Condition/cond-1', 'Condition/cond-2', 'Condition/cond-3', 'Condition/cond-4',
     'Observation/obs-1', 'Observation/obs-2', 'Observation/obs-3', 'Observation/obs-4',
-    'Practitioner/dr-1'
+    'Practitioner/dr-1', 'Practitioner/dr-2'
   ])
 })
 
@@ -176,6 +178,61 @@ t.test('a page the practice refuses: the first is a refusal of the type, a later
   const left = await s.leftBy('run-1')
   t.match(left.progress.types, { Condition: { status: 'skipped', error: 'Healow answered 400' } })
   t.same(skippedTypes(left.progress), ['Condition'])
+})
+
+t.test('a paging link that leads outside the practice is not followed: the type failed, the run goes on', async (t) => {
+  const practice = await pagedPractice(t, { pages: { Observation: [[obs(1)], [obs(2)]], Condition: [[cond(1)]] } })
+  practice.linkBase = practice.base.replace(/:\d+\//, ':9/')
+  const s = await syncOn(t, practice, 'patient/Observation.read patient/Condition.read')
+  const progress = await s.run('run-1')
+  t.match(progress.types, {
+    Observation: { status: 'failed', resources: 1, error: 'a paging link led outside the practice; not followed' },
+    Condition: { status: 'done', resources: 1 }
+  })
+  t.same(skippedTypes(progress), ['Observation'])
+  t.same(s.open('run-1', await s.store.sync.checkpoints('run-1'))['type:Observation'], { next: null, done: true, pages: 1 })
+  t.same(practice.requests.sort(), ['/Condition?patient=pat-1', '/Observation?patient=pat-1'])
+})
+
+t.test('a paging chain is cut off after its page limit, as done', async (t) => {
+  const practice = await pagedPractice(t, { pages: { Observation: [[obs(1)], [obs(2)], [obs(3)], [obs(4)]] } })
+  const s = await syncOn(t, practice, 'patient/Observation.read', { maxPagesPerStep: 2 })
+  t.match(await s.run('run-1'), { resources: 2, types: { Observation: { status: 'done', resources: 2 } } })
+  t.same(practice.requests, ['/Observation?patient=pat-1', '/Observation?patient=pat-1&page=2'])
+  t.same(s.open('run-1', await s.store.sync.checkpoints('run-1'))['type:Observation'], { next: null, done: true, pages: 2 })
+})
+
+t.test('a refused first page skips the type; a refused later page fails it; both with what Healow answered', async (t) => {
+  const practice = await pagedPractice(t, { pages: { Observation: [[obs(1)], [obs(2)]], Condition: [[cond(1)]] } })
+  practice.answer = (r) => r === '/Condition?patient=pat-1'
+    ? { status: 403, body: { resourceType: 'OperationOutcome' } }
+    : r.includes('page=2') ? { status: 200, body: { resourceType: 'OperationOutcome' } } : undefined
+  const s = await syncOn(t, practice, 'patient/Observation.read patient/Condition.read')
+  const progress = await s.run('run-1')
+  t.same(progress.types, {
+    Condition: { status: 'skipped', resources: 0, error: 'Healow answered 403' },
+    Observation: { status: 'failed', resources: 1, error: 'Healow answered something that is not a Bundle' }
+  })
+  t.same(s.open('run-1', await s.store.sync.checkpoints('run-1')), {
+    'type:Observation': { next: `${practice.base}/Observation?patient=pat-1&page=2`, done: false, pages: 1 }
+  }, 'the refused page is not checkpointed as done')
+})
+
+t.test('a page stores what is new or changed and confirms the rest: by versionId, else by the text', async (t) => {
+  const plain = (id: string, value: number) => ({ resourceType: 'Observation', id, valueInteger: value })
+  const pages = { Observation: [[plain('a', 1), plain('b', 1), plain('a', 1)], [{ ...obs(1), meta: { versionId: 7 } }]] }
+  const practice = await pagedPractice(t, { pages })
+  const s = await syncOn(t, practice, 'patient/Observation.read')
+  t.match(await s.run('run-1'), { resources: 4, changed: 3 }, 'a resource twice on a page is stored once')
+  t.match(await s.run('run-2'), { resources: 4, changed: 0 }, 'the same again: nothing changed (a numeric versionId too)')
+  pages.Observation[0][1] = plain('b', 2)
+  pages.Observation[1][0] = { ...obs(1), meta: { versionId: 8 }, valueInteger: 5 }
+  t.match(await s.run('run-3'), { changed: 2 }, 'a new text without versionId, a new versionId')
+  t.same(await s.stored(), ['Observation/a', 'Observation/b', 'Observation/obs-1'])
+  pages.Observation[0] = [plain('b', 2)]
+  t.match(await s.run('run-4'), { changed: 0, deleted: 1 }, 'a gone from the practice')
+  pages.Observation[0] = [plain('a', 1), plain('b', 2)]
+  t.match(await s.run('run-5'), { changed: 1, deleted: 0 }, 'back again, as it was: stored again')
 })
 
 t.test('progress: parsed back as it was written, or empty when unreadable; skipped and failed types named in order', async (t) => {

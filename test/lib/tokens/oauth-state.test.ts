@@ -31,6 +31,7 @@ t.test('a state whose cookie does not match is refused and stays usable for its 
   t.equal(await states.consume(state, state.slice(0, -1), NOW), null, 'a cookie one character short')
   t.equal(await states.consume(state.slice(0, -1), state, NOW), null, 'a state one character short')
   t.equal(await states.consume([state], state, NOW), null, 'a state given twice in the query (an array)')
+  t.equal(await states.consume(undefined, undefined, NOW), null, 'neither a state nor a cookie')
   t.same(await states.consume(state, state, NOW), PENDING, 'the patient can still finish')
   t.same(await states.consume(attackerState, attackerState, NOW), { ...PENDING, returnTo: null })
 })
