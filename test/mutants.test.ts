@@ -50,6 +50,14 @@ const MUTANTS: Mutant[] = [
     test: 'test/lib/budget/sliding-window.test.ts'
   },
   {
+    name: 'Refresh: a single-use refresh token sent again after an answer that may have rotated it was lost',
+    file: 'lib/tokens/refresher.ts',
+    original: "if (outcome.kind === 'unknown') break",
+    replacement: '',
+    test: 'test/lib/tokens/refresher.test.ts',
+    grep: 'an answer that may have been acted on'
+  },
+  {
     name: 'Connection keys: any key opens a connection that has one',
     file: 'lib/tokens/connections.ts',
     original: "!row || !expected || !timingSafeEqual(expected, Buffer.from(sha256(key), 'hex'))",
