@@ -1,59 +1,8 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConnectionNotFoundError, ReauthRequiredError, UpstreamUnavailableError } from '../../../lib/errors.js'
-import { NO_METRICS } from '../../../lib/metrics.js'
-import { HealowTokenClient } from '../../../lib/tokens/healow-token-client.js'
-import { TokenRefresher, type TokenRefresherOptions } from '../../../lib/tokens/refresher.js'
-import type { NewConnectionInput } from '../../../lib/tokens/vault.js'
-import { scriptedTokenEndpoint, type ScriptedAnswer } from '../../helpers/token-endpoint.js'
-import { SANDBOX_CONNECTION, openTestVault } from '../../helpers/vault.js'
-
-const MARGIN_MS = 60_000
-const RECONNECT = 'https://gw.example.org/healow/connect?tenant=JAFJCD'
-
-/** Healow's answer to a good refresh: rotated tokens, all of them numbered `n`. */
-const rotated = (n: number, extra: Record<string, unknown> = {}): ScriptedAnswer => ({
-  body: { access_token: `access-${n}`, refresh_token: `refresh-${n}`, id_token: `id-${n}`, token_type: 'Bearer', expires_in: 3600, ...extra }
-})
-
-/** A connection in a SQLite vault, a refresher over it, and Healow's token endpoint played from a script. */
-async function refresherOn (t: Test, {
-  connection = {},
-  options = {}
-}: { connection?: Partial<NewConnectionInput>, options?: Partial<TokenRefresherOptions> } = {}) {
-  const { store, vault } = await openTestVault(t)
-  const healow = await scriptedTokenEndpoint(t)
-  const logs: Array<{ level: string, details: object, message: string }> = []
-  const logAt = (level: string) => (details: object, message: string) => { logs.push({ level, details, message }) }
-  const outcomes: string[] = []
-  const tokenCalls: Array<{ practiceId: string, status: number | undefined }> = []
-  const budgetTaken: string[] = []
-  const refresher = new TokenRefresher({
-    vault,
-    store,
-    client: new HealowTokenClient({ HEALOW_TOKEN_URL: healow.url, HEALOW_CLIENT_ID: 'client', HEALOW_CLIENT_SECRET: 'secret' }),
-    log: { info: logAt('info'), warn: logAt('warn'), error: logAt('error') },
-    marginMs: MARGIN_MS,
-    reconnectUrl: (practiceId) => `https://gw.example.org/healow/connect?tenant=${practiceId}`,
-    beforeTokenCall: async (practiceId) => { budgetTaken.push(practiceId) },
-    retryDelaysMs: [5, 10],
-    callerWaitMs: 2_000,
-    metrics: {
-      ...NO_METRICS,
-      refresh: (outcome) => { outcomes.push(outcome) },
-      upstream: (practiceId, kind, _seconds, status) => { if (kind === 'token') tokenCalls.push({ practiceId, status }) }
-    },
-    ...options
-  })
-  const id = await vault.create({ ...SANDBOX_CONNECTION, accessExpiresAt: Date.now() + 30_000, ...connection })
-  return { store, vault, healow, refresher, id, logs, outcomes, tokenCalls, budgetTaken }
-}
-
-type Refusal = Error & { statusCode?: number, code?: string, retryAfterMs?: number }
-
-async function rejection (promise: Promise<unknown>): Promise<Refusal> {
-  return await promise.then(() => { throw new Error('expected a refusal') }, (err: Error) => err)
-}
+import { MARGIN_MS, RECONNECT, refresherOn, rejection, rotated } from '../../helpers/refresher.js'
+import { SANDBOX_CONNECTION } from '../../helpers/vault.js'
 
 t.test('a token with more than the margin to live is handed out as it is', async (t) => {
   const s = await refresherOn(t, { connection: { accessExpiresAt: Date.now() + MARGIN_MS + 5_000 } })
@@ -77,7 +26,9 @@ t.test('a token within the margin is refreshed: rotated tokens committed, then h
   t.ok(stored.accessExpiresAt >= before + 3_600_000 && stored.accessExpiresAt <= Date.now() + 3_600_000, 'an hour from the answer')
   t.same(s.outcomes, ['refreshed'])
   t.same(s.budgetTaken, ['JAFJCD'], "one request taken from the practice's budget")
-  t.same(s.tokenCalls, [{ practiceId: 'JAFJCD', status: 200 }])
+  t.match(s.tokenCalls, [{ practiceId: 'JAFJCD', status: 200 }])
+  t.equal(s.tokenCalls.length, 1)
+  t.ok(s.tokenCalls[0].seconds > 0 && s.tokenCalls[0].seconds < 5, 'the call timed in seconds')
   t.match(s.logs, [{ level: 'info', message: 'refreshed access token', details: { connectionId: s.id, practiceId: 'JAFJCD' } }])
 })
 
@@ -191,6 +142,7 @@ t.test('what Healow provably ignored (503, 429) is sent again after the delays; 
   t.ok(Date.now() - started >= 175, 'waited 60 ms, then 120 ms')
   t.equal(s.healow.requests.length, 3, 'three attempts')
   t.same(s.budgetTaken, ['JAFJCD', 'JAFJCD', 'JAFJCD'], 'each from the budget')
+  t.same(s.tokenCalls.map((c) => c.status), [undefined, undefined, undefined], 'no answer to count: Healow did not handle them')
   t.equal(kept.tokens.accessToken, 'access-1', 'the old token still has 30 s: handed out')
   t.match(await s.vault.read(s.id), { status: 'active', lastError: 'token endpoint answered 503' })
   t.same(s.outcomes, ['failed'])
@@ -353,4 +305,65 @@ t.test('keepAlive refreshes the connections idle longer than asked, a batch at a
   s.healow.script(rotated(3))
   t.equal(await s.refresher.keepAlive(3_600_000), 1, 'the third; the new connection is not idle')
   t.equal(s.healow.requests.length, 3)
+})
+
+t.test('on a clock the test moves: each expiry judged to the millisecond', async (t) => {
+  const T = 1_800_000_000_000
+  const on = async (expiresInMs: number, options = {}) =>
+    await refresherOn(t, { connection: { accessExpiresAt: T + expiresInMs }, options: { now: () => T, ...options } })
+
+  const exactlyMargin = await on(MARGIN_MS)
+  exactlyMargin.healow.script(rotated(2))
+  t.equal(await exactlyMargin.refresher.accessToken(exactlyMargin.id), 'access-2', 'exactly the margin left: refreshed')
+  t.equal((await exactlyMargin.vault.read(exactlyMargin.id))!.accessExpiresAt, T + 3_600_000, 'the new expiry on the same clock')
+  t.equal((await exactlyMargin.vault.read(exactlyMargin.id))!.lastRefreshAt, T)
+  const moreThanMargin = await on(MARGIN_MS + 1)
+  t.equal(await moreThanMargin.refresher.accessToken(moreThanMargin.id), 'access-1', 'a millisecond more: handed out')
+
+  for (const [left, outcome] of [[5_000, 'refused'], [5_001, 'access-1']] as const) {
+    const failing = await on(left)
+    failing.healow.script({ status: 503 }, { status: 503 }, { status: 503 })
+    t.equal(await failing.refresher.accessToken(failing.id).catch((err: Error) => err instanceof UpstreamUnavailableError ? 'refused' : err.message), outcome,
+      `refresh failed with ${left} ms left on the old token`)
+    t.equal((await failing.vault.read(failing.id))!.updatedAt, T, 'the error recorded at that time')
+
+    let answer = () => {}
+    const slow = await on(left, { callerWaitMs: 30 })
+    slow.healow.script({ ...rotated(2), after: new Promise<void>((resolve) => { answer = resolve }) })
+    t.equal(await slow.refresher.accessToken(slow.id).catch((err: Error) => err instanceof UpstreamUnavailableError ? 'refused' : err.message), outcome,
+      `Healow slow with ${left} ms left on the old token`)
+    answer()
+    await slow.refresher.settle()
+  }
+})
+
+t.test('on a clock the test moves: waiting for another instance ends a lease and 5 s after it began', async (t) => {
+  const T = 1_800_000_000_000
+  const clock = { now: T }
+  const s = await refresherOn(t, { options: { now: () => clock.now, leaseTtlMs: 1_000 } })
+  t.ok(await s.store.refreshLeases.acquire(s.id, 'another-instance', T, 60_000))
+  let settled = false
+  const waiting = s.refresher.refresh(s.id).finally(() => { settled = true })
+  waiting.catch(() => {})
+  await sleep(150) // the wait has begun (its deadline taken) before the clock moves
+  clock.now = T + 6_000
+  await sleep(250)
+  t.notOk(settled, 'still waiting at the deadline')
+  clock.now = T + 6_001
+  const err = await rejection(waiting)
+  t.ok(err instanceof UpstreamUnavailableError)
+  t.equal(err.message, 'Another gateway instance is still refreshing this connection; try again shortly')
+  t.equal(err.retryAfterMs, 5_000)
+  t.equal(s.healow.requests.length, 0)
+})
+
+t.test('a public client whose token expired: marked at the time it was found', async (t) => {
+  const T = 1_800_000_000_000
+  const s = await refresherOn(t, { connection: { accessExpiresAt: T - 1, tokens: { accessToken: 'access-1' } }, options: { now: () => T } })
+  t.ok(await rejection(s.refresher.accessToken(s.id)))
+  t.match(await s.vault.read(s.id), { status: 'reauth_required', updatedAt: T })
+  const grant = await refresherOn(t, { connection: { accessExpiresAt: T - 1 }, options: { now: () => T + 7 } })
+  grant.healow.script({ status: 400, body: { error: 'invalid_grant' } })
+  t.ok(await rejection(grant.refresher.accessToken(grant.id)))
+  t.match(await grant.vault.read(grant.id), { status: 'reauth_required', updatedAt: T + 7 })
 })
