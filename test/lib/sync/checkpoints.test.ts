@@ -65,7 +65,8 @@ t.test('a search interrupted mid-way continues from its last page; finished step
     },
     reads: { 'Practitioner/dr-1': DOCTOR, 'Practitioner/dr-2': { ...DOCTOR, id: 'dr-2' } }
   })
-  const s = await syncOn(t, practice, 'patient/Observation.read patient/Condition.read patient/Practitioner.read')
+  // AllergyIntolerance has no pages: the practice refuses its search (400), and the type is skipped.
+  const s = await syncOn(t, practice, 'patient/AllergyIntolerance.read patient/Observation.read patient/Condition.read patient/Practitioner.read')
   practice.failWhen = (r) => r.startsWith('/Observation') && r.includes('page=2')
   t.match(await interruption(s.run('run-1')), { message: /Healow answered 500; the sync continues from its last checkpoint later/ })
 
@@ -75,14 +76,18 @@ t.test('a search interrupted mid-way continues from its last page; finished step
     'type:Observation': { next: `${practice.base}/Observation?patient=pat-1&page=2`, done: false, pages: 1 }
   }, 'each step checkpointed with its next page; the type not started has none')
   // Saved with the last page, before the finished search was marked done: the resumed run finishes that.
-  t.match(left.progress, { resources: 6, changed: 6, types: { Condition: { status: 'running', resources: 4 }, Observation: { status: 'running', resources: 2 } } })
+  t.match(left.progress, {
+    resources: 6,
+    changed: 6,
+    types: { AllergyIntolerance: { status: 'skipped' }, Condition: { status: 'running', resources: 4 }, Observation: { status: 'running', resources: 2 } }
+  })
 
   practice.failWhen = () => false
   practice.requests.length = 0
   const progress = await s.run('run-1', left.progress, left.checkpoints)
   t.same(practice.requests, ['/Observation?patient=pat-1&page=2', '/Practitioner?patient=pat-1', '/Practitioner/dr-2'],
-    'from the page it stopped at; of the references found before the interruption (read back from what the run stored), ' +
-    'only the one not stored yet')
+    'from the page it stopped at, not the skipped type again; of the references found before the interruption (read back ' +
+    'from what the run stored), only the one not stored yet')
   t.match(progress, {
     resources: 10,
     changed: 10,
@@ -192,6 +197,25 @@ t.test('a paging link that leads outside the practice is not followed: the type 
   t.same(skippedTypes(progress), ['Observation'])
   t.same(s.open('run-1', await s.store.sync.checkpoints('run-1'))['type:Observation'], { next: null, done: true, pages: 1 })
   t.same(practice.requests.sort(), ['/Condition?patient=pat-1', '/Observation?patient=pat-1'])
+  const left = await s.leftBy('run-1')
+  t.match((await s.run('run-1', left.progress, left.checkpoints)).types, { Observation: { status: 'failed' } }, 'resumed, it stays failed')
+})
+
+t.test('$everything with a paging link outside the practice: not followed; the types are searched one by one instead', async (t) => {
+  const practice = await pagedPractice(t, { pages: { $everything: [[obs(1)], [obs(2)]], Observation: [[obs(1), obs(2)]] }, reads: { 'Patient/pat-1': PATIENT } })
+  practice.everything = true
+  const s = await syncOn(t, practice, 'patient/Patient.read patient/Observation.read')
+  t.match(await s.run('run-1'), { types: { Observation: { status: 'done' } } })
+  t.same(await s.stored(), ['Observation/obs-1', 'Observation/obs-2', 'Patient/pat-1'])
+  // Healow's $everything of the next sync links its second page to another host.
+  practice.linkBase = 'https://evil.example/fhir/r4/PAGING'
+  practice.requests.length = 0
+  const progress = await s.run('run-2')
+  t.same(practice.requests, ['/metadata', '/Patient/pat-1/$everything', '/Observation?patient=pat-1', '/Patient/pat-1'])
+  t.same(Object.keys(progress.types).sort(), ['Observation', 'Patient'])
+  t.match(progress, { deleted: 0, types: { Observation: { status: 'done', resources: 3 } } }, 'obs-2, on the page not followed, is not taken for deleted')
+  t.same(await s.stored(), ['Observation/obs-1', 'Observation/obs-2', 'Patient/pat-1'])
+  t.same(s.open('run-2', await s.store.sync.checkpoints('run-2')).everything, { next: null, done: false, pages: 1 }, 'a resumed run searches too')
 })
 
 t.test('a paging chain is cut off after its page limit, as done', async (t) => {
@@ -219,7 +243,7 @@ t.test('a refused first page skips the type; a refused later page fails it; both
 })
 
 t.test('a page stores what is new or changed and confirms the rest: by versionId, else by the text', async (t) => {
-  const plain = (id: string, value: number) => ({ resourceType: 'Observation', id, valueInteger: value })
+  const plain = (id: string, value: number) => ({ resourceType: 'Observation', id, valueInteger: value, meta: { versionId: null } })
   const pages = { Observation: [[plain('a', 1), plain('b', 1), plain('a', 1)], [{ ...obs(1), meta: { versionId: 7 } }]] }
   const practice = await pagedPractice(t, { pages })
   const s = await syncOn(t, practice, 'patient/Observation.read')
