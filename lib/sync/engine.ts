@@ -164,14 +164,14 @@ export class SyncRun {
       else {
         const answer = await this.#upstream.get(`${this.#base}/metadata`, MAX_PAGE_BYTES)
         declared = answer.status === 200 && declaresEverything(safeJson(answer.text))
-        await this.commit([], 'metadata', { next: null, done: declared, pages: 0 })
+        await this.commit([], { step: 'metadata', state: { next: null, done: declared, pages: 0 } })
       }
       if (!declared) return false
       state = { next: `${this.#base}/Patient/${encodeURIComponent(this.connection.patientId)}/$everything`, done: false, pages: 0 }
     }
     // A step found done on resume fetches nothing here, but its types are still to be marked done: its
     // last page was committed (with the progress) before they were.
-    const ok = await this.pages('everything', state, (resource) => this.#granted.has(resource.resourceType))
+    const ok = await this.pages('everything', state)
     if (!ok) return false
     for (const type of types) {
       const p = this.progress.types[type]
@@ -186,15 +186,16 @@ export class SyncRun {
     const state = this.step(`type:${type}`) ?? { next: `${this.#base}/${type}?patient=${encodeURIComponent(this.connection.patientId)}`, done: false, pages: 0 }
     if (!state.done) progress.status = 'running'
     // Also for a step found done on resume: its last page was committed while its progress said running.
-    await this.pages(`type:${type}`, state, (resource) => resource.resourceType === type || this.#granted.has(resource.resourceType))
+    await this.pages(`type:${type}`, state)
     if (progress.status === 'running') progress.status = 'done'
   }
 
   /**
-   * Fetches pages from `state.next` to the end, committing each with the next link. False when
-   * the practice refused (the step's types are marked skipped or failed, the run goes on).
+   * Fetches pages from `state.next` to the end, committing each with the next link and the
+   * granted resources on it (a searched type is granted too). False when the practice refused
+   * (the step's types are marked skipped or failed, the run goes on).
    */
-  private async pages (step: string, state: StepState, keep: (resource: FhirResource) => boolean): Promise<boolean> {
+  private async pages (step: string, state: StepState): Promise<boolean> {
     const type = step.startsWith('type:') ? step.slice(5) : undefined
     while (state.next !== null) {
       const answer = await this.#upstream.get(state.next, MAX_PAGE_BYTES)
@@ -202,10 +203,10 @@ export class SyncRun {
       const bundle = answer.status === 200 ? safeJson(answer.text) as Bundle | undefined : undefined
       if (bundle?.resourceType !== 'Bundle') {
         if (type !== undefined) this.refuse(type, answer, state.pages)
-        else await this.commit([], step, { next: null, done: false, pages: state.pages })
+        else await this.commit([], { step, state: { next: null, done: false, pages: state.pages } })
         return false
       }
-      const resources = entriesOf(bundle).filter(keep)
+      const resources = entriesOf(bundle).filter((resource) => this.#granted.has(resource.resourceType))
       for (const r of resources) this.countResource(r.resourceType)
       const next = nextLink(bundle)
       const vetted = next === undefined ? null : this.#links.rewrite(next) ?? null
@@ -213,13 +214,13 @@ export class SyncRun {
       if (next !== undefined && vetted === null) {
         if (type === undefined) {
           // $everything cut short cannot say which records are gone: the run searches type by type instead.
-          await this.commit(resources, step, { ...state, done: false })
+          await this.commit(resources, { step, state: { ...state, done: false } })
           return false
         }
         this.progress.types[type] = { ...this.progress.types[type], status: 'failed', error: 'a paging link led outside the practice; not followed' }
       }
       if (state.pages >= (this.deps.maxPagesPerStep ?? MAX_PAGES_PER_STEP)) state = { ...state, next: null, done: true }
-      await this.commit(resources, step, state)
+      await this.commit(resources, { step, state })
     }
     return true
   }
@@ -237,8 +238,8 @@ export class SyncRun {
     p.resources++
   }
 
-  /** Seals what changed, re-confirms what did not, and commits it with the step's checkpoint and the progress. */
-  private async commit (resources: FhirResource[], step: string | undefined, state?: StepState): Promise<void> {
+  /** Seals what changed, re-confirms what did not, and commits it with the progress and the step's checkpoint, if any. */
+  private async commit (resources: FhirResource[], checkpoint?: { step: string, state: StepState }): Promise<void> {
     const { sealer, store } = this.deps
     const id = this.connection.id
     const unique = new Map(resources.map((r) => [sealer.digest(id, r.resourceType, r.id), r]))
@@ -250,7 +251,8 @@ export class SyncRun {
       const json = (): string => this.#rawText.get(resource) ?? JSON.stringify(resource)
       const before = existing.get(digest)
       const version = resource.meta?.versionId
-      const live = before !== undefined && !before.deleted && before.body !== null
+      // A record marked deleted keeps no body.
+      const live = before !== undefined && before.body !== null
       const same = live && (version !== undefined && version !== null
         ? before.version === String(version)
         : sealer.openBody(id, resource, before.body!) === json())
@@ -261,9 +263,9 @@ export class SyncRun {
     await store.sync.writePage(id, this.runId, {
       changed,
       seen,
-      checkpoint: step === undefined || state === undefined
+      checkpoint: checkpoint === undefined
         ? undefined
-        : { step, state: sealer.sealCheckpoint(this.runId, step, state) },
+        : { step: checkpoint.step, state: sealer.sealCheckpoint(this.runId, checkpoint.step, checkpoint.state) },
       progress: JSON.stringify(this.progress)
     })
     this.deps.onProgress(this.progress)
@@ -303,12 +305,12 @@ export class SyncRun {
     const patient = answer.status === 200 ? asResource(safeJson(answer.text)) : undefined
     if (patient?.resourceType !== 'Patient') {
       this.progress.types.Patient = { ...p, status: 'skipped', error: `Healow answered ${answer.status}` }
-      await this.commit([], undefined)
+      await this.commit([])
       return
     }
     this.countResource('Patient')
     p.status = 'done'
-    await this.commit([patient], undefined)
+    await this.commit([patient])
   }
 
   /**
@@ -340,12 +342,12 @@ export class SyncRun {
       const resource = await this.read(type, resourceId)
       if (resource !== undefined) batch.push(resource)
       if (batch.length >= READ_BATCH) {
-        await this.commit(batch, undefined)
+        await this.commit(batch)
         batch = []
       }
     }
     if (batch.length > 0 || keptBinaries.length > 0) {
-      await this.commit(batch, undefined)
+      await this.commit(batch)
       if (keptBinaries.length > 0) await store.sync.writePage(id, this.runId, { changed: [], seen: keptBinaries })
     }
     // Types met only by reference (Binary, or one whose search was not granted) are done once read.

@@ -243,7 +243,8 @@ t.test('a refused first page skips the type; a refused later page fails it; both
 })
 
 t.test('a page stores what is new or changed and confirms the rest: by versionId, else by the text', async (t) => {
-  const plain = (id: string, value: number) => ({ resourceType: 'Observation', id, valueInteger: value, meta: { versionId: null } })
+  // `a` says versionId null, `b` has no meta at all: both compared by their text.
+  const plain = (id: string, value: number) => ({ resourceType: 'Observation', id, valueInteger: value, ...(id === 'a' ? { meta: { versionId: null } } : {}) })
   const pages = { Observation: [[plain('a', 1), plain('b', 1), plain('a', 1)], [{ ...obs(1), meta: { versionId: 7 } }]] }
   const practice = await pagedPractice(t, { pages })
   const s = await syncOn(t, practice, 'patient/Observation.read')
@@ -257,6 +258,35 @@ t.test('a page stores what is new or changed and confirms the rest: by versionId
   t.match(await s.run('run-4'), { changed: 0, deleted: 1 }, 'a gone from the practice')
   pages.Observation[0] = [plain('a', 1), plain('b', 2)]
   t.match(await s.run('run-5'), { changed: 1, deleted: 0 }, 'back again, as it was: stored again')
+})
+
+t.test('only 200 answers count: a refused page or metadata answer is not read, whatever its body', async (t) => {
+  const bundle = { resourceType: 'Bundle', entry: [{ resource: obs(1) }] }
+  const capability = { resourceType: 'CapabilityStatement', rest: [{ resource: [{ type: 'Patient', operation: [{ name: 'everything' }] }] }] }
+  const practice = await pagedPractice(t, { pages: { Observation: [[obs(1)]], $everything: [[obs(1)]] }, reads: { 'Patient/pat-1': PATIENT } })
+  practice.answer = (r) => r === '/metadata' ? { status: 404, body: capability } : r.startsWith('/Condition') ? { status: 404, body: bundle } : undefined
+  const s = await syncOn(t, practice, 'patient/Patient.read patient/Observation.read patient/Condition.read')
+  const progress = await s.run('run-1')
+  t.match(progress.types, { Condition: { status: 'skipped', resources: 0, error: 'Healow answered 404' }, Observation: { status: 'done', resources: 1 } })
+  t.notOk(practice.requests.some((r) => r.includes('$everything')), 'a 404 metadata declares nothing')
+})
+
+t.test("a page keeps the granted resources only, the searched type's and others'", async (t) => {
+  const encounter = { resourceType: 'Encounter', id: 'enc-1' }
+  const practice = await pagedPractice(t, { pages: { Observation: [[obs(1), encounter, DOCTOR]], Practitioner: [[]] } })
+  const s = await syncOn(t, practice, 'patient/Observation.read patient/Practitioner.read')
+  t.match(await s.run('run-1'), { resources: 2 })
+  t.same(await s.stored(), ['Observation/obs-1', 'Practitioner/dr-1'])
+})
+
+t.test('a type done by an earlier attempt of the run is not searched again, even without its checkpoint', async (t) => {
+  // As after a vault rekey, which does not carry an unfinished run's checkpoints over.
+  const practice = await pagedPractice(t, { pages: { Observation: [[obs(1)]], Condition: [[cond(1)]] } })
+  const s = await syncOn(t, practice, 'patient/Observation.read patient/Condition.read')
+  await s.store.sync.createRun({ id: 'run-1', connectionId: s.connectionId, startedAt: Date.now(), progress: '{}' })
+  const progress = { ...emptyProgress(), requests: 1, resources: 1, types: { Observation: { status: 'done' as const, resources: 1 } } }
+  t.match(await s.run('run-1', progress, new Map()), { types: { Observation: { status: 'done', resources: 1 }, Condition: { status: 'done', resources: 1 } } })
+  t.same(practice.requests, ['/Condition?patient=pat-1'])
 })
 
 t.test('progress: parsed back as it was written, or empty when unreadable; skipped and failed types named in order', async (t) => {
