@@ -238,7 +238,7 @@ export class SyncRun {
     p.resources++
   }
 
-  /** Seals what changed, re-confirms what did not, and commits it with the progress and the step's checkpoint, if any. */
+  /** Seals what changed, re-confirms the rest, and commits it with the progress and the step's checkpoint if any. */
   private async commit (resources: FhirResource[], checkpoint?: { step: string, state: StepState }): Promise<void> {
     const { sealer, store } = this.deps
     const id = this.connection.id
