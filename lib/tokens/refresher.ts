@@ -98,9 +98,9 @@ export class TokenRefresher {
     // A record read a moment ago (to check the caller's key) saves a second read on the hot path.
     const connection = record && rejected === undefined ? this.o.vault.open(record) : await this.load(id)
     if (connection.status === 'reauth_required') throw this.reauth(connection)
-    const replaced = rejected !== undefined && connection.tokens.accessToken !== rejected
-    const fresh = this.isFresh(connection, this.#now())
-    if (fresh && (rejected === undefined || replaced)) return connection.tokens.accessToken
+    // Not the token Healow refused (or none was): still good while fresh.
+    const usable = connection.tokens.accessToken !== rejected
+    if (this.isFresh(connection, this.#now()) && usable) return connection.tokens.accessToken
     const token = (await this.refresh(id, { after: connection.tokenVersion })).tokens.accessToken
     // The refresh could not replace the token Healow refused: an outage, not a lost login.
     if (token === rejected) throw new UpstreamUnavailableError('Healow refused the access token and its token endpoint cannot issue a new one now; the connection is kept, try again later')

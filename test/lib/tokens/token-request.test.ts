@@ -50,6 +50,14 @@ t.test('a connection refused never carried the request; one closed without an an
     { kind: 'unknown', reason: /^token endpoint dropped the request \(\w+\); Healow may have acted on it$/ })
 })
 
+t.test('a request that never left names why: the code of the cause, else of the error, else its kind', async (t) => {
+  t.same(await sendTokenRequest({ url: 'http://[bad/token', headers: {}, form: form() }),
+    { kind: 'unknown', reason: 'token endpoint dropped the request (ERR_INVALID_URL); Healow may have acted on it' })
+  // A port fetch refuses to use: no code anywhere, only the error's name.
+  t.same(await sendTokenRequest({ url: 'http://127.0.0.1:1/token', headers: {}, form: form() }),
+    { kind: 'unknown', reason: 'token endpoint dropped the request (TypeError); Healow may have acted on it' })
+})
+
 t.test('a redirect is not followed: the refresh token goes to the token URL only', async (t) => {
   const healow = await scriptedTokenEndpoint(t)
   healow.script({ status: 302, body: { error: 'moved' } })
