@@ -57,7 +57,12 @@ export const GROUPS: readonly MutationGroup[] = [
     // token-request.ts sorts Healow's answers into what may be sent again: the refresh retries on it.
     mutate: ['lib/tokens/refresher.ts', 'lib/tokens/lease-holder.ts', 'lib/tokens/token-request.ts'],
     // The quick files first: a mutant they kill does not wait for the refresher's.
-    tests: ['test/lib/tokens/lease-holder.test.ts', 'test/lib/tokens/token-request.test.ts', 'test/lib/tokens/refresher.test.ts']
+    tests: [
+      'test/lib/tokens/lease-holder.test.ts',
+      'test/lib/tokens/token-request.test.ts',
+      'test/lib/tokens/refresher-defaults.test.ts',
+      'test/lib/tokens/refresher.test.ts'
+    ]
   },
   {
     name: 'budget',

@@ -1,6 +1,7 @@
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import t from 'tap'
-import { sendTokenRequest, settleWithin } from '../../../lib/tokens/token-request.js'
+import { neverSent, sendTokenRequest, settleWithin } from '../../../lib/tokens/token-request.js'
 import { scriptedTokenEndpoint } from '../../helpers/token-endpoint.js'
 
 const form = () => new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'refresh-1' })
@@ -56,6 +57,36 @@ t.test('a request that never left names why: the code of the cause, else of the 
   // A port fetch refuses to use: no code anywhere, only the error's name.
   t.same(await sendTokenRequest({ url: 'http://127.0.0.1:1/token', headers: {}, form: form() }),
     { kind: 'unknown', reason: 'token endpoint dropped the request (TypeError); Healow may have acted on it' })
+})
+
+t.test('a request never sent: a connection refused, a name that does not resolve, no route; by the code of the cause, else of the error', async (t) => {
+  for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']) {
+    t.ok(neverSent(Object.assign(new TypeError('fetch failed'), { cause: { code } })), `${code} as the cause`)
+    t.ok(neverSent(Object.assign(new Error(code), { code })), `${code} on the error itself`)
+  }
+  for (const code of ['ECONNRESET', 'UND_ERR_SOCKET', 'ETIMEDOUT', '']) {
+    t.notOk(neverSent(Object.assign(new TypeError('fetch failed'), { cause: { code } })), `${code || 'no code'}: may have reached Healow`)
+  }
+  t.notOk(neverSent(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' }, code: 'ECONNREFUSED' })), 'the cause decides')
+  t.notOk(neverSent(new TypeError('fetch failed')), 'no code at all')
+})
+
+t.test('an answer that is not a JSON object: no token, and no body passed on', async (t) => {
+  const bodies = [['200', 'not json'], ['400', 'not json'], ['400', '"invalid_grant"'], ['400', '5'], ['400', 'null'], ['200', 'null']]
+  const server = createHttpServer((req, res) => {
+    const [status, text] = bodies.shift()!
+    req.resume()
+    req.on('end', () => { res.writeHead(Number(status), { 'content-type': 'application/json' }); res.end(text) })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/token`
+  const send = async () => await sendTokenRequest({ url, headers: {}, form: form() })
+  t.same(await send(), { kind: 'unknown', reason: 'token endpoint answered 200 without a usable token; Healow may have acted on it' })
+  for (const text of ['not json', '"invalid_grant"', '5', 'null']) {
+    t.same(await send(), { kind: 'rejected', answer: { status: 400, body: {} } }, text)
+  }
+  t.same(await send(), { kind: 'unknown', reason: 'token endpoint answered 200 without a usable token; Healow may have acted on it' }, 'null')
 })
 
 t.test('a redirect is not followed: the refresh token goes to the token URL only', async (t) => {
