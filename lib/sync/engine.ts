@@ -147,7 +147,6 @@ export class SyncRun {
     if (sealed === undefined) return undefined
     try {
       return this.deps.sealer.openCheckpoint<StepState>(this.runId, name, sealed)
-      // Stryker disable next-line BlockStatement: equivalent; without its return the method returns undefined alike
     } catch {
       return undefined // sealed under an earlier vault key: the step starts again (nothing is stored twice)
     }

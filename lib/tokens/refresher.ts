@@ -147,7 +147,6 @@ export class TokenRefresher {
         const renewal = setInterval(() => {
           refreshLeases.acquire(id, this.#owner, this.#now(), this.#leaseTtlMs)
             .catch((err: unknown) => this.o.log.warn({ connectionId: id, err: (err as Error).message }, 'refresh lease renewal failed'))
-        // Stryker disable next-line MethodExpression: equivalent; renewing more often keeps the same lease
         }, Math.max(250, this.#leaseTtlMs / 3)).unref()
         try {
           const current = await this.load(id)

@@ -61,7 +61,6 @@ function parseObject (text: string): Record<string, unknown> | undefined {
     const parsed: unknown = JSON.parse(text)
     // JSON.parse makes objects of this realm; null, strings, numbers and arrays are not what a token endpoint answers.
     return parsed instanceof Object && !Array.isArray(parsed) ? parsed as Record<string, unknown> : undefined
-    // Stryker disable next-line BlockStatement: equivalent; without its return the function returns undefined alike
   } catch {
     return undefined
   }
@@ -106,7 +105,6 @@ export async function settleWithin<T> (promise: Promise<T>, ms: number): Promise
   const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms) })
   try {
     return await Promise.race([promise.then((value) => ({ value })), timeout])
-    // Stryker disable next-line BlockStatement: equivalent; a timer left running resolves a promise nobody awaits
   } finally {
     clearTimeout(timer)
   }
