@@ -82,13 +82,13 @@ export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'sync-checkpoint',
     // Only the checkpointing of the engine: whether a run reads its references back (97), each step's
-    // resume, paging and refusal (144-235), the page commit with its sealed checkpoint (244-274), the
-    // references a resumed run reads back (283-300); and the checkpoint's seal, bound to run and step.
+    // resume, paging and refusal (144-234), the page commit with its sealed checkpoint (243-273), the
+    // references a resumed run reads back (282-299); and the checkpoint's seal, bound to run and step.
     mutate: [
       'lib/sync/engine.ts:97-97',
-      'lib/sync/engine.ts:144-235',
-      'lib/sync/engine.ts:244-274',
-      'lib/sync/engine.ts:283-300',
+      'lib/sync/engine.ts:144-234',
+      'lib/sync/engine.ts:243-273',
+      'lib/sync/engine.ts:282-299',
       'lib/sync/sealing.ts:49-55',
       'lib/sync/progress.ts'
     ],

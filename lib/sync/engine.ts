@@ -143,7 +143,6 @@ export class SyncRun {
 
   private step (name: string): StepState | undefined {
     const sealed = this.checkpoints.get(name)
-    // Stryker disable next-line ConditionalExpression: equivalent; a missing checkpoint fails to open below alike
     if (sealed === undefined) return undefined
     try {
       return this.deps.sealer.openCheckpoint<StepState>(this.runId, name, sealed)
