@@ -8,7 +8,7 @@ export const HANDOFF_TTL_MS = 5 * 60_000
 const KEY_PREFIX = 'hsk_'
 const HANDOFF_PREFIX = 'hsh_'
 // Spares a store read for what cannot be a key.
-// A looser pattern would still refuse the same keys (each is compared with the stored hash).
+// Exactly one key after the scheme: the captured text is what is checked.
 const BEARER_KEY = /^Bearer ([A-Za-z0-9_-]{20,200})$/
 
 export function sha256 (text: string): string {
