@@ -1,8 +1,7 @@
 import fp from 'fastify-plugin'
 import oauth2, { type OAuth2Namespace } from '@fastify/oauth2'
-import { randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { sha256 } from '../lib/tokens/connections.js'
+import { OAuthStates, isAllowedReturnTo as returnToAllowed } from '../lib/tokens/oauth-state.js'
 import { withPersonMessage } from '../lib/errors.js'
 import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
 import { scopesFor } from '../lib/tokens/scopes.js'
@@ -48,6 +47,7 @@ export default fp(async (app) => {
   const authorize = new URL(config.HEALOW_AUTHORIZE_URL)
   const token = new URL(config.HEALOW_TOKEN_URL)
   const secureCookies = config.PUBLIC_URL.startsWith('https:')
+  const states = new OAuthStates(app.store.pendingAuthorizations)
 
   await app.register(oauth2, {
     name: 'healowOAuth2',
@@ -69,28 +69,17 @@ export default fp(async (app) => {
     verifierCookieName: VERIFIER_COOKIE,
     cookie: { path: '/healow', secure: secureCookies, sameSite: 'lax', httpOnly: true, maxAge: PENDING_TTL_MS / 1000 },
     userAgent: 'healow-sync',
-    generateStateFunction: async (request: FastifyRequest) => {
-      const pending = pendingConnect.get(request)
-      const state = randomBytes(32).toString('base64url')
-      await app.store.pendingAuthorizations.create(sha256(state), pending)
-      return state
-    },
-    // Both: the cookie proves the same browser started the flow; the store proves it is the first use.
+    generateStateFunction: async (request: FastifyRequest) => await states.issue(pendingConnect.get(request)),
     checkStateFunction: async (request: FastifyRequest) => {
-      const state = (request.query as { state?: unknown }).state
-      if (typeof state !== 'string' || state.length > 200 || request.cookies[STATE_COOKIE] !== state) return false
-      const pending = await app.store.pendingAuthorizations.consume(sha256(state), Date.now())
+      const { state } = request.query as { state?: unknown }
+      const pending = await states.consume(state, request.cookies[STATE_COOKIE], Date.now())
       if (!pending) return false
       checkedPending.set(request, pending)
       return true
     }
   })
 
-  const isAllowedReturnTo = (returnTo: string): boolean => {
-    let url: URL
-    try { url = new URL(returnTo) } catch { return false }
-    return (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && config.allowedOrigins.includes(url.origin)
-  }
+  const isAllowedReturnTo = (returnTo: string): boolean => returnToAllowed(returnTo, config.allowedOrigins)
 
   const service: HealowConnect = {
     isAllowedReturnTo,
@@ -118,10 +107,7 @@ export default fp(async (app) => {
     async finish (request, reply) {
       const query = request.query as Record<string, string | undefined>
       if (query.error !== undefined) {
-        const state = query.state
-        const pending = typeof state === 'string' && request.cookies[STATE_COOKIE] === state
-          ? await app.store.pendingAuthorizations.consume(sha256(state), Date.now())
-          : null
+        const pending = await states.consume(query.state, request.cookies[STATE_COOKIE], Date.now())
         if (!pending) throw withPersonMessage(app.httpErrors.badRequest('Healow returned an error for an authorization this browser did not start (unknown, expired or reused state)'), STALE_SIGN_IN)
         reply.clearCookie(STATE_COOKIE, { path: '/healow' }).clearCookie(VERIFIER_COOKIE, { path: '/healow' })
         return { kind: 'declined', practiceId: pending.practiceId, error: query.error.slice(0, 64), description: (query.error_description ?? '').slice(0, 300), returnTo: pending.returnTo }

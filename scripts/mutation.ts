@@ -38,13 +38,14 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'oauth',
-    mutate: ['plugins/oauth.ts'],
-    tests: ['test/routes/healow-oauth.test.ts']
+    // The plugin wires @fastify/oauth2 in; what a callback's state must match is decided here.
+    mutate: ['lib/tokens/oauth-state.ts'],
+    tests: ['test/lib/tokens/oauth-state.test.ts', 'test/routes/healow-oauth.test.ts']
   },
   {
     name: 'connections',
     mutate: ['lib/tokens/connections.ts'],
-    tests: ['test/routes/connections.test.ts']
+    tests: ['test/lib/tokens/connections.test.ts']
   },
   {
     name: 'cipher',
@@ -53,13 +54,20 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'refresh',
-    mutate: ['lib/tokens/refresher.ts', 'lib/tokens/lease-holder.ts'],
-    tests: ['test/plugins/token-refresher.test.ts', 'test/plugins/token-refresher-ambiguous.test.ts']
+    // token-request.ts sorts Healow's answers into what may be sent again: the refresh retries on it.
+    mutate: ['lib/tokens/refresher.ts', 'lib/tokens/lease-holder.ts', 'lib/tokens/token-request.ts'],
+    // The quick files first: a mutant they kill does not wait for the refresher's.
+    tests: [
+      'test/lib/tokens/lease-holder.test.ts',
+      'test/lib/tokens/token-request.test.ts',
+      'test/lib/tokens/refresher-defaults.test.ts',
+      'test/lib/tokens/refresher.test.ts'
+    ]
   },
   {
     name: 'budget',
     mutate: ['lib/budget/sliding-window.ts'],
-    tests: ['test/plugins/request-budget.test.ts']
+    tests: ['test/plugins/request-budget.test.ts', 'test/lib/budget/sliding-window.test.ts']
   },
   {
     name: 'log-redaction',
@@ -74,8 +82,18 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'sync-checkpoint',
-    mutate: ['lib/sync/engine.ts', 'lib/sync/progress.ts'],
-    tests: ['test/lib/sync-store.test.ts', 'test/lib/sync-faults.test.ts']
+    // Only the checkpointing of the engine: whether a run reads its references back (97), each step's
+    // resume, paging and refusal (144-234), the page commit with its sealed checkpoint (243-273), the
+    // references a resumed run reads back (282-299); and the checkpoint's seal, bound to run and step.
+    mutate: [
+      'lib/sync/engine.ts:97-97',
+      'lib/sync/engine.ts:144-234',
+      'lib/sync/engine.ts:243-273',
+      'lib/sync/engine.ts:282-299',
+      'lib/sync/sealing.ts:49-55',
+      'lib/sync/progress.ts'
+    ],
+    tests: ['test/lib/sync/checkpoints.test.ts']
   }
 ]
 

@@ -33,6 +33,8 @@ export interface SyncEngineDeps {
   /** Called whenever the progress moved (after each page). */
   onProgress: (progress: SyncProgress) => void
   retryDelaysMs?: number[]
+  /** Where a step's paging chain is cut off (tests lower it). */
+  maxPagesPerStep?: number
 }
 
 /** Where a step of the run stands: the next page to fetch, or done. */
@@ -153,8 +155,7 @@ export class SyncRun {
   private async everything (types: string[]): Promise<boolean> {
     if (!this.#granted.has('Patient')) return false
     let state = this.step('everything')
-    if (state?.done) return true
-    if (state !== undefined && state.next === null) return false // it failed before the interruption
+    if (state !== undefined && state.next === null && !state.done) return false // it failed before the interruption
     if (state === undefined) {
       const meta = this.step('metadata')
       let declared: boolean
@@ -162,17 +163,21 @@ export class SyncRun {
       else {
         const answer = await this.#upstream.get(`${this.#base}/metadata`, MAX_PAGE_BYTES)
         declared = answer.status === 200 && declaresEverything(safeJson(answer.text))
-        await this.commit([], 'metadata', { next: null, done: declared, pages: 0 })
+        await this.commit([], { step: 'metadata', state: { next: null, done: declared, pages: 0 } })
       }
       if (!declared) return false
+      // Stryker disable next-line BooleanLiteral: equivalent; a step with a next page is fetched whatever its done says
       state = { next: `${this.#base}/Patient/${encodeURIComponent(this.connection.patientId)}/$everything`, done: false, pages: 0 }
     }
-    const ok = await this.pages('everything', state, (resource) => this.#granted.has(resource.resourceType))
+    // A step found done on resume fetches nothing here, but its types are still to be marked done: its
+    // last page was committed (with the progress) before they were.
+    const ok = await this.pages('everything', state)
     if (!ok) return false
     for (const type of types) {
       const p = this.progress.types[type]
       p.status = 'done'
     }
+    // Stryker disable next-line BooleanLiteral: equivalent; the type searches skip types already done
     return true
   }
 
@@ -180,17 +185,18 @@ export class SyncRun {
     const progress = this.progress.types[type]
     if (progress.status === 'done' || progress.status === 'skipped') return
     const state = this.step(`type:${type}`) ?? { next: `${this.#base}/${type}?patient=${encodeURIComponent(this.connection.patientId)}`, done: false, pages: 0 }
-    if (state.done) return
-    progress.status = 'running'
-    await this.pages(`type:${type}`, state, (resource) => resource.resourceType === type || this.#granted.has(resource.resourceType))
+    if (!state.done) progress.status = 'running'
+    // Also for a step found done on resume: its last page was committed while its progress said running.
+    await this.pages(`type:${type}`, state)
     if (progress.status === 'running') progress.status = 'done'
   }
 
   /**
-   * Fetches pages from `state.next` to the end, committing each with the next link. False when
-   * the practice refused (the step's types are marked skipped or failed, the run goes on).
+   * Fetches pages from `state.next` to the end, committing each with the next link and the
+   * granted resources on it (a searched type is granted too). False when the practice refused
+   * (the step's types are marked skipped or failed, the run goes on).
    */
-  private async pages (step: string, state: StepState, keep: (resource: FhirResource) => boolean): Promise<boolean> {
+  private async pages (step: string, state: StepState): Promise<boolean> {
     const type = step.startsWith('type:') ? step.slice(5) : undefined
     while (state.next !== null) {
       const answer = await this.#upstream.get(state.next, MAX_PAGE_BYTES)
@@ -198,19 +204,24 @@ export class SyncRun {
       const bundle = answer.status === 200 ? safeJson(answer.text) as Bundle | undefined : undefined
       if (bundle?.resourceType !== 'Bundle') {
         if (type !== undefined) this.refuse(type, answer, state.pages)
-        else await this.commit([], step, { next: null, done: false, pages: state.pages })
+        else await this.commit([], { step, state: { next: null, done: false, pages: state.pages } })
         return false
       }
-      const resources = entriesOf(bundle).filter(keep)
+      const resources = entriesOf(bundle).filter((resource) => this.#granted.has(resource.resourceType))
       for (const r of resources) this.countResource(r.resourceType)
       const next = nextLink(bundle)
       const vetted = next === undefined ? null : this.#links.rewrite(next) ?? null
       state = { next: vetted, done: vetted === null, pages: state.pages + 1 }
-      if (next !== undefined && vetted === null && type !== undefined) {
+      if (next !== undefined && vetted === null) {
+        if (type === undefined) {
+          // $everything cut short cannot say which records are gone: the run searches type by type instead.
+          await this.commit(resources, { step, state: { ...state, done: false } })
+          return false
+        }
         this.progress.types[type] = { ...this.progress.types[type], status: 'failed', error: 'a paging link led outside the practice; not followed' }
       }
-      if (state.pages >= MAX_PAGES_PER_STEP) state = { ...state, next: null, done: true }
-      await this.commit(resources, step, state)
+      if (state.pages >= (this.deps.maxPagesPerStep ?? MAX_PAGES_PER_STEP)) state = { ...state, next: null, done: true }
+      await this.commit(resources, { step, state })
     }
     return true
   }
@@ -228,12 +239,12 @@ export class SyncRun {
     p.resources++
   }
 
-  /** Seals what changed, re-confirms what did not, and commits it with the step's checkpoint and the progress. */
-  private async commit (resources: FhirResource[], step: string | undefined, state?: StepState): Promise<void> {
+  /** Seals what changed, re-confirms the rest, and commits it with the progress and the step's checkpoint if any. */
+  private async commit (resources: FhirResource[], checkpoint?: { step: string, state: StepState }): Promise<void> {
     const { sealer, store } = this.deps
     const id = this.connection.id
     const unique = new Map(resources.map((r) => [sealer.digest(id, r.resourceType, r.id), r]))
-    const existing = unique.size > 0 ? await store.sync.existing(id, [...unique.keys()]) : new Map()
+    const existing = await store.sync.existing(id, [...unique.keys()])
     const changed = []
     const seen = []
     for (const [digest, resource] of unique) {
@@ -241,7 +252,8 @@ export class SyncRun {
       const json = (): string => this.#rawText.get(resource) ?? JSON.stringify(resource)
       const before = existing.get(digest)
       const version = resource.meta?.versionId
-      const live = before !== undefined && !before.deleted && before.body !== null
+      // A record marked deleted keeps no body.
+      const live = before !== undefined && before.body !== null
       const same = live && (version !== undefined && version !== null
         ? before.version === String(version)
         : sealer.openBody(id, resource, before.body!) === json())
@@ -252,9 +264,9 @@ export class SyncRun {
     await store.sync.writePage(id, this.runId, {
       changed,
       seen,
-      checkpoint: step === undefined || state === undefined
+      checkpoint: checkpoint === undefined
         ? undefined
-        : { step, state: sealer.sealCheckpoint(this.runId, step, state) },
+        : { step: checkpoint.step, state: sealer.sealCheckpoint(this.runId, checkpoint.step, checkpoint.state) },
       progress: JSON.stringify(this.progress)
     })
     this.deps.onProgress(this.progress)
@@ -294,12 +306,12 @@ export class SyncRun {
     const patient = answer.status === 200 ? asResource(safeJson(answer.text)) : undefined
     if (patient?.resourceType !== 'Patient') {
       this.progress.types.Patient = { ...p, status: 'skipped', error: `Healow answered ${answer.status}` }
-      await this.commit([], undefined)
+      await this.commit([])
       return
     }
     this.countResource('Patient')
     p.status = 'done'
-    await this.commit([patient], undefined)
+    await this.commit([patient])
   }
 
   /**
@@ -331,12 +343,12 @@ export class SyncRun {
       const resource = await this.read(type, resourceId)
       if (resource !== undefined) batch.push(resource)
       if (batch.length >= READ_BATCH) {
-        await this.commit(batch, undefined)
+        await this.commit(batch)
         batch = []
       }
     }
     if (batch.length > 0 || keptBinaries.length > 0) {
-      await this.commit(batch, undefined)
+      await this.commit(batch)
       if (keptBinaries.length > 0) await store.sync.writePage(id, this.runId, { changed: [], seen: keptBinaries })
     }
     // Types met only by reference (Binary, or one whose search was not granted) are done once read.

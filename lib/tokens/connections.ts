@@ -7,9 +7,12 @@ export const HANDOFF_TTL_MS = 5 * 60_000
 // Prefixes make a leaked credential recognisable to secret scanners and to people.
 const KEY_PREFIX = 'hsk_'
 const HANDOFF_PREFIX = 'hsh_'
+// Spares a store read for what cannot be a key.
+// Exactly one key after the scheme: the captured text is what is checked.
+const BEARER_KEY = /^Bearer ([A-Za-z0-9_-]{20,200})$/
 
 export function sha256 (text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex')
+  return createHash('sha256').update(text).digest('hex')
 }
 
 function randomSecret (prefix: string): string {
@@ -63,8 +66,9 @@ export class Connections {
    * ids cannot be probed.
    */
   async authenticate (header: string | undefined, connectionId: string): Promise<AuthenticatedConnection> {
-    const key = typeof header === 'string' && /^Bearer [A-Za-z0-9_-]{20,200}$/.test(header) ? header.slice(7) : null
-    const connection = key ? await this.verifyKey(connectionId, key) : null
+    // Stryker disable next-line StringLiteral: equivalent; any stand-in for a missing header is no key
+    const key = BEARER_KEY.exec(header ?? '')?.[1]
+    const connection = key !== undefined ? await this.verifyKey(connectionId, key) : null
     if (!connection) {
       throw new GatewayError(401, 'unauthorized', 'Missing or wrong connection key: send the key from POST /connections/claim as "Authorization: Bearer <key>"')
     }

@@ -24,6 +24,8 @@ export interface TokenRefresherOptions {
   retryDelaysMs?: number[]
   /** Counts refresh outcomes and times token calls. */
   metrics?: MetricsRecorder
+  /** The time expiries and leases are judged by (tests move it). */
+  now?: () => number
 }
 
 /** One refresh of one connection, shared by every caller in this process. */
@@ -60,6 +62,7 @@ export class TokenRefresher {
   readonly #leaseTtlMs: number
   readonly #retryDelaysMs: number[]
   readonly #callerWaitMs: number
+  readonly #now: () => number
   private readonly metrics: MetricsRecorder
 
   constructor (private readonly o: TokenRefresherOptions) {
@@ -67,6 +70,7 @@ export class TokenRefresher {
     this.#leaseTtlMs = o.leaseTtlMs ?? 45_000
     this.#retryDelaysMs = o.retryDelaysMs ?? [300, 1500]
     this.#callerWaitMs = o.callerWaitMs ?? 10_000
+    this.#now = o.now ?? Date.now
   }
 
   private isFresh (c: OpenConnection, now: number): boolean {
@@ -94,11 +98,9 @@ export class TokenRefresher {
     // A record read a moment ago (to check the caller's key) saves a second read on the hot path.
     const connection = record && rejected === undefined ? this.o.vault.open(record) : await this.load(id)
     if (connection.status === 'reauth_required') throw this.reauth(connection)
-    const replaced = rejected !== undefined && connection.tokens.accessToken !== rejected
-    if (this.isFresh(
-      connection,
-      Date.now()
-    ) && (rejected === undefined || replaced)) return connection.tokens.accessToken
+    // Not the token Healow refused (or none was): still good while fresh.
+    const usable = connection.tokens.accessToken !== rejected
+    if (this.isFresh(connection, this.#now()) && usable) return connection.tokens.accessToken
     const token = (await this.refresh(id, { after: connection.tokenVersion })).tokens.accessToken
     // The refresh could not replace the token Healow refused: an outage, not a lost login.
     if (token === rejected) throw new UpstreamUnavailableError('Healow refused the access token and its token endpoint cannot issue a new one now; the connection is kept, try again later')
@@ -132,18 +134,18 @@ export class TokenRefresher {
   private async whileInFlight (id: string): Promise<OpenConnection> {
     const connection = await this.load(id)
     if (connection.status === 'reauth_required') throw this.reauth(connection)
-    if (connection.accessExpiresAt > Date.now() + STILL_VALID_MS) return connection
+    if (connection.accessExpiresAt > this.#now() + STILL_VALID_MS) return connection
     throw new UpstreamUnavailableError("Healow's token endpoint has not answered yet; its answer is saved when it arrives, try again shortly", IN_FLIGHT_RETRY_AFTER_MS)
   }
 
   private async refreshUnderLease (id: string, seenVersion: number, markSlow: () => void): Promise<OpenConnection> {
-    const deadline = Date.now() + this.#leaseTtlMs + 5_000
+    const deadline = this.#now() + this.#leaseTtlMs + 5_000
     const { refreshLeases } = this.o.store
     for (;;) {
-      if (await refreshLeases.acquire(id, this.#owner, Date.now(), this.#leaseTtlMs)) {
+      if (await refreshLeases.acquire(id, this.#owner, this.#now(), this.#leaseTtlMs)) {
         // Held for as long as the job runs, however long Healow takes: renewed, never left to lapse.
         const renewal = setInterval(() => {
-          refreshLeases.acquire(id, this.#owner, Date.now(), this.#leaseTtlMs)
+          refreshLeases.acquire(id, this.#owner, this.#now(), this.#leaseTtlMs)
             .catch((err: unknown) => this.o.log.warn({ connectionId: id, err: (err as Error).message }, 'refresh lease renewal failed'))
         }, Math.max(250, this.#leaseTtlMs / 3)).unref()
         try {
@@ -157,11 +159,12 @@ export class TokenRefresher {
         }
       }
       // Another instance is refreshing: wait for its result rather than spend the token again.
+      // Stryker disable next-line ArithmeticOperator: equivalent; the jitter sets only how soon the store is read again
       await sleep(40 + Math.random() * 60)
       const current = await this.load(id)
       if (current.status === 'reauth_required') throw this.reauth(current)
       if (current.tokenVersion !== seenVersion) return current
-      if (Date.now() > deadline) throw new UpstreamUnavailableError('Another gateway instance is still refreshing this connection; try again shortly', IN_FLIGHT_RETRY_AFTER_MS)
+      if (this.#now() > deadline) throw new UpstreamUnavailableError('Another gateway instance is still refreshing this connection; try again shortly', IN_FLIGHT_RETRY_AFTER_MS)
     }
   }
 
@@ -189,9 +192,10 @@ export class TokenRefresher {
     if (!tokens.refreshToken) {
       const reason = 'access token expired and a public client has no refresh token'
       this.metrics.refresh('no_refresh_token')
-      await this.o.vault.markReauthRequired(id, reason)
+      await this.o.vault.markReauthRequired(id, reason, this.#now())
       throw this.reauth(connection, reason)
     }
+    // Stryker disable next-line StringLiteral: equivalent; every attempt sets it before it is read
     let lastProblem = ''
     let failure: RefreshOutcome = 'failed'
     for (let attempt = 0; attempt <= this.#retryDelaysMs.length; attempt++) {
@@ -202,7 +206,7 @@ export class TokenRefresher {
       if (outcome.kind === 'invalid_grant') {
         const reason = `Healow refused the refresh token (invalid_grant${typeof outcome.answer.body.error_description === 'string' ? `: ${outcome.answer.body.error_description.slice(0, 200)}` : ''})`
         this.metrics.refresh('invalid_grant')
-        await this.o.vault.markReauthRequired(id, reason)
+        await this.o.vault.markReauthRequired(id, reason, this.#now())
         this.o.log.warn({ connectionId: id }, 'connection needs a new login: invalid_grant')
         throw this.reauth(connection, reason)
       }
@@ -217,16 +221,16 @@ export class TokenRefresher {
       if (outcome.kind === 'unknown') break
     }
     this.metrics.refresh(failure)
-    await this.o.vault.recordError(id, lastProblem)
+    await this.o.vault.recordError(id, lastProblem, this.#now())
     this.o.log.warn({ connectionId: id, problem: lastProblem }, 'refresh failed; tokens kept')
     // The old access token may still be good for a few minutes: better than failing the caller.
-    if (connection.accessExpiresAt > Date.now() + STILL_VALID_MS) return connection
+    if (connection.accessExpiresAt > this.#now() + STILL_VALID_MS) return connection
     throw new UpstreamUnavailableError(`Could not refresh the access token: ${lastProblem}`)
   }
 
   private async commit (connection: OpenConnection, body: Record<string, unknown>): Promise<OpenConnection> {
     const { id, tokens } = connection
-    const now = Date.now()
+    const now = this.#now()
     const next = {
       accessToken: body.access_token as string,
       // Healow rotates refresh tokens; if an answer ever lacks one, the old one is still the live one.
@@ -264,7 +268,7 @@ export class TokenRefresher {
 
   /** Refreshes connections idle for `idleMs`, so a rarely used refresh token never lapses. */
   async keepAlive (idleMs: number, batch = 50): Promise<number> {
-    const ids = await this.o.store.connections.listStale(Date.now() - idleMs, batch)
+    const ids = await this.o.store.connections.listStale(this.#now() - idleMs, batch)
     let refreshed = 0
     for (const id of ids) {
       try {

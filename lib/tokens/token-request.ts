@@ -51,10 +51,16 @@ function errorCode (err: unknown): string {
   return e.cause?.code ?? e.code ?? e.name
 }
 
+/** Whether a fetch that failed provably never carried the request (nothing reached Healow). */
+export function neverSent (err: unknown): boolean {
+  return NEVER_SENT_CODES.has(errorCode(err))
+}
+
 function parseObject (text: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(text)
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed as Record<string, unknown> : undefined
+    // JSON.parse makes objects of this realm; null, strings, numbers and arrays are not what a token endpoint answers.
+    return parsed instanceof Object && !Array.isArray(parsed) ? parsed as Record<string, unknown> : undefined
   } catch {
     return undefined
   }
@@ -70,7 +76,7 @@ export async function sendTokenRequest ({ url, headers, form }: TokenRequest): P
     response = await fetch(url, { method: 'POST', headers, body: form, redirect: 'manual' })
   } catch (err) {
     const code = errorCode(err)
-    return NEVER_SENT_CODES.has(code)
+    return neverSent(err)
       ? { kind: 'not_processed', reason: `token endpoint unreachable (${code})` }
       : { kind: 'unknown', reason: `token endpoint dropped the request (${code}); Healow may have acted on it` }
   }

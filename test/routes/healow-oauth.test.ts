@@ -56,10 +56,23 @@ t.test('refusals: each with a 4xx and a message saying what is wrong', async (t)
     t.match(await replay.text(), /Invalid OAuth state/)
   })
 
-  t.test('a callback in another browser (no state cookie) is refused', async (t) => {
-    const { callbackUrl } = await loginAtHealow(stack)
-    const res = await new PatientBrowser().get(callbackUrl)
-    t.equal(res.status, 400)
+  t.test('a callback in another browser is refused before Healow sees the code, and the patient can still finish', async (t) => {
+    const { browser, callbackUrl } = await loginAtHealow(stack)
+    // The near miss: a browser with a sign-in of its own, so a state cookie that is merely not this one.
+    const other = new PatientBrowser()
+    await other.get(`${gw.url}/healow/connect?tenant=${practice.id}`)
+    t.ok(other.cookiesFor(callbackUrl)['healow-oauth-state'], 'the other browser holds a state cookie')
+    sim.resetCounters()
+    for (const [name, attacker] of [['a state cookie of its own', other], ['no cookie', new PatientBrowser()]] as const) {
+      const res = await attacker.get(callbackUrl)
+      t.equal(res.status, 400, name)
+      t.match(await res.text(), /Invalid OAuth state/, name)
+    }
+    t.same(sim.counters().token, {}, 'Healow saw no code exchange')
+    const finished = await finishAtCallback(browser, callbackUrl)
+    t.equal(finished.status, 200, 'the browser that started the sign-in finishes it')
+    t.ok(handoffFromPage(finished.html), 'and gets its handoff')
+    t.same(sim.counters().token, { 'authorization_code:ok': 1 })
   })
 
   t.test('the patient says no: a clear answer, nothing stored', async (t) => {
