@@ -73,8 +73,28 @@ export function syntheticBundle (count: number, seed = 1): DirectoryBundle {
   return bundleOf(syntheticPractices(count, seed))
 }
 
-function syntheticPractices (count: number, seed: number): BundlePractice[] {
+// Syllables of made-up surnames and towns: Healow's names use thousands of distinct words (most of them once),
+// and the size of the search index depends on that vocabulary, not only on the number of practices.
+const ONSETS = ['B', 'C', 'D', 'F', 'G', 'H', 'J', 'K', 'L', 'M', 'N', 'P', 'R', 'S', 'T', 'V', 'W', 'Z', 'Br', 'Ch', 'Gr',
+  'St', 'Tr', 'Sh', 'Kr', 'Pl']
+const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ie', 'ou', 'ei', 'y']
+const CODAS = ['', '', 'n', 'r', 'l', 's', 'k', 'ck', 'tz', 'nd', 'rt', 'sk', 'man', 'son', 'berg', 'ski', 'ville', 'ton']
+
+function madeUpWord (random: () => number): string {
+  const syllables = 1 + Math.floor(random() * 3)
+  let word = ''
+  for (let i = 0; i < syllables; i++) word += (i === 0 ? pick(random, ONSETS) : pick(random, ONSETS).toLowerCase()) + pick(random, VOWELS)
+  return word + pick(random, CODAS)
+}
+
+/** Names from a few lists (`small`, as most tests want) or with made-up surnames and towns (`large`, as Healow's). */
+type Vocabulary = 'small' | 'large'
+
+function syntheticPractices (count: number, seed: number, vocabulary: Vocabulary = 'small'): BundlePractice[] {
   const random = seededRandom('synthetic directory', seed)
+  const words = seededRandom('synthetic directory words', seed)
+  const surname = (): string => vocabulary === 'large' && words() < 0.8 ? madeUpWord(words) : pick(random, SURNAMES)
+  const place = (): string => vocabulary === 'large' && words() < 0.5 ? madeUpWord(words) : pick(random, PLACES)
   const ids = new Set<string>()
   const practices: BundlePractice[] = []
   while (practices.length < count) {
@@ -83,10 +103,10 @@ function syntheticPractices (count: number, seed: number): BundlePractice[] {
     ids.add(id)
     const shape = random()
     const core = shape < 0.35
-      ? `${pick(random, PLACES)} ${pick(random, SPECIALTIES)} ${pick(random, FORMS)}`
+      ? `${place()} ${pick(random, SPECIALTIES)} ${pick(random, FORMS)}`
       : shape < 0.7
-        ? `${pick(random, SURNAMES)} ${pick(random, SPECIALTIES)}`
-        : `${String.fromCharCode(65 + Math.floor(random() * 26))}. ${pick(random, SURNAMES)}, MD`
+        ? `${surname()} ${pick(random, SPECIALTIES)}`
+        : `${String.fromCharCode(65 + Math.floor(random() * 26))}. ${surname()}, MD`
     practices.push({ id, name: `${core}${pick(random, SUFFIXES)}`, address: `${SYNTHETIC_FHIR_ORIGIN}/fhir/r4/${id}` })
   }
   return practices
@@ -104,11 +124,11 @@ export const BAD_ENTRIES_PER_REASON = 3
 /**
  * A directory the size of Healow's current list (about 15 MB of JSON): `count` practices whose Organizations
  * carry a postal address and a phone as real ones do, plus BAD_ENTRIES_PER_REASON entries for
- * every reason the importer skips one. The practices (names included) are those of `syntheticBundle(count, seed)`.
+ * every reason the importer skips one. The names draw on a vocabulary of thousands of words, as Healow's do.
  */
 export function healowSizedBundle (count = HEALOW_2026_PRACTICES, seed = 1): DirectoryBundle {
   const random = seededRandom('synthetic directory extras', seed)
-  const practices = syntheticPractices(count, seed).map((practice) => ({
+  const practices = syntheticPractices(count, seed, 'large').map((practice) => ({
     ...practice,
     organizationExtras: {
       telecom: [{ system: 'phone', value: `(${randomDigits(random, 3)}) ${randomDigits(random, 3)}-${randomDigits(random, 4)}`, use: 'work' }],
