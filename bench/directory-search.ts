@@ -103,7 +103,7 @@ const before = process.memoryUsage()
 const importStarted = performance.now()
 const parsed = parseDirectoryBundle(JSON.parse(text), OAUTH)
 const parsedAt = performance.now()
-const index = new PracticeSearchIndex(parsed.practices)
+const index = PracticeSearchIndex.of(parsed.practices)
 const indexedAt = performance.now()
 const peakRss = process.memoryUsage().rss
 collectGarbage()

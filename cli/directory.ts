@@ -65,7 +65,7 @@ export const directorySearch: Command = {
     try {
       const snapshot = await store.directory.loadSnapshot()
       if (snapshot === null) throw new Error('no directory in the database yet: run `healow-sync directory import` first')
-      const { practices, total } = new PracticeSearchIndex(storedPractices(snapshot.practices)).search(args.join(' '), 20)
+      const { practices, total } = PracticeSearchIndex.of(storedPractices(snapshot.practices)).search(args.join(' '), 20)
       for (const practice of practices) out.write(`${practice.id.padEnd(8)} ${practice.name}  ${practice.fhirBase}\n`)
       out.write(`${total} match${total === 1 ? '' : 'es'} in ${snapshot.practices.length} practices (fetched ${snapshot.fetchedAt})\n`)
     } finally {

@@ -36,9 +36,10 @@ const FHIR_BASE_PATH = /^\/fhir\/r4\/([A-Za-z0-9]{1,64})\/?$/
 
 export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): FhirBaseResult {
   if (typeof address !== 'string' || address.trim() === '') return { reason: 'no address' }
+  const trimmed = address.trim()
   let url: URL
   try {
-    url = new URL(address.trim())
+    url = new URL(trimmed)
   } catch {
     return { reason: 'not a URL' }
   }
@@ -47,7 +48,10 @@ export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): Fh
   if (path === null || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
     return { reason: 'not a FHIR base' }
   }
-  return { fhirBase: `${url.origin}/fhir/r4/${path[1]}` }
+  const fhirBase = `${url.origin}/fhir/r4/${path[1]}`
+  // The address as written is usually the base already: keeping that one flat string costs less than the
+  // pieces the base was just put together from, and a directory keeps thousands of them.
+  return { fhirBase: fhirBase === trimmed ? trimmed : fhirBase }
 }
 
 interface EndpointCandidate { fhirBase: string, name: string }

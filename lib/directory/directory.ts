@@ -3,6 +3,7 @@ import { parseDirectoryBundle, type SkipCounts } from './bundle.js'
 import { compareDirectories, type DirectoryChanges } from './changes.js'
 import type { AddressPolicy, OAuthEndpoints, Practice } from './practice.js'
 import { PracticeSearchIndex } from './search-index.js'
+import { runSlicesAsync } from './slices.js'
 import { SmartDiscovery } from './smart-discovery.js'
 import { readDirectorySource, type ReadSourceOptions } from './source.js'
 import { GatewayError } from '../errors.js'
@@ -112,7 +113,7 @@ export class TenantDirectory {
         // The OAuth URLs are not taken from the snapshot: the configuration may have changed since.
         const practices = snapshot.practices.filter(isStoredPractice)
           .map(({ id, name, fhirBase }) => ({ id, name, fhirBase, ...this.options.oauth }))
-        this.install(practices, snapshot.fetchedAt, snapshot.source)
+        await this.install(practices, snapshot.fetchedAt, snapshot.source)
         this.options.log.info({ practices: practices.length, fetchedAt: snapshot.fetchedAt }, 'practice directory loaded from the store')
       }
     } catch (err) {
@@ -199,8 +200,9 @@ export class TenantDirectory {
     return this.index
   }
 
-  private install (practices: Practice[], fetchedAt: string, source: string): void {
-    this.index = new PracticeSearchIndex(practices)
+  private async install (practices: Practice[], fetchedAt: string, source: string): Promise<void> {
+    // Built in slices: the requests that come meanwhile are answered from the copy in use.
+    this.index = await runSlicesAsync(PracticeSearchIndex.build(practices))
     this.fetchedAt = fetchedAt
     this.loadedFrom = source
   }
@@ -216,7 +218,7 @@ export class TenantDirectory {
         oauth, addressPolicy, timeoutMs: fetchTimeoutMs, signal: this.closing.signal
       })
       const fetchedAt = new Date().toISOString()
-      this.install(result.practices, fetchedAt, source)
+      await this.install(result.practices, fetchedAt, source)
       this.lastError = null
       await this.options.store.saveSnapshot({ fetchedAt, source, practices: result.practices })
       const { added, changed, removed, skipped } = result

@@ -83,7 +83,10 @@ const CODAS = ['', '', 'n', 'r', 'l', 's', 'k', 'ck', 'tz', 'nd', 'rt', 'sk', 'm
 function madeUpWord (random: () => number): string {
   const syllables = 1 + Math.floor(random() * 3)
   let word = ''
-  for (let i = 0; i < syllables; i++) word += (i === 0 ? pick(random, ONSETS) : pick(random, ONSETS).toLowerCase()) + pick(random, VOWELS)
+  for (let i = 0; i < syllables; i++) {
+    const onset = pick(random, ONSETS)
+    word += (i === 0 ? onset : onset.toLowerCase()) + pick(random, VOWELS)
+  }
   return word + pick(random, CODAS)
 }
 

@@ -3,13 +3,13 @@ import type { Practice } from '../../lib/directory/practice.js'
 import { PracticeSearchIndex, smallestKeys } from '../../lib/directory/search-index.js'
 import { MAX_QUERY_LENGTH } from '../../schemas/tenants.js'
 import { foldText, searchWords } from '../../lib/directory/search-text.js'
-import { boundedEditDistance, deletionVariants, TypoIndex } from '../../lib/directory/typo-index.js'
+import { boundedEditDistance, deletionHashes, textHash, TypoIndex } from '../../lib/directory/typo-index.js'
 
 const practice = (id: string, name: string): Practice => ({
   id, name, fhirBase: `https://fhir4.healow.com/fhir/r4/${id}`, authorizeUrl: 'https://a.example', tokenUrl: 'https://t.example'
 })
 
-const index = new PracticeSearchIndex([
+const index = PracticeSearchIndex.of([
   practice('CARD01', 'Advanced Cardiology Associates'),
   practice('CARD02', 'Cardiology'),
   practice('CARD03', 'Cardiac Care Clinic, P.C.'),
@@ -41,8 +41,10 @@ t.test('edit distance counts a swap of neighbours as one and stops past the limi
   t.equal(boundedEditDistance('kardilogy', 'cardiology', 2), 2)
   t.equal(boundedEditDistance('xyzdiology', 'cardiology', 2), 3, 'over the limit: limit + 1')
   t.equal(boundedEditDistance('a', 'abcd', 2), 3)
-  t.same([...deletionVariants('abc', 1)].sort(), ['ab', 'abc', 'ac', 'bc'])
-  const typos = new TypoIndex(['cardiology', 'care', 'card'])
+  t.same(deletionHashes('abc', 1).sort(), ['abc', 'bc', 'ac', 'ab'].map(textHash).sort())
+  t.same(deletionHashes('abcd', 2).length, 1 + 4 + 6, 'the word, 4 single and 6 double deletions')
+  t.ok(deletionHashes('abcd', 2).includes(textHash('ad')))
+  const typos = TypoIndex.of(['cardiology', 'care', 'card'])
   t.same([...typos.near('cardilogy')], [[0, 1]])
   t.same([...typos.near('car')], [], 'no typo allowed in a three-letter word')
 })
