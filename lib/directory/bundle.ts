@@ -69,73 +69,94 @@ function compareStrings (a: string, b: string): number {
 }
 
 /**
- * Turns Healow's directory Bundle (Endpoint + Organization per practice, same id, any order) into practices.
- * Bad entries are skipped and counted; only a document that is not a Bundle throws.
+ * Turns the entries of Healow's directory Bundle (Endpoint + Organization per practice, same id, any order) into
+ * practices, one entry at a time: the entries may come from a parsed document or straight from the bytes as
+ * they arrive. Bad entries are skipped and counted.
  */
+export class DirectoryCollector {
+  private readonly skipped: SkipCounts = {}
+  private readonly endpoints = new Map<string, EndpointCandidate[]>()
+  private readonly organizationNames = new Map<string, string[]>()
+  private readonly endpointsSkipped = new Set<string>()
+  private entryCount = 0
+
+  constructor (private readonly oauth: OAuthEndpoints, private readonly policy: AddressPolicy = {}) {}
+
+  add (entry: unknown): void {
+    this.entryCount++
+    const resource: unknown = isObject(entry) ? entry.resource : undefined
+    if (!isObject(resource)) return this.skip('not a resource')
+    if (resource.resourceType !== 'Endpoint' && resource.resourceType !== 'Organization') {
+      return this.skip('other resource type')
+    }
+    const id = typeof resource.id === 'string' ? resource.id.trim() : ''
+    if (id === '') return this.skip('no id')
+
+    if (resource.resourceType === 'Organization') {
+      const names = this.organizationNames.get(id) ?? []
+      names.push(cleanName(resource.name))
+      this.organizationNames.set(id, names)
+      return
+    }
+    if (resource.status !== undefined && resource.status !== 'active') {
+      this.skip('endpoint not active'); this.endpointsSkipped.add(id); return
+    }
+    const base = parseFhirBase(resource.address, this.policy)
+    if ('reason' in base) { this.skip(base.reason); this.endpointsSkipped.add(id); return }
+    const candidates = this.endpoints.get(id) ?? []
+    candidates.push({ fhirBase: base.fhirBase, name: cleanName(resource.name) })
+    this.endpoints.set(id, candidates)
+  }
+
+  /** The practices of every entry added, and what was skipped. */
+  finish (): ParsedDirectory {
+    const { endpoints, organizationNames, oauth } = this
+    const practices: Practice[] = []
+    for (const [id, candidates] of endpoints) {
+      // Duplicates are resolved by content, not by position, so the entry order never matters.
+      candidates.sort((a, b) => compareStrings(a.fhirBase, b.fhirBase) || compareStrings(a.name, b.name))
+      for (let extra = 1; extra < candidates.length; extra++) this.skip('duplicate id')
+      const names = (organizationNames.get(id) ?? []).filter((name) => name !== '').sort(compareStrings)
+      const endpoint = candidates[0]
+      practices.push({
+        id,
+        name: names[0] || endpoint.name || id,
+        fhirBase: endpoint.fhirBase,
+        authorizeUrl: oauth.authorizeUrl,
+        tokenUrl: oauth.tokenUrl
+      })
+    }
+    for (const [id, names] of organizationNames) {
+      if (!endpoints.has(id)) {
+        if (!this.endpointsSkipped.has(id)) names.forEach(() => this.skip('no endpoint'))
+      } else {
+        for (let extra = 1; extra < names.length; extra++) this.skip('duplicate id')
+      }
+    }
+    practices.sort((a, b) => compareStrings(a.id, b.id))
+    return { practices, skipped: this.skipped, entryCount: this.entryCount }
+  }
+
+  private skip (reason: SkipReason): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1
+  }
+}
+
+/** The message of the DirectoryFormatError for a document that is JSON but not a Bundle. */
+export const NOT_A_BUNDLE = 'the directory is not a FHIR Bundle'
+/** The message of the DirectoryFormatError for a Bundle whose entry is neither an array nor absent. */
+export const NO_ENTRY_ARRAY = 'the directory Bundle has no entry array'
+
+/** The practices of a directory document parsed with JSON.parse; only a document that is not a Bundle throws. */
 export function parseDirectoryBundle (
   bundle: unknown,
   oauth: OAuthEndpoints,
   policy: AddressPolicy = {}
 ): ParsedDirectory {
-  if (!isObject(bundle) || bundle.resourceType !== 'Bundle') {
-    throw new DirectoryFormatError('the directory is not a FHIR Bundle')
-  }
+  if (!isObject(bundle) || bundle.resourceType !== 'Bundle') throw new DirectoryFormatError(NOT_A_BUNDLE)
   const entries = bundle.entry ?? []
-  if (!Array.isArray(entries)) throw new DirectoryFormatError('the directory Bundle has no entry array')
-
-  const skipped: SkipCounts = {}
-  const skip = (reason: SkipReason): void => { skipped[reason] = (skipped[reason] ?? 0) + 1 }
-  const endpoints = new Map<string, EndpointCandidate[]>()
-  const organizationNames = new Map<string, string[]>()
-  const endpointsSkipped = new Set<string>()
-
-  for (const entry of entries) {
-    const resource: unknown = isObject(entry) ? entry.resource : undefined
-    if (!isObject(resource)) { skip('not a resource'); continue }
-    if (resource.resourceType !== 'Endpoint' && resource.resourceType !== 'Organization') {
-      skip('other resource type'); continue
-    }
-    const id = typeof resource.id === 'string' ? resource.id.trim() : ''
-    if (id === '') { skip('no id'); continue }
-
-    if (resource.resourceType === 'Organization') {
-      const names = organizationNames.get(id) ?? []
-      names.push(cleanName(resource.name))
-      organizationNames.set(id, names)
-      continue
-    }
-    if (resource.status !== undefined && resource.status !== 'active') {
-      skip('endpoint not active'); endpointsSkipped.add(id); continue
-    }
-    const base = parseFhirBase(resource.address, policy)
-    if ('reason' in base) { skip(base.reason); endpointsSkipped.add(id); continue }
-    const candidates = endpoints.get(id) ?? []
-    candidates.push({ fhirBase: base.fhirBase, name: cleanName(resource.name) })
-    endpoints.set(id, candidates)
-  }
-
-  const practices: Practice[] = []
-  for (const [id, candidates] of endpoints) {
-    // Duplicates are resolved by content, not by position, so the entry order never matters.
-    candidates.sort((a, b) => compareStrings(a.fhirBase, b.fhirBase) || compareStrings(a.name, b.name))
-    for (let extra = 1; extra < candidates.length; extra++) skip('duplicate id')
-    const names = (organizationNames.get(id) ?? []).filter((name) => name !== '').sort(compareStrings)
-    const endpoint = candidates[0]
-    practices.push({
-      id,
-      name: names[0] || endpoint.name || id,
-      fhirBase: endpoint.fhirBase,
-      authorizeUrl: oauth.authorizeUrl,
-      tokenUrl: oauth.tokenUrl
-    })
-  }
-  for (const [id, names] of organizationNames) {
-    if (!endpoints.has(id)) {
-      if (!endpointsSkipped.has(id)) names.forEach(() => skip('no endpoint'))
-    } else {
-      for (let extra = 1; extra < names.length; extra++) skip('duplicate id')
-    }
-  }
-  practices.sort((a, b) => compareStrings(a.id, b.id))
-  return { practices, skipped, entryCount: entries.length }
+  if (!Array.isArray(entries)) throw new DirectoryFormatError(NO_ENTRY_ARRAY)
+  const collector = new DirectoryCollector(oauth, policy)
+  for (const entry of entries) collector.add(entry)
+  return collector.finish()
 }

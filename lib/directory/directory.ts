@@ -1,11 +1,11 @@
 import type { DirectoryStore } from '../store/types.js'
-import { parseDirectoryBundle, type SkipCounts } from './bundle.js'
+import { DirectoryCollector, type SkipCounts } from './bundle.js'
 import { compareDirectories, type DirectoryChanges } from './changes.js'
 import type { AddressPolicy, OAuthEndpoints, Practice } from './practice.js'
 import { PracticeSearchIndex } from './search-index.js'
 import { runSlicesAsync } from './slices.js'
 import { SmartDiscovery } from './smart-discovery.js'
-import { readDirectorySource, type ReadSourceOptions } from './source.js'
+import { readDirectoryEntries, type ReadSourceOptions } from './source.js'
 import { GatewayError } from '../errors.js'
 import type { PartLog } from '../log.js'
 
@@ -62,7 +62,9 @@ export async function importDirectory (
   previous: readonly Practice[],
   options: { oauth: OAuthEndpoints, addressPolicy?: AddressPolicy } & ReadSourceOptions
 ): Promise<ImportResult> {
-  const parsed = parseDirectoryBundle(await readDirectorySource(source, options), options.oauth, options.addressPolicy)
+  const collector = new DirectoryCollector(options.oauth, options.addressPolicy)
+  await readDirectoryEntries(source, (entry) => collector.add(entry), options)
+  const parsed = collector.finish()
   // An empty directory is far likelier a broken download than Healow dropping every practice.
   if (parsed.practices.length === 0) throw new Error('the directory has no usable practice')
   return { ...parsed, ...compareDirectories(previous, parsed.practices) }
