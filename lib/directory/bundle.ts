@@ -1,3 +1,5 @@
+import { runSlices } from './slices.js'
+import { sortInSlices } from './sorted.js'
 import { isSecureEnough, type AddressPolicy, type OAuthEndpoints, type Practice } from './practice.js'
 
 export const SKIP_REASONS = [
@@ -53,6 +55,8 @@ export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): Fh
   // pieces the base was just put together from, and a directory keeps thousands of them.
   return { fhirBase: fhirBase === trimmed ? trimmed : fhirBase }
 }
+
+const IDS_PER_SLICE = 2000
 
 interface EndpointCandidate { fhirBase: string, name: string }
 
@@ -110,9 +114,15 @@ export class DirectoryCollector {
 
   /** The practices of every entry added, and what was skipped. */
   finish (): ParsedDirectory {
+    return runSlices(this.finishInSlices())
+  }
+
+  /** finish(), in slices that each end with a `yield` (see runSlicesAsync). */
+  * finishInSlices (): Generator<void, ParsedDirectory> {
     const { endpoints, organizationNames, oauth } = this
     const practices: Practice[] = []
     for (const [id, candidates] of endpoints) {
+      if (practices.length % IDS_PER_SLICE === IDS_PER_SLICE - 1) yield
       // Duplicates are resolved by content, not by position, so the entry order never matters.
       candidates.sort((a, b) => compareStrings(a.fhirBase, b.fhirBase) || compareStrings(a.name, b.name))
       for (let extra = 1; extra < candidates.length; extra++) this.skip('duplicate id')
@@ -133,7 +143,8 @@ export class DirectoryCollector {
         for (let extra = 1; extra < names.length; extra++) this.skip('duplicate id')
       }
     }
-    practices.sort((a, b) => compareStrings(a.id, b.id))
+    yield
+    yield * sortInSlices(practices, (a, b) => compareStrings(a.id, b.id))
     return { practices, skipped: this.skipped, entryCount: this.entryCount }
   }
 

@@ -21,6 +21,8 @@ export interface TenantDirectoryOptions {
   refreshIntervalMs: number
   addressPolicy?: AddressPolicy
   fetchTimeoutMs?: number
+  /** Refuses a larger document (readDirectoryEntries' default when absent). */
+  maxBytes?: number
 }
 
 export interface ImportResult extends DirectoryChanges {
@@ -64,7 +66,7 @@ export async function importDirectory (
 ): Promise<ImportResult> {
   const collector = new DirectoryCollector(options.oauth, options.addressPolicy)
   await readDirectoryEntries(source, (entry) => collector.add(entry), options)
-  const parsed = collector.finish()
+  const parsed = await runSlicesAsync(collector.finishInSlices())
   // An empty directory is far likelier a broken download than Healow dropping every practice.
   if (parsed.practices.length === 0) throw new Error('the directory has no usable practice')
   return { ...parsed, ...compareDirectories(previous, parsed.practices) }
@@ -214,10 +216,10 @@ export class TenantDirectory {
   }
 
   private async fetchAndInstall (): Promise<ImportResult> {
-    const { source, oauth, addressPolicy, fetchTimeoutMs } = this.options
+    const { source, oauth, addressPolicy, fetchTimeoutMs, maxBytes } = this.options
     try {
       const result = await importDirectory(source, this.index?.practices ?? [], {
-        oauth, addressPolicy, timeoutMs: fetchTimeoutMs, signal: this.closing.signal
+        oauth, addressPolicy, timeoutMs: fetchTimeoutMs, maxBytes, signal: this.closing.signal
       })
       const fetchedAt = new Date().toISOString()
       await this.install(result.practices, fetchedAt, source)

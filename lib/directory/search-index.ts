@@ -1,7 +1,7 @@
 import type { Practice } from './practice.js'
 import { foldText, searchWords } from './search-text.js'
 import { runSlices } from './slices.js'
-import { partitionPoint } from './sorted.js'
+import { partitionPoint, sortInSlices } from './sorted.js'
 import { TypoIndex } from './typo-index.js'
 import { MAX_QUERY_LENGTH } from '../../schemas/tenants.js'
 
@@ -142,12 +142,14 @@ export class PracticeSearchIndex {
       keyed.push({ practice, key: orderKey(practice) })
       if (keyed.length % PRACTICES_PER_SLICE === 0) yield
     }
-    keyed.sort((a, b) => compareStrings(a.key, b.key))
+    yield * sortInSlices(keyed, (a, b) => compareStrings(a.key, b.key))
     const inOrder = keyed.map((entry) => entry.practice)
     yield
 
     const lowerIds = inOrder.map((practice) => practice.id.toLowerCase())
-    const byId = Int32Array.from(inOrder.keys()).sort((a, b) => compareStrings(lowerIds[a], lowerIds[b]) || a - b)
+    const byLowerId = (a: number, b: number): number => compareStrings(lowerIds[a], lowerIds[b]) || a - b
+    const idOrder = yield * sortInSlices([...inOrder.keys()], byLowerId)
+    const byId = Int32Array.from(idOrder)
     yield
 
     const wordsOfPractice: string[][] = []
@@ -155,7 +157,7 @@ export class PracticeSearchIndex {
       wordsOfPractice.push(searchWords(practice.name))
       if (wordsOfPractice.length % PRACTICES_PER_SLICE === 0) yield
     }
-    const vocabulary = [...new Set(wordsOfPractice.flat())].sort()
+    const vocabulary = yield * sortInSlices([...new Set(wordsOfPractice.flat())], compareStrings)
     const wordId = new Map(vocabulary.map((word, id) => [word, id]))
     yield
     const typoIndex = yield * TypoIndex.build(vocabulary)
@@ -164,11 +166,13 @@ export class PracticeSearchIndex {
     const nameWords = new Int32Array(wordsOfPractice.reduce((sum, words) => sum + words.length, 0))
     const postingCount = new Int32Array(vocabulary.length)
     let next = 0
-    wordsOfPractice.forEach((words, ordinal) => {
+    for (let ordinal = 0; ordinal < inOrder.length; ordinal++) {
+      const words = wordsOfPractice[ordinal]
       nameWordStart[ordinal] = next
       for (const word of words) nameWords[next++] = wordId.get(word)!
       for (const word of new Set(words)) postingCount[wordId.get(word)!]++
-    })
+      if (ordinal % PRACTICES_PER_SLICE === PRACTICES_PER_SLICE - 1) yield
+    }
     nameWordStart[inOrder.length] = next
     yield
 
@@ -176,9 +180,10 @@ export class PracticeSearchIndex {
     for (let id = 0; id < vocabulary.length; id++) postingStart[id + 1] = postingStart[id] + postingCount[id]
     const postingOrdinals = new Int32Array(postingStart[vocabulary.length])
     const filled = postingStart.slice(0, vocabulary.length)
-    wordsOfPractice.forEach((words, ordinal) => {
-      for (const word of new Set(words)) postingOrdinals[filled[wordId.get(word)!]++] = ordinal
-    })
+    for (let ordinal = 0; ordinal < inOrder.length; ordinal++) {
+      for (const word of new Set(wordsOfPractice[ordinal])) postingOrdinals[filled[wordId.get(word)!]++] = ordinal
+      if (ordinal % PRACTICES_PER_SLICE === PRACTICES_PER_SLICE - 1) yield
+    }
     return new PracticeSearchIndex({
       practices: inOrder, byId, vocabulary, typoIndex, postingStart, postingOrdinals, nameWordStart, nameWords
     })

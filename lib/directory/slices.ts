@@ -14,11 +14,25 @@ export function yieldToEventLoop (): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
 
-/** Runs the steps to the end, pausing at each `yield`. */
-export async function runSlicesAsync<T> (steps: Generator<void, T>, pause = yieldToEventLoop): Promise<T> {
+// How long work may hold the event loop before it lets requests in: a few milliseconds are not noticed.
+const SLICE_MS = 4
+
+/** Work in slices: `pauseIfDue()` lets the event loop run when the slice's time is up. */
+export class TimeSlices {
+  private sliceStarted = performance.now()
+
+  async pauseIfDue (): Promise<void> {
+    if (performance.now() - this.sliceStarted < SLICE_MS) return
+    await yieldToEventLoop()
+    this.sliceStarted = performance.now()
+  }
+}
+
+/** Runs the steps to the end, letting the event loop run at a `yield` once the slice's time is up. */
+export async function runSlicesAsync<T> (steps: Generator<void, T>, slices = new TimeSlices()): Promise<T> {
   let step = steps.next()
   while (step.done !== true) {
-    await pause()
+    await slices.pauseIfDue()
     step = steps.next()
   }
   return step.value

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BundleEntrySplitter } from './bundle-stream.js'
+import { TimeSlices } from './slices.js'
 
 export interface ReadSourceOptions {
   /** Gives up on a download that takes longer (the published directory is about 15 MB). */
@@ -32,8 +33,11 @@ export async function readDirectoryEntries (
 ): Promise<void> {
   const splitter = new BundleEntrySplitter(onEntry)
   const decoder = new TextDecoder()
+  const slices = new TimeSlices()
   for await (const chunk of isHttpLocation(location) ? download(location, options) : readLocalFile(location, options)) {
     splitter.write(decoder.decode(chunk, { stream: true }))
+    // The chunks of a fast download come one after the other without a turn of the event loop in between.
+    await slices.pauseIfDue()
   }
   splitter.write(decoder.decode())
   splitter.end()

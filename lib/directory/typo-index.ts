@@ -72,6 +72,8 @@ export function boundedEditDistance (a: string, b: string, limit: number): numbe
 // exactly, and keys sorted as numbers group the words of one variant hash together.
 const WORD_SLOTS = 2 ** 21
 const WORDS_PER_SLICE = 1000
+const BUCKET_SHIFT = 24 // 256 buckets by the top 8 bits of a 32-bit hash
+const BUCKETS = 2 ** (32 - BUCKET_SHIFT)
 
 /**
  * Finds the words of a fixed vocabulary within a word's typo budget. The deletion variants are kept as sorted
@@ -94,15 +96,32 @@ export class TypoIndex {
       const budget = typoBudget(length)
       count += 1 + (budget >= 1 ? length : 0) + (budget >= 2 ? length * (length - 1) / 2 : 0)
     }
-    const keys = new Float64Array(count)
+    const unsorted = new Float64Array(count)
+    const bucketSizes = new Int32Array(BUCKETS)
     let filled = 0
     for (let wordId = 0; wordId < vocabulary.length; wordId++) {
       const word = vocabulary[wordId]
-      for (const hash of deletionHashes(word, typoBudget(word.length))) keys[filled++] = hash * WORD_SLOTS + wordId
+      for (const hash of deletionHashes(word, typoBudget(word.length))) {
+        unsorted[filled++] = hash * WORD_SLOTS + wordId
+        bucketSizes[hash >>> BUCKET_SHIFT]++
+      }
       if (wordId % WORDS_PER_SLICE === WORDS_PER_SLICE - 1) yield
     }
-    keys.sort()
+    // Sorted bucket by bucket (by the top bits of the hash), so that no single native sort is long.
+    const bucketStart = new Int32Array(BUCKETS + 1)
+    for (let bucket = 0; bucket < BUCKETS; bucket++) bucketStart[bucket + 1] = bucketStart[bucket] + bucketSizes[bucket]
+    const keys = new Float64Array(count)
+    const next = bucketStart.slice(0, BUCKETS)
+    for (let i = 0; i < count; i++) {
+      const key = unsorted[i]
+      keys[next[Math.floor(key / WORD_SLOTS) >>> BUCKET_SHIFT]++] = key
+      if (i % 100_000 === 99_999) yield
+    }
     yield
+    for (let bucket = 0; bucket < BUCKETS; bucket++) {
+      keys.subarray(bucketStart[bucket], bucketStart[bucket + 1]).sort()
+      if (bucket % 32 === 31) yield
+    }
     // A doubled letter gives the same variant twice: keep one.
     let kept = 0
     for (let i = 0; i < keys.length; i++) {
