@@ -72,7 +72,15 @@ export async function importDirectory (
   return { ...parsed, ...compareDirectories(previous, parsed.practices) }
 }
 
-function isStoredPractice (value: unknown): value is Pick<Practice, 'id' | 'name' | 'fhirBase'> {
+/** What the store keeps of a practice: its OAuth URLs come from the configuration when the copy is loaded. */
+export type StoredPractice = Pick<Practice, 'id' | 'name' | 'fhirBase'>
+
+/** The records of a snapshot: a third smaller without the OAuth URLs every practice shares. */
+export function storedPractices (practices: readonly Practice[]): StoredPractice[] {
+  return practices.map(({ id, name, fhirBase }) => ({ id, name, fhirBase }))
+}
+
+function isStoredPractice (value: unknown): value is StoredPractice {
   const record = value as Record<string, unknown> | null
   return typeof record?.id === 'string' && typeof record.name === 'string' && typeof record.fhirBase === 'string'
 }
@@ -224,7 +232,7 @@ export class TenantDirectory {
       const fetchedAt = new Date().toISOString()
       await this.install(result.practices, fetchedAt, source)
       this.lastError = null
-      await this.options.store.saveSnapshot({ fetchedAt, source, practices: result.practices })
+      await this.options.store.saveSnapshot({ fetchedAt, source, practices: storedPractices(result.practices) })
       const { added, changed, removed, skipped } = result
       this.options.log.info({ practices: result.practices.length, added, changed, removed, skipped }, 'practice directory refreshed')
       return result
