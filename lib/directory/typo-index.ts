@@ -90,44 +90,35 @@ export class TypoIndex {
   /** Builds the index, yielding every WORDS_PER_SLICE words. */
   static * build (vocabulary: readonly string[]): Generator<void, TypoIndex> {
     if (vocabulary.length >= WORD_SLOTS) throw new Error(`more than ${WORD_SLOTS - 1} distinct words`)
-    let count = 0
-    for (const word of vocabulary) {
-      const length = word.length
-      const budget = typoBudget(length)
-      count += 1 + (budget >= 1 ? length : 0) + (budget >= 2 ? length * (length - 1) / 2 : 0)
+    // The keys go straight to their bucket (by the top bits of the hash), so that each bucket can be sorted on
+    // its own (no single native sort is long) and no unsorted copy of them all is ever held: the hashes are
+    // computed twice, once to size the buckets and once to fill them, which costs less than that copy.
+    const bucketStart = new Int32Array(BUCKETS + 1)
+    for (let wordId = 0; wordId < vocabulary.length; wordId++) {
+      const word = vocabulary[wordId]
+      for (const hash of deletionHashes(word, typoBudget(word.length))) bucketStart[(hash >>> BUCKET_SHIFT) + 1]++
+      if (wordId % WORDS_PER_SLICE === WORDS_PER_SLICE - 1) yield
     }
-    const unsorted = new Float64Array(count)
-    const bucketSizes = new Int32Array(BUCKETS)
-    let filled = 0
+    for (let bucket = 0; bucket < BUCKETS; bucket++) bucketStart[bucket + 1] += bucketStart[bucket]
+    const keys = new Float64Array(bucketStart[BUCKETS])
+    const next = bucketStart.slice(0, BUCKETS)
     for (let wordId = 0; wordId < vocabulary.length; wordId++) {
       const word = vocabulary[wordId]
       for (const hash of deletionHashes(word, typoBudget(word.length))) {
-        unsorted[filled++] = hash * WORD_SLOTS + wordId
-        bucketSizes[hash >>> BUCKET_SHIFT]++
+        keys[next[hash >>> BUCKET_SHIFT]++] = hash * WORD_SLOTS + wordId
       }
       if (wordId % WORDS_PER_SLICE === WORDS_PER_SLICE - 1) yield
     }
-    // Sorted bucket by bucket (by the top bits of the hash), so that no single native sort is long.
-    const bucketStart = new Int32Array(BUCKETS + 1)
-    for (let bucket = 0; bucket < BUCKETS; bucket++) bucketStart[bucket + 1] = bucketStart[bucket] + bucketSizes[bucket]
-    const keys = new Float64Array(count)
-    const next = bucketStart.slice(0, BUCKETS)
-    for (let i = 0; i < count; i++) {
-      const key = unsorted[i]
-      keys[next[Math.floor(key / WORD_SLOTS) >>> BUCKET_SHIFT]++] = key
-      if (i % 100_000 === 99_999) yield
-    }
-    yield
     for (let bucket = 0; bucket < BUCKETS; bucket++) {
       keys.subarray(bucketStart[bucket], bucketStart[bucket + 1]).sort()
       if (bucket % 32 === 31) yield
     }
-    // A doubled letter gives the same variant twice: keep one.
+    // A doubled letter gives the same variant twice: keep one (the few left over at the end are not copied away).
     let kept = 0
     for (let i = 0; i < keys.length; i++) {
       if (kept === 0 || keys[i] !== keys[kept - 1]) keys[kept++] = keys[i]
     }
-    return new TypoIndex(vocabulary, keys.slice(0, kept))
+    return new TypoIndex(vocabulary, keys.subarray(0, kept))
   }
 
   /** Vocabulary word id → edit distance (at least 1), for the words within `word`'s typo budget. */
