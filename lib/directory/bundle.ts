@@ -58,7 +58,16 @@ export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): Fh
 
 const IDS_PER_SLICE = 2000
 
-interface EndpointCandidate { fhirBase: string, name: string }
+/** The first of an id's Endpoints by content (FHIR base, then name), and how many there were. */
+interface EndpointChoice { fhirBase: string, name: string, count: number }
+/** The first of an id's non-empty Organization names, and how many Organizations there were. */
+interface NameChoice { name: string, count: number }
+
+// Duplicates are resolved by content, not by position, so the entry order never matters; only the winner and
+// a count are kept per id, not every duplicate.
+function isBetterEndpoint (fhirBase: string, name: string, than: EndpointChoice): boolean {
+  return (compareStrings(fhirBase, than.fhirBase) || compareStrings(name, than.name)) < 0
+}
 
 function cleanName (name: unknown): string {
   return typeof name === 'string' ? name.replace(/\s+/g, ' ').trim() : ''
@@ -79,8 +88,8 @@ function compareStrings (a: string, b: string): number {
  */
 export class DirectoryCollector {
   private readonly skipped: SkipCounts = {}
-  private readonly endpoints = new Map<string, EndpointCandidate[]>()
-  private readonly organizationNames = new Map<string, string[]>()
+  private readonly endpoints = new Map<string, EndpointChoice>()
+  private readonly organizationNames = new Map<string, NameChoice>()
   private readonly endpointsSkipped = new Set<string>()
   private entryCount = 0
 
@@ -97,9 +106,13 @@ export class DirectoryCollector {
     if (id === '') return this.skip('no id')
 
     if (resource.resourceType === 'Organization') {
-      const names = this.organizationNames.get(id) ?? []
-      names.push(cleanName(resource.name))
-      this.organizationNames.set(id, names)
+      const name = cleanName(resource.name)
+      const known = this.organizationNames.get(id)
+      if (known === undefined) this.organizationNames.set(id, { name, count: 1 })
+      else {
+        known.count++
+        if (name !== '' && (known.name === '' || name < known.name)) known.name = name
+      }
       return
     }
     if (resource.status !== undefined && resource.status !== 'active') {
@@ -107,9 +120,13 @@ export class DirectoryCollector {
     }
     const base = parseFhirBase(resource.address, this.policy)
     if ('reason' in base) { this.skip(base.reason); this.endpointsSkipped.add(id); return }
-    const candidates = this.endpoints.get(id) ?? []
-    candidates.push({ fhirBase: base.fhirBase, name: cleanName(resource.name) })
-    this.endpoints.set(id, candidates)
+    const name = cleanName(resource.name)
+    const known = this.endpoints.get(id)
+    if (known === undefined) this.endpoints.set(id, { fhirBase: base.fhirBase, name, count: 1 })
+    else {
+      known.count++
+      if (isBetterEndpoint(base.fhirBase, name, known)) { known.fhirBase = base.fhirBase; known.name = name }
+    }
   }
 
   /** The practices of every entry added, and what was skipped. */
@@ -121,26 +138,22 @@ export class DirectoryCollector {
   * finishInSlices (): Generator<void, ParsedDirectory> {
     const { endpoints, organizationNames, oauth } = this
     const practices: Practice[] = []
-    for (const [id, candidates] of endpoints) {
+    for (const [id, endpoint] of endpoints) {
       if (practices.length % IDS_PER_SLICE === IDS_PER_SLICE - 1) yield
-      // Duplicates are resolved by content, not by position, so the entry order never matters.
-      candidates.sort((a, b) => compareStrings(a.fhirBase, b.fhirBase) || compareStrings(a.name, b.name))
-      for (let extra = 1; extra < candidates.length; extra++) this.skip('duplicate id')
-      const names = (organizationNames.get(id) ?? []).filter((name) => name !== '').sort(compareStrings)
-      const endpoint = candidates[0]
+      for (let extra = 1; extra < endpoint.count; extra++) this.skip('duplicate id')
       practices.push({
         id,
-        name: names[0] || endpoint.name || id,
+        name: organizationNames.get(id)?.name || endpoint.name || id,
         fhirBase: endpoint.fhirBase,
         authorizeUrl: oauth.authorizeUrl,
         tokenUrl: oauth.tokenUrl
       })
     }
-    for (const [id, names] of organizationNames) {
+    for (const [id, { count }] of organizationNames) {
       if (!endpoints.has(id)) {
-        if (!this.endpointsSkipped.has(id)) names.forEach(() => this.skip('no endpoint'))
+        if (!this.endpointsSkipped.has(id)) for (let each = 0; each < count; each++) this.skip('no endpoint')
       } else {
-        for (let extra = 1; extra < names.length; extra++) this.skip('duplicate id')
+        for (let extra = 1; extra < count; extra++) this.skip('duplicate id')
       }
     }
     yield
