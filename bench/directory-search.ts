@@ -1,20 +1,36 @@
-// Search latency of the practice directory index against a naive scan of every name, on the same
-// directory in the same run, plus the cost of importing the directory.
-// Run: npx tsx bench/directory-search.ts   (prints a Markdown table for BENCHMARKS.md)
-import { existsSync, readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+// The practice directory: import (time, peak memory, memory kept per practice), search latency against a naive
+// scan of every name, and how /health answers while a running gateway refreshes the directory. On the real
+// 6,919-practice directory when it is there and on a generated one of Healow's current size (17,291 practices,
+// about 15 MB), in the same run.
+// Run: npx tsx --expose-gc bench/directory-search.ts [real directory file]   (prints Markdown for BENCHMARKS.md)
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+// @ts-expect-error autocannon ships no types
+import autocannon from 'autocannon'
 import { parseDirectoryBundle } from '../lib/directory/bundle.js'
+import { importDirectory } from '../lib/directory/directory.js'
 import type { Practice } from '../lib/directory/practice.js'
 import { PracticeSearchIndex } from '../lib/directory/search-index.js'
 import { foldText, searchWords } from '../lib/directory/search-text.js'
-import { syntheticBundle } from '../test/helpers/synthetic-bundle.js'
+import { runSlicesAsync } from '../lib/directory/slices.js'
 import { boundedEditDistance, typoBudget } from '../lib/directory/typo-index.js'
+import { HEALOW_2026_PRACTICES, healowSizedBundle } from '../test/helpers/synthetic-bundle.js'
 import { percentile } from './stats.js'
 
-const REAL_DIRECTORY = resolve(import.meta.dirname, '../../shared/fixtures/healow-endpoints-bundle.json')
-const REAL_DIRECTORY_SIZE = 6919
+const SELF = fileURLToPath(import.meta.url)
+const REPO_ROOT = path.resolve(path.dirname(SELF), '..')
+const REAL_DIRECTORY = process.argv[2] === undefined || process.argv[2] === 'import'
+  ? path.resolve(REPO_ROOT, '../shared/fixtures/healow-endpoints-bundle.json')
+  : path.resolve(process.argv[2])
 const LIMIT = 50
 const OAUTH = {
   authorizeUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize',
@@ -78,6 +94,13 @@ function collectGarbage (): void {
   gc()
 }
 
+/** What V8 holds: the heap and the typed arrays' memory outside it (the index keeps most of its numbers there). */
+function heldBytes (): number {
+  collectGarbage()
+  const { heapUsed, arrayBuffers } = process.memoryUsage()
+  return heapUsed + arrayBuffers
+}
+
 function timeQueries (search: (query: string) => unknown, rounds: number): number[] {
   for (const query of QUERIES) search(query) // warm-up, so that the figures are of steady state
   const samples: number[] = []
@@ -94,46 +117,244 @@ function timeQueries (search: (query: string) => unknown, rounds: number): numbe
 const megabytes = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
 const milliseconds = (ms: number): string => (ms < 1 ? ms.toFixed(3) : ms.toFixed(1))
 
-const useReal = existsSync(REAL_DIRECTORY)
-const source = useReal ? 'the real Healow directory (../shared/fixtures)' : `a generated directory of ${REAL_DIRECTORY_SIZE} practices`
-const text = useReal ? readFileSync(REAL_DIRECTORY, 'utf8') : JSON.stringify(syntheticBundle(REAL_DIRECTORY_SIZE))
+interface ImportFigures { ms: number, cpuMs: number, peakRssGrowth: number, kept: number, practices: number }
 
-collectGarbage()
-const before = process.memoryUsage()
-const importStarted = performance.now()
-const parsed = parseDirectoryBundle(JSON.parse(text), OAUTH)
-const parsedAt = performance.now()
-const index = new PracticeSearchIndex(parsed.practices)
-const indexedAt = performance.now()
-const peakRss = process.memoryUsage().rss
-collectGarbage()
-const after = process.memoryUsage()
-
-const naiveSearch = naiveSearcher(parsed.practices)
-let disagreements = 0
-for (const query of QUERIES) {
-  const fast = index.search(query, LIMIT).practices.map((practice) => practice.id).join()
-  const naive = naiveSearch(query, LIMIT).map((practice) => practice.id).join()
-  if (fast !== naive) { disagreements++; console.error(`results differ for "${query}"`) }
+/**
+ * One import in a fresh process (peak RSS is a process's high-water mark): `streamed` is the gateway's way
+ * (entries parsed as the bytes arrive, index built in slices), `whole` parses the whole document with JSON.parse
+ * first, as the import did before, into the same index.
+ */
+async function importInChild (file: string, way: 'streamed' | 'whole', flags: string[] = []): Promise<ImportFigures> {
+  const child = fork(SELF, ['import', file, way], {
+    execArgv: ['--import', 'tsx', '--expose-gc', ...flags],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  const [figures] = await once(child, 'message') as [ImportFigures]
+  await once(child, 'exit')
+  return figures
 }
 
-const indexed = timeQueries((query) => index.search(query, LIMIT), 200)
-const naive = timeQueries((query) => naiveSearch(query, LIMIT), 20)
-const indexedP50 = percentile(indexed, 0.5)
-const naiveP50 = percentile(naive, 0.5)
+async function importHere (file: string, way: 'streamed' | 'whole'): Promise<ImportFigures> {
+  // Everything an import needs is loaded and compiled first, on a small directory (a large one would raise the
+  // RSS high-water mark before the measurement starts), so that the figures are the import's own.
+  const warmUp = path.join(mkdtempSync(path.join(tmpdir(), 'directory-bench-')), 'small.json')
+  writeFileSync(warmUp, JSON.stringify(healowSizedBundle(500)))
+  await runSlicesAsync(PracticeSearchIndex.build((await importDirectory(warmUp, [], { oauth: OAUTH })).practices))
+  PracticeSearchIndex.of(parseDirectoryBundle(JSON.parse(readFileSync(warmUp, 'utf8')), OAUTH).practices)
+  rmSync(path.dirname(warmUp), { recursive: true })
+  const before = heldBytes()
+  const rssBefore = process.memoryUsage().rss
+  let peakRss = rssBefore
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 2)
+  const started = performance.now()
+  const cpuBefore = process.cpuUsage()
+  // Each way in a function of its own: what a function held in its frame is gone once it has returned.
+  const index = way === 'streamed' ? await importStreamed(file) : importWhole(file)
+  const ms = performance.now() - started
+  const cpu = process.cpuUsage(cpuBefore)
+  clearInterval(sampler)
+  peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  const kept = heldBytes() - before
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, peakRssGrowth: peakRss - rssBefore, kept, practices: index.size }
+}
 
-console.log(`Directory: ${source}, ${index.size} practices, ${QUERIES.length} queries, limit ${LIMIT}, ` +
-  `Node ${process.version}; results identical to the baseline for ${QUERIES.length - disagreements}/${QUERIES.length} queries.\n`)
-console.log('| search | p50 (ms) | p99 (ms) | samples |')
-console.log('|---|---:|---:|---:|')
-console.log(`| index | ${milliseconds(indexedP50)} | ${milliseconds(percentile(indexed, 0.99))} | ${indexed.length} |`)
-console.log(`| naive scan | ${milliseconds(naiveP50)} | ${milliseconds(percentile(naive, 0.99))} | ${naive.length} |`)
-console.log(`| **speed-up at p50** | **${Math.round(naiveP50 / indexedP50)}×** | | |\n`)
-console.log('| import (JSON text → searchable) | value |')
-console.log('|---|---:|')
-console.log(`| JSON.parse + Bundle → practices | ${milliseconds(parsedAt - importStarted)} ms |`)
-console.log(`| index build | ${milliseconds(indexedAt - parsedAt)} ms |`)
-console.log(`| total | ${milliseconds(indexedAt - importStarted)} ms |`)
-console.log(`| heap retained (after GC) | ${megabytes(after.heapUsed - before.heapUsed)} MB |`)
-console.log(`| RSS growth at peak | ${megabytes(peakRss - before.rss)} MB |`)
-if (disagreements > 0) process.exitCode = 1
+async function importStreamed (file: string): Promise<PracticeSearchIndex> {
+  return await runSlicesAsync(PracticeSearchIndex.build((await importDirectory(file, [], { oauth: OAUTH })).practices))
+}
+
+function importWhole (file: string): PracticeSearchIndex {
+  return PracticeSearchIndex.of(parseDirectoryBundle(JSON.parse(readFileSync(file, 'utf8')), OAUTH).practices)
+}
+
+/** Serves the directory file; while `held`, requests wait until `release()`. */
+interface DirectoryServer { url: string, server: Server, hold (): void, release (): void }
+
+async function directoryServer (file: string): Promise<DirectoryServer> {
+  const body = readFileSync(file)
+  let held = false
+  let waiting: Array<() => void> = []
+  const server = createServer((_request, response) => {
+    const send = (): void => { response.writeHead(200, { 'content-type': 'application/fhir+json' }).end(body) }
+    if (held) waiting.push(send)
+    else send()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/directory.json`,
+    server,
+    hold: () => { held = true },
+    release: () => { held = false; waiting.forEach((send) => send()); waiting = [] }
+  }
+}
+
+interface Gateway {
+  url: string
+  child: ChildProcess
+  /** Resolves once the process has written `text`: since the call, or since its start with `sinceStart`. */
+  untilLogged (text: string, sinceStart?: boolean): Promise<void>
+}
+
+let nextPort = 0
+async function startGateway (env: Record<string, string>): Promise<Gateway> {
+  const port = nextPort
+  const url = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, ['--import=tsx', 'server.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HEALOW_CLIENT_ID: 'bench',
+      PUBLIC_URL: url,
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      SYNC_INTERVAL_HOURS: '0',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1'
+    },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let output = ''
+  const listeners: Array<() => void> = []
+  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); listeners.forEach((listener) => listener()) })
+  const untilLogged = (text: string, sinceStart = false): Promise<void> => new Promise((resolve) => {
+    const from = sinceStart ? 0 : output.length
+    const check = (): void => { if (output.indexOf(text, from) !== -1) resolve() }
+    listeners.push(check)
+    check()
+  })
+  for (;;) {
+    const ok = await fetch(`${url}/ready`).then((response) => response.ok, () => false)
+    if (ok) break
+    await sleep(100)
+  }
+  return { url, child, untilLogged }
+}
+
+async function stopGateway (gateway: Gateway): Promise<void> {
+  gateway.child.kill('SIGTERM')
+  await once(gateway.child, 'exit')
+}
+
+interface HealthFigures {
+  idleP50: number
+  idleP99: number
+  refreshP50: number
+  refreshP99: number
+  refreshMs: number
+  requests: number
+}
+
+/**
+ * /health latency of a gateway process while nothing happens, then while it imports a refreshed directory (the
+ * refresh it starts with, once it has served its stored copy, is held back and then let through). The load is
+ * paced below the gateway's maximum so that the latency is waiting for the event loop, not queueing.
+ */
+async function healthDuringRefresh (file: string, rate: number): Promise<HealthFigures> {
+  const source = await directoryServer(file)
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'directory-bench-'))
+  const env = { DATA_DIR: dataDir, HEALOW_DIRECTORY_URL: source.url }
+  try {
+    const first = await startGateway(env)
+    await first.untilLogged('practice directory refreshed', true)
+    await stopGateway(first)
+
+    source.hold()
+    const gateway = await startGateway(env) // serves the stored copy; its refresh waits for release()
+    const health = { url: `${gateway.url}/health`, connections: 10, overallRate: rate }
+    await autocannon({ ...health, duration: 2 }) // warm-up
+    const idle = await autocannon({ ...health, duration: 5 })
+    const refreshed = gateway.untilLogged('practice directory refreshed')
+    const started = performance.now()
+    const during = autocannon({ ...health, duration: 60 })
+    source.release()
+    await refreshed
+    const refreshMs = performance.now() - started;
+    (during as unknown as { stop (): void }).stop()
+    const busy = await during
+    await stopGateway(gateway)
+    return {
+      idleP50: idle.latency.p50,
+      idleP99: idle.latency.p99,
+      refreshP50: busy.latency.p50,
+      refreshP99: busy.latency.p99,
+      refreshMs,
+      requests: busy.requests.total
+    }
+  } finally {
+    source.server.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+async function main (): Promise<void> {
+  const directories: Array<{ label: string, file: string }> = []
+  if (existsSync(REAL_DIRECTORY)) directories.push({ label: 'real Healow directory', file: REAL_DIRECTORY })
+  const scratch = mkdtempSync(path.join(tmpdir(), 'directory-bench-'))
+  const syntheticFile = path.join(scratch, 'synthetic.json')
+  writeFileSync(syntheticFile, JSON.stringify(healowSizedBundle()))
+  directories.push({ label: `generated, ${HEALOW_2026_PRACTICES.toLocaleString('en')} practices`, file: syntheticFile })
+  const freePort = createServer().listen(0, '127.0.0.1')
+  await once(freePort, 'listening')
+  nextPort = (freePort.address() as AddressInfo).port
+  freePort.close()
+
+  console.log(`Node ${process.version}. Import figures: each in a fresh process; "kept" is what V8 holds after GC ` +
+    '(heap and typed arrays) once the index is built, per practice in brackets.\n')
+  console.log('| directory | document | import | time (CPU time) | peak RSS growth | kept after GC |')
+  console.log('|---|---:|---|---:|---:|---:|')
+  for (const { label, file } of directories) {
+    const size = `${megabytes(readFileSync(file).length)} MB`
+    // The import's garbage makes V8 grow its young generation to the default maximum (2 × 16 MB), which is most
+    // of the peak: with the semi-space capped, the same import shows what it holds itself.
+    const ways = [['streamed', []], ['streamed', ['--max-semi-space-size=4']], ['whole', []]] as const
+    for (const [way, flags] of ways) {
+      const figures = await importInChild(file, way, [...flags])
+      const wayLabel = (way === 'streamed' ? 'streamed, index in slices' : 'JSON.parse of the whole document') +
+        (flags.length > 0 ? ` (\`${flags.join(' ')}\`)` : '')
+      console.log(`| ${label} (${figures.practices}) | ${size} | ${wayLabel} | ${Math.round(figures.ms)} ms (${Math.round(figures.cpuMs)} ms) | ` +
+        `${megabytes(figures.peakRssGrowth)} MB | ${megabytes(figures.kept)} MB (${Math.round(figures.kept / figures.practices)} B) |`)
+    }
+  }
+
+  console.log('\n| directory | search | p50 (ms) | p99 (ms) | samples | results as the naive scan |')
+  console.log('|---|---|---:|---:|---:|---:|')
+  let disagreements = 0
+  for (const { label, file } of directories) {
+    const { practices } = await importDirectory(file, [], { oauth: OAUTH })
+    const index = PracticeSearchIndex.of(practices)
+    const naiveSearch = naiveSearcher(practices)
+    let same = 0
+    for (const query of QUERIES) {
+      const fast = index.search(query, LIMIT).practices.map((practice) => practice.id).join()
+      const naive = naiveSearch(query, LIMIT).map((practice) => practice.id).join()
+      if (fast === naive) same++
+      else console.error(`results differ for "${query}"`)
+    }
+    disagreements += QUERIES.length - same
+    const indexed = timeQueries((query) => index.search(query, LIMIT), 200)
+    const naive = timeQueries((query) => naiveSearch(query, LIMIT), 10)
+    const agreement = `${same}/${QUERIES.length}`
+    console.log(`| ${label} | index | ${milliseconds(percentile(indexed, 0.5))} | ${milliseconds(percentile(indexed, 0.99))} | ${indexed.length} | ${agreement} |`)
+    console.log(`| ${label} | naive scan | ${milliseconds(percentile(naive, 0.5))} | ${milliseconds(percentile(naive, 0.99))} | ${naive.length} | |`)
+    console.log(`| ${label} | **speed-up at p50** | **${Math.round(percentile(naive, 0.5) / percentile(indexed, 0.5))}×** | | | |`)
+  }
+
+  console.log('\nGET /health of a gateway process (`node --import=tsx server.ts`, SQLite), autocannon with 10 connections ' +
+    'paced at the rate shown, 5 s without a refresh, then during the refresh import of the generated directory ' +
+    '(download from loopback, import, index, stored copy saved):\n')
+  console.log('| rate | p50 / p99 without (ms) | p50 / p99 during the refresh (ms) | **p99 ratio** | refresh took | requests during it |')
+  console.log('|---:|---:|---:|---:|---:|---:|')
+  for (const rate of [200, 1000]) {
+    const h = await healthDuringRefresh(syntheticFile, rate)
+    console.log(`| ${rate}/s | ${h.idleP50} / ${h.idleP99} | ${h.refreshP50} / ${h.refreshP99} | **${(h.refreshP99 / h.idleP99).toFixed(1)}×** | ` +
+      `${Math.round(h.refreshMs)} ms | ${h.requests} |`)
+  }
+  rmSync(scratch, { recursive: true, force: true })
+  if (disagreements > 0) process.exitCode = 1
+}
+
+if (process.argv[2] === 'import') {
+  process.send!(await importHere(process.argv[3], process.argv[4] as 'streamed' | 'whole'))
+} else {
+  await main()
+}

@@ -1,12 +1,12 @@
 import { STORE_SETTINGS, databaseUrlOf, loadSettings } from '../lib/config.js'
 import { openStore } from '../lib/store/open.js'
-import { importDirectory } from '../lib/directory/directory.js'
+import { importDirectory, storedPractices } from '../lib/directory/directory.js'
 import type { Practice } from '../lib/directory/practice.js'
 import { PracticeSearchIndex } from '../lib/directory/search-index.js'
 import { UsageError, type Command } from './command.js'
 import { Progress, formatBytes } from './progress.js'
 
-function storedPractices (practices: unknown[] | undefined): Practice[] {
+function practicesOf (practices: unknown[] | undefined): Practice[] {
   return (practices ?? []) as Practice[]
 }
 
@@ -29,13 +29,14 @@ export const directoryImport: Command = {
       progress.step(`reading ${source}`)
       const started = performance.now()
       let downloaded = 0
-      const result = await importDirectory(source, storedPractices(previous?.practices), {
+      const result = await importDirectory(source, practicesOf(previous?.practices), {
         oauth: { authorizeUrl: settings.HEALOW_AUTHORIZE_URL, tokenUrl: settings.HEALOW_TOKEN_URL },
         addressPolicy: { allowLoopbackHttp: settings.ALLOW_LOOPBACK_HTTP },
         onProgress: (received, total) => { downloaded = received; progress.bytes(received, total) }
       })
       progress.step(`${downloaded > 0 ? `downloaded ${formatBytes(downloaded)}; ` : ''}saving ${result.practices.length} practices`)
-      await store.directory.saveSnapshot({ fetchedAt: new Date().toISOString(), source, practices: result.practices })
+      const fetchedAt = new Date().toISOString()
+      await store.directory.saveSnapshot({ fetchedAt, source, practices: storedPractices(result.practices) })
       progress.done('saved')
 
       const skipped = Object.entries(result.skipped)
@@ -65,7 +66,7 @@ export const directorySearch: Command = {
     try {
       const snapshot = await store.directory.loadSnapshot()
       if (snapshot === null) throw new Error('no directory in the database yet: run `healow-sync directory import` first')
-      const { practices, total } = new PracticeSearchIndex(storedPractices(snapshot.practices)).search(args.join(' '), 20)
+      const { practices, total } = PracticeSearchIndex.of(practicesOf(snapshot.practices)).search(args.join(' '), 20)
       for (const practice of practices) out.write(`${practice.id.padEnd(8)} ${practice.name}  ${practice.fhirBase}\n`)
       out.write(`${total} match${total === 1 ? '' : 'es'} in ${snapshot.practices.length} practices (fetched ${snapshot.fetchedAt})\n`)
     } finally {

@@ -1,3 +1,5 @@
+import { runSlices } from './slices.js'
+import { sortInSlices } from './sorted.js'
 import { isSecureEnough, type AddressPolicy, type OAuthEndpoints, type Practice } from './practice.js'
 
 export const SKIP_REASONS = [
@@ -36,9 +38,10 @@ const FHIR_BASE_PATH = /^\/fhir\/r4\/([A-Za-z0-9]{1,64})\/?$/
 
 export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): FhirBaseResult {
   if (typeof address !== 'string' || address.trim() === '') return { reason: 'no address' }
+  const trimmed = address.trim()
   let url: URL
   try {
-    url = new URL(address.trim())
+    url = new URL(trimmed)
   } catch {
     return { reason: 'not a URL' }
   }
@@ -47,10 +50,24 @@ export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): Fh
   if (path === null || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
     return { reason: 'not a FHIR base' }
   }
-  return { fhirBase: `${url.origin}/fhir/r4/${path[1]}` }
+  const fhirBase = `${url.origin}/fhir/r4/${path[1]}`
+  // The address as written is usually the base already: keeping that one flat string costs less than the
+  // pieces the base was just put together from, and a directory keeps thousands of them.
+  return { fhirBase: fhirBase === trimmed ? trimmed : fhirBase }
 }
 
-interface EndpointCandidate { fhirBase: string, name: string }
+const IDS_PER_SLICE = 2000
+
+/** The first of an id's Endpoints by content (FHIR base, then name), and how many there were. */
+interface EndpointChoice { fhirBase: string, name: string, count: number }
+/** The first of an id's non-empty Organization names, and how many Organizations there were. */
+interface NameChoice { name: string, count: number }
+
+// Duplicates are resolved by content, not by position, so the entry order never matters; only the winner and
+// a count are kept per id, not every duplicate.
+function isBetterEndpoint (fhirBase: string, name: string, than: EndpointChoice): boolean {
+  return (compareStrings(fhirBase, than.fhirBase) || compareStrings(name, than.name)) < 0
+}
 
 function cleanName (name: unknown): string {
   return typeof name === 'string' ? name.replace(/\s+/g, ' ').trim() : ''
@@ -65,73 +82,105 @@ function compareStrings (a: string, b: string): number {
 }
 
 /**
- * Turns Healow's directory Bundle (Endpoint + Organization per practice, same id, any order) into practices.
- * Bad entries are skipped and counted; only a document that is not a Bundle throws.
+ * Turns the entries of Healow's directory Bundle (Endpoint + Organization per practice, same id, any order) into
+ * practices, one entry at a time: the entries may come from a parsed document or straight from the bytes as
+ * they arrive. Bad entries are skipped and counted.
  */
+export class DirectoryCollector {
+  private readonly skipped: SkipCounts = {}
+  private readonly endpoints = new Map<string, EndpointChoice>()
+  private readonly organizationNames = new Map<string, NameChoice>()
+  private readonly endpointsSkipped = new Set<string>()
+  private entryCount = 0
+
+  constructor (private readonly oauth: OAuthEndpoints, private readonly policy: AddressPolicy = {}) {}
+
+  add (entry: unknown): void {
+    this.entryCount++
+    const resource: unknown = isObject(entry) ? entry.resource : undefined
+    if (!isObject(resource)) return this.skip('not a resource')
+    if (resource.resourceType !== 'Endpoint' && resource.resourceType !== 'Organization') {
+      return this.skip('other resource type')
+    }
+    const id = typeof resource.id === 'string' ? resource.id.trim() : ''
+    if (id === '') return this.skip('no id')
+
+    if (resource.resourceType === 'Organization') {
+      const name = cleanName(resource.name)
+      const known = this.organizationNames.get(id)
+      if (known === undefined) this.organizationNames.set(id, { name, count: 1 })
+      else {
+        known.count++
+        if (name !== '' && (known.name === '' || name < known.name)) known.name = name
+      }
+      return
+    }
+    if (resource.status !== undefined && resource.status !== 'active') {
+      this.skip('endpoint not active'); this.endpointsSkipped.add(id); return
+    }
+    const base = parseFhirBase(resource.address, this.policy)
+    if ('reason' in base) { this.skip(base.reason); this.endpointsSkipped.add(id); return }
+    const name = cleanName(resource.name)
+    const known = this.endpoints.get(id)
+    if (known === undefined) this.endpoints.set(id, { fhirBase: base.fhirBase, name, count: 1 })
+    else {
+      known.count++
+      if (isBetterEndpoint(base.fhirBase, name, known)) { known.fhirBase = base.fhirBase; known.name = name }
+    }
+  }
+
+  /** The practices of every entry added, and what was skipped. */
+  finish (): ParsedDirectory {
+    return runSlices(this.finishInSlices())
+  }
+
+  /** finish(), in slices that each end with a `yield` (see runSlicesAsync). */
+  * finishInSlices (): Generator<void, ParsedDirectory> {
+    const { endpoints, organizationNames, oauth } = this
+    const practices: Practice[] = []
+    for (const [id, endpoint] of endpoints) {
+      if (practices.length % IDS_PER_SLICE === IDS_PER_SLICE - 1) yield
+      for (let extra = 1; extra < endpoint.count; extra++) this.skip('duplicate id')
+      practices.push({
+        id,
+        name: organizationNames.get(id)?.name || endpoint.name || id,
+        fhirBase: endpoint.fhirBase,
+        authorizeUrl: oauth.authorizeUrl,
+        tokenUrl: oauth.tokenUrl
+      })
+    }
+    for (const [id, { count }] of organizationNames) {
+      if (!endpoints.has(id)) {
+        if (!this.endpointsSkipped.has(id)) for (let each = 0; each < count; each++) this.skip('no endpoint')
+      } else {
+        for (let extra = 1; extra < count; extra++) this.skip('duplicate id')
+      }
+    }
+    yield
+    yield * sortInSlices(practices, (a, b) => compareStrings(a.id, b.id))
+    return { practices, skipped: this.skipped, entryCount: this.entryCount }
+  }
+
+  private skip (reason: SkipReason): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1
+  }
+}
+
+/** The message of the DirectoryFormatError for a document that is JSON but not a Bundle. */
+export const NOT_A_BUNDLE = 'the directory is not a FHIR Bundle'
+/** The message of the DirectoryFormatError for a Bundle whose entry is neither an array nor absent. */
+export const NO_ENTRY_ARRAY = 'the directory Bundle has no entry array'
+
+/** The practices of a directory document parsed with JSON.parse; only a document that is not a Bundle throws. */
 export function parseDirectoryBundle (
   bundle: unknown,
   oauth: OAuthEndpoints,
   policy: AddressPolicy = {}
 ): ParsedDirectory {
-  if (!isObject(bundle) || bundle.resourceType !== 'Bundle') {
-    throw new DirectoryFormatError('the directory is not a FHIR Bundle')
-  }
+  if (!isObject(bundle) || bundle.resourceType !== 'Bundle') throw new DirectoryFormatError(NOT_A_BUNDLE)
   const entries = bundle.entry ?? []
-  if (!Array.isArray(entries)) throw new DirectoryFormatError('the directory Bundle has no entry array')
-
-  const skipped: SkipCounts = {}
-  const skip = (reason: SkipReason): void => { skipped[reason] = (skipped[reason] ?? 0) + 1 }
-  const endpoints = new Map<string, EndpointCandidate[]>()
-  const organizationNames = new Map<string, string[]>()
-  const endpointsSkipped = new Set<string>()
-
-  for (const entry of entries) {
-    const resource: unknown = isObject(entry) ? entry.resource : undefined
-    if (!isObject(resource)) { skip('not a resource'); continue }
-    if (resource.resourceType !== 'Endpoint' && resource.resourceType !== 'Organization') {
-      skip('other resource type'); continue
-    }
-    const id = typeof resource.id === 'string' ? resource.id.trim() : ''
-    if (id === '') { skip('no id'); continue }
-
-    if (resource.resourceType === 'Organization') {
-      const names = organizationNames.get(id) ?? []
-      names.push(cleanName(resource.name))
-      organizationNames.set(id, names)
-      continue
-    }
-    if (resource.status !== undefined && resource.status !== 'active') {
-      skip('endpoint not active'); endpointsSkipped.add(id); continue
-    }
-    const base = parseFhirBase(resource.address, policy)
-    if ('reason' in base) { skip(base.reason); endpointsSkipped.add(id); continue }
-    const candidates = endpoints.get(id) ?? []
-    candidates.push({ fhirBase: base.fhirBase, name: cleanName(resource.name) })
-    endpoints.set(id, candidates)
-  }
-
-  const practices: Practice[] = []
-  for (const [id, candidates] of endpoints) {
-    // Duplicates are resolved by content, not by position, so the entry order never matters.
-    candidates.sort((a, b) => compareStrings(a.fhirBase, b.fhirBase) || compareStrings(a.name, b.name))
-    for (let extra = 1; extra < candidates.length; extra++) skip('duplicate id')
-    const names = (organizationNames.get(id) ?? []).filter((name) => name !== '').sort(compareStrings)
-    const endpoint = candidates[0]
-    practices.push({
-      id,
-      name: names[0] || endpoint.name || id,
-      fhirBase: endpoint.fhirBase,
-      authorizeUrl: oauth.authorizeUrl,
-      tokenUrl: oauth.tokenUrl
-    })
-  }
-  for (const [id, names] of organizationNames) {
-    if (!endpoints.has(id)) {
-      if (!endpointsSkipped.has(id)) names.forEach(() => skip('no endpoint'))
-    } else {
-      for (let extra = 1; extra < names.length; extra++) skip('duplicate id')
-    }
-  }
-  practices.sort((a, b) => compareStrings(a.id, b.id))
-  return { practices, skipped, entryCount: entries.length }
+  if (!Array.isArray(entries)) throw new DirectoryFormatError(NO_ENTRY_ARRAY)
+  const collector = new DirectoryCollector(oauth, policy)
+  for (const entry of entries) collector.add(entry)
+  return collector.finish()
 }

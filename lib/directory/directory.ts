@@ -1,10 +1,11 @@
 import type { DirectoryStore } from '../store/types.js'
-import { parseDirectoryBundle, type SkipCounts } from './bundle.js'
+import { DirectoryCollector, type SkipCounts } from './bundle.js'
 import { compareDirectories, type DirectoryChanges } from './changes.js'
 import type { AddressPolicy, OAuthEndpoints, Practice } from './practice.js'
 import { PracticeSearchIndex } from './search-index.js'
+import { runSlicesAsync } from './slices.js'
 import { SmartDiscovery } from './smart-discovery.js'
-import { readDirectorySource, type ReadSourceOptions } from './source.js'
+import { readDirectoryEntries, type ReadSourceOptions } from './source.js'
 import { GatewayError } from '../errors.js'
 import type { PartLog } from '../log.js'
 
@@ -20,6 +21,8 @@ export interface TenantDirectoryOptions {
   refreshIntervalMs: number
   addressPolicy?: AddressPolicy
   fetchTimeoutMs?: number
+  /** Refuses a larger document (readDirectoryEntries' default when absent). */
+  maxBytes?: number
 }
 
 export interface ImportResult extends DirectoryChanges {
@@ -61,13 +64,23 @@ export async function importDirectory (
   previous: readonly Practice[],
   options: { oauth: OAuthEndpoints, addressPolicy?: AddressPolicy } & ReadSourceOptions
 ): Promise<ImportResult> {
-  const parsed = parseDirectoryBundle(await readDirectorySource(source, options), options.oauth, options.addressPolicy)
+  const collector = new DirectoryCollector(options.oauth, options.addressPolicy)
+  await readDirectoryEntries(source, (entry) => collector.add(entry), options)
+  const parsed = await runSlicesAsync(collector.finishInSlices())
   // An empty directory is far likelier a broken download than Healow dropping every practice.
   if (parsed.practices.length === 0) throw new Error('the directory has no usable practice')
   return { ...parsed, ...compareDirectories(previous, parsed.practices) }
 }
 
-function isStoredPractice (value: unknown): value is Pick<Practice, 'id' | 'name' | 'fhirBase'> {
+/** What the store keeps of a practice: its OAuth URLs come from the configuration when the copy is loaded. */
+export type StoredPractice = Pick<Practice, 'id' | 'name' | 'fhirBase'>
+
+/** The records of a snapshot: a third smaller without the OAuth URLs every practice shares. */
+export function storedPractices (practices: readonly Practice[]): StoredPractice[] {
+  return practices.map(({ id, name, fhirBase }) => ({ id, name, fhirBase }))
+}
+
+function isStoredPractice (value: unknown): value is StoredPractice {
   const record = value as Record<string, unknown> | null
   return typeof record?.id === 'string' && typeof record.name === 'string' && typeof record.fhirBase === 'string'
 }
@@ -112,7 +125,7 @@ export class TenantDirectory {
         // The OAuth URLs are not taken from the snapshot: the configuration may have changed since.
         const practices = snapshot.practices.filter(isStoredPractice)
           .map(({ id, name, fhirBase }) => ({ id, name, fhirBase, ...this.options.oauth }))
-        this.install(practices, snapshot.fetchedAt, snapshot.source)
+        await this.install(practices, snapshot.fetchedAt, snapshot.source)
         this.options.log.info({ practices: practices.length, fetchedAt: snapshot.fetchedAt }, 'practice directory loaded from the store')
       }
     } catch (err) {
@@ -199,8 +212,9 @@ export class TenantDirectory {
     return this.index
   }
 
-  private install (practices: Practice[], fetchedAt: string, source: string): void {
-    this.index = new PracticeSearchIndex(practices)
+  private async install (practices: Practice[], fetchedAt: string, source: string): Promise<void> {
+    // Built in slices: the requests that come meanwhile are answered from the copy in use.
+    this.index = await runSlicesAsync(PracticeSearchIndex.build(practices))
     this.fetchedAt = fetchedAt
     this.loadedFrom = source
   }
@@ -210,15 +224,15 @@ export class TenantDirectory {
   }
 
   private async fetchAndInstall (): Promise<ImportResult> {
-    const { source, oauth, addressPolicy, fetchTimeoutMs } = this.options
+    const { source, oauth, addressPolicy, fetchTimeoutMs, maxBytes } = this.options
     try {
       const result = await importDirectory(source, this.index?.practices ?? [], {
-        oauth, addressPolicy, timeoutMs: fetchTimeoutMs, signal: this.closing.signal
+        oauth, addressPolicy, timeoutMs: fetchTimeoutMs, maxBytes, signal: this.closing.signal
       })
       const fetchedAt = new Date().toISOString()
-      this.install(result.practices, fetchedAt, source)
+      await this.install(result.practices, fetchedAt, source)
       this.lastError = null
-      await this.options.store.saveSnapshot({ fetchedAt, source, practices: result.practices })
+      await this.options.store.saveSnapshot({ fetchedAt, source, practices: storedPractices(result.practices) })
       const { added, changed, removed, skipped } = result
       this.options.log.info({ practices: result.practices.length, added, changed, removed, skipped }, 'practice directory refreshed')
       return result

@@ -1,5 +1,7 @@
 import type { Practice } from './practice.js'
 import { foldText, searchWords } from './search-text.js'
+import { runSlices } from './slices.js'
+import { partitionPoint, sortInSlices } from './sorted.js'
 import { TypoIndex } from './typo-index.js'
 import { MAX_QUERY_LENGTH } from '../../schemas/tenants.js'
 
@@ -38,14 +40,7 @@ interface WordMatcher {
 }
 
 function lowerBound (sorted: readonly string[], value: string): number {
-  let low = 0
-  let high = sorted.length
-  while (low < high) {
-    const middle = (low + high) >>> 1
-    if (sorted[middle] < value) low = middle + 1
-    else high = middle
-  }
-  return low
+  return partitionPoint(sorted.length, (i) => sorted[i] < value)
 }
 
 /**
@@ -73,15 +68,41 @@ export function smallestKeys (keys: Float64Array, count: number, wanted: number)
   return heap.sort()
 }
 
+// How many practices one slice of the build handles before the event loop gets a turn.
+const PRACTICES_PER_SLICE = 2000
+
+/** The ordering key of a practice in name order: folded name, then name, then id. */
+function orderKey (practice: Practice): string {
+  return `${foldText(practice.name)}\u0000${practice.name}\u0000${practice.id}`
+}
+
+function compareStrings (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** What an index is made of; built by PracticeSearchIndex.build. */
+interface IndexParts {
+  practices: readonly Practice[]
+  byId: Int32Array
+  vocabulary: string[]
+  typoIndex: TypoIndex
+  postingStart: Int32Array
+  postingOrdinals: Int32Array
+  nameWordStart: Int32Array
+  nameWords: Int32Array
+}
+
 /**
  * An immutable search index over one directory: an inverted index from folded words to practices, a sorted
- * vocabulary so that a prefix is a contiguous range, and a deletion index for typos.
+ * vocabulary so that a prefix is a contiguous range, and a deletion index for typos. Per practice it keeps the
+ * record and a few numbers; whatever can be derived from the record again (folded names, ordering keys,
+ * lower-case ids) is derived when asked rather than kept.
  */
 export class PracticeSearchIndex {
   /** Practices in name order (folded name, then name, then id); a practice's position here is its ordinal. */
   readonly practices: readonly Practice[]
-  private readonly orderKeys: string[]
-  private readonly ordinalById = new Map<string, number>()
+  // Ordinals sorted by lower-case id (then ordinal), for the case-insensitive id lookup.
+  private readonly byId: Int32Array
   private readonly vocabulary: string[]
   private readonly typoIndex: TypoIndex
   // Postings of vocabulary word w: postingOrdinals[postingStart[w] .. postingStart[w + 1]).
@@ -96,43 +117,76 @@ export class PracticeSearchIndex {
   // Ranking keys of the current query's matches (one per practice at most).
   private readonly keyBuffer: Float64Array
 
-  constructor (practices: readonly Practice[]) {
-    const folded = practices.map((practice) => ({ practice, key: `${foldText(practice.name)}\u0000${practice.name}\u0000${practice.id}` }))
-    folded.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    this.practices = folded.map((entry) => entry.practice)
-    this.orderKeys = folded.map((entry) => entry.key)
-    this.practices.forEach((practice, ordinal) => {
-      const lowerId = practice.id.toLowerCase()
-      if (!this.ordinalById.has(lowerId)) this.ordinalById.set(lowerId, ordinal)
-    })
-
-    const wordsOfPractice = this.practices.map((practice) => searchWords(practice.name))
-    this.vocabulary = [...new Set(wordsOfPractice.flat())].sort()
-    const wordId = new Map(this.vocabulary.map((word, id) => [word, id]))
-    this.typoIndex = new TypoIndex(this.vocabulary)
-
-    this.nameWordStart = new Int32Array(this.practices.length + 1)
-    this.nameWords = new Int32Array(wordsOfPractice.reduce((sum, words) => sum + words.length, 0))
-    const postingCount = new Int32Array(this.vocabulary.length)
-    let next = 0
-    wordsOfPractice.forEach((words, ordinal) => {
-      this.nameWordStart[ordinal] = next
-      for (const word of words) this.nameWords[next++] = wordId.get(word)!
-      for (const word of new Set(words)) postingCount[wordId.get(word)!]++
-    })
-    this.nameWordStart[this.practices.length] = next
-
-    this.postingStart = new Int32Array(this.vocabulary.length + 1)
-    for (let id = 0; id < this.vocabulary.length; id++) {
-      this.postingStart[id + 1] = this.postingStart[id] + postingCount[id]
-    }
-    this.postingOrdinals = new Int32Array(this.postingStart[this.vocabulary.length])
-    const filled = this.postingStart.slice(0, this.vocabulary.length)
-    wordsOfPractice.forEach((words, ordinal) => {
-      for (const word of new Set(words)) this.postingOrdinals[filled[wordId.get(word)!]++] = ordinal
-    })
+  private constructor (parts: IndexParts) {
+    this.practices = parts.practices
+    this.byId = parts.byId
+    this.vocabulary = parts.vocabulary
+    this.typoIndex = parts.typoIndex
+    this.postingStart = parts.postingStart
+    this.postingOrdinals = parts.postingOrdinals
+    this.nameWordStart = parts.nameWordStart
+    this.nameWords = parts.nameWords
     this.candidateStamp = new Int32Array(this.practices.length)
     this.keyBuffer = new Float64Array(this.practices.length)
+  }
+
+  /** The index, built at once (for a command line or a test). */
+  static of (practices: readonly Practice[]): PracticeSearchIndex {
+    return runSlices(PracticeSearchIndex.build(practices))
+  }
+
+  /** The index, built in slices that each end with a `yield` (see runSlicesAsync). */
+  static * build (practices: readonly Practice[]): Generator<void, PracticeSearchIndex> {
+    const keyed: Array<{ practice: Practice, key: string }> = []
+    for (const practice of practices) {
+      keyed.push({ practice, key: orderKey(practice) })
+      if (keyed.length % PRACTICES_PER_SLICE === 0) yield
+    }
+    yield * sortInSlices(keyed, (a, b) => compareStrings(a.key, b.key))
+    const inOrder = keyed.map((entry) => entry.practice)
+    yield
+
+    const lowerIds = inOrder.map((practice) => practice.id.toLowerCase())
+    const byLowerId = (a: number, b: number): number => compareStrings(lowerIds[a], lowerIds[b]) || a - b
+    const idOrder = yield * sortInSlices([...inOrder.keys()], byLowerId)
+    const byId = Int32Array.from(idOrder)
+    yield
+
+    const wordsOfPractice: string[][] = []
+    for (const practice of inOrder) {
+      wordsOfPractice.push(searchWords(practice.name))
+      if (wordsOfPractice.length % PRACTICES_PER_SLICE === 0) yield
+    }
+    const vocabulary = yield * sortInSlices([...new Set(wordsOfPractice.flat())], compareStrings)
+    const wordId = new Map(vocabulary.map((word, id) => [word, id]))
+    yield
+    const typoIndex = yield * TypoIndex.build(vocabulary)
+
+    const nameWordStart = new Int32Array(inOrder.length + 1)
+    const nameWords = new Int32Array(wordsOfPractice.reduce((sum, words) => sum + words.length, 0))
+    const postingCount = new Int32Array(vocabulary.length)
+    let next = 0
+    for (let ordinal = 0; ordinal < inOrder.length; ordinal++) {
+      const words = wordsOfPractice[ordinal]
+      nameWordStart[ordinal] = next
+      for (const word of words) nameWords[next++] = wordId.get(word)!
+      for (const word of new Set(words)) postingCount[wordId.get(word)!]++
+      if (ordinal % PRACTICES_PER_SLICE === PRACTICES_PER_SLICE - 1) yield
+    }
+    nameWordStart[inOrder.length] = next
+    yield
+
+    const postingStart = new Int32Array(vocabulary.length + 1)
+    for (let id = 0; id < vocabulary.length; id++) postingStart[id + 1] = postingStart[id] + postingCount[id]
+    const postingOrdinals = new Int32Array(postingStart[vocabulary.length])
+    const filled = postingStart.slice(0, vocabulary.length)
+    for (let ordinal = 0; ordinal < inOrder.length; ordinal++) {
+      for (const word of new Set(wordsOfPractice[ordinal])) postingOrdinals[filled[wordId.get(word)!]++] = ordinal
+      if (ordinal % PRACTICES_PER_SLICE === PRACTICES_PER_SLICE - 1) yield
+    }
+    return new PracticeSearchIndex({
+      practices: inOrder, byId, vocabulary, typoIndex, postingStart, postingOrdinals, nameWordStart, nameWords
+    })
   }
 
   get size (): number {
@@ -141,19 +195,25 @@ export class PracticeSearchIndex {
 
   /** Case-insensitive exact id lookup. */
   get (id: string): Practice | undefined {
-    const ordinal = this.ordinalById.get(id.toLowerCase())
+    const ordinal = this.ordinalOfId(id)
     return ordinal === undefined ? undefined : this.practices[ordinal]
+  }
+
+  private ordinalOfId (id: string): number | undefined {
+    const wanted = id.toLowerCase()
+    const lowerIdAt = (position: number): string => this.practices[this.byId[position]].id.toLowerCase()
+    const position = partitionPoint(this.byId.length, (at) => lowerIdAt(at) < wanted)
+    return position < this.byId.length && lowerIdAt(position) === wanted ? this.byId[position] : undefined
   }
 
   /** The ordering key of a practice in name order, for cursors that survive a refresh of the directory. */
   orderKeyOf (ordinal: number): string {
-    return this.orderKeys[ordinal]
+    return orderKey(this.practices[ordinal])
   }
 
   /** The first ordinal in name order that comes after `orderKey`. */
-  ordinalAfter (orderKey: string): number {
-    const position = lowerBound(this.orderKeys, orderKey)
-    return this.orderKeys[position] === orderKey ? position + 1 : position
+  ordinalAfter (key: string): number {
+    return partitionPoint(this.practices.length, (ordinal) => this.orderKeyOf(ordinal) <= key)
   }
 
   /**
@@ -174,7 +234,7 @@ export class PracticeSearchIndex {
     const matchers = words.map((word) => this.matcherFor(word))
     const { best, total } = this.rank(matchers, offset + limit + 1)
     // A query that is exactly a practice's id puts that practice first, whether or not its name matches.
-    const idOrdinal = this.ordinalById.get(query.trim().toLowerCase())
+    const idOrdinal = this.ordinalOfId(query.trim())
     if (idOrdinal === undefined) {
       return { practices: best.slice(offset, offset + limit).map((ordinal) => this.practices[ordinal]), total }
     }

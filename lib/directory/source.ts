@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { DirectoryFormatError } from './bundle.js'
+import { BundleEntrySplitter } from './bundle-stream.js'
+import { TimeSlices } from './slices.js'
 
 export interface ReadSourceOptions {
   /** Gives up on a download that takes longer (the published directory is about 15 MB). */
@@ -20,19 +21,40 @@ export function isHttpLocation (location: string): boolean {
   return /^https?:\/\//i.test(location)
 }
 
-/** Reads the directory document from a URL or a file path (or a file: URL) and parses its JSON. */
-export async function readDirectorySource (location: string, options: ReadSourceOptions = {}): Promise<unknown> {
-  const text = isHttpLocation(location)
-    ? await download(location, options)
-    : await readFile(location.startsWith('file:') ? fileURLToPath(location) : location, 'utf8')
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new DirectoryFormatError('the directory is not valid JSON')
+/**
+ * Reads the directory document from a URL or a file path (or a file: URL) as its bytes arrive, handing over each
+ * entry of the Bundle as soon as it is complete. Throws DirectoryFormatError when the document is not a whole,
+ * valid Bundle — possibly after some entries were handed over, which the caller must then drop.
+ */
+export async function readDirectoryEntries (
+  location: string,
+  onEntry: (entry: unknown) => void,
+  options: ReadSourceOptions = {}
+): Promise<void> {
+  const splitter = new BundleEntrySplitter(onEntry)
+  const decoder = new TextDecoder()
+  const slices = new TimeSlices()
+  for await (const chunk of isHttpLocation(location) ? download(location, options) : readLocalFile(location, options)) {
+    splitter.write(decoder.decode(chunk, { stream: true }))
+    // The chunks of a fast download come one after the other without a turn of the event loop in between.
+    await slices.pauseIfDue()
+  }
+  splitter.write(decoder.decode())
+  splitter.end()
+}
+
+async function * readLocalFile (location: string, options: ReadSourceOptions): AsyncGenerator<Uint8Array> {
+  const path = location.startsWith('file:') ? fileURLToPath(location) : location
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
+  let received = 0
+  for await (const chunk of createReadStream(path, { signal: options.signal }) as AsyncIterable<Buffer>) {
+    received += chunk.byteLength
+    if (received > maxBytes) throw new Error(`the directory file ${path} is more than the ${maxBytes} bytes accepted`)
+    yield chunk
   }
 }
 
-async function download (url: string, options: ReadSourceOptions): Promise<string> {
+async function * download (url: string, options: ReadSourceOptions): AsyncGenerator<Uint8Array> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
   const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal])
@@ -50,13 +72,11 @@ async function download (url: string, options: ReadSourceOptions): Promise<strin
     await response.body.cancel()
     throw new Error(`the directory at ${url} is ${announced} bytes, more than the ${maxBytes} accepted`)
   }
-  const chunks: Uint8Array[] = []
   let received = 0
   for await (const chunk of response.body) {
     received += chunk.byteLength
     if (received > maxBytes) throw new Error(`the directory at ${url} is more than the ${maxBytes} bytes accepted`)
-    chunks.push(chunk)
     options.onProgress?.(received, announced)
+    yield chunk
   }
-  return Buffer.concat(chunks).toString('utf8')
 }

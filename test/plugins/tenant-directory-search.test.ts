@@ -1,15 +1,18 @@
 import t from 'tap'
 import type { Practice } from '../../lib/directory/practice.js'
+import { parseDirectoryBundle } from '../../lib/directory/bundle.js'
 import { PracticeSearchIndex, smallestKeys } from '../../lib/directory/search-index.js'
+import { runSlicesAsync } from '../../lib/directory/slices.js'
+import { healowSizedBundle } from '../helpers/synthetic-bundle.js'
 import { MAX_QUERY_LENGTH } from '../../schemas/tenants.js'
 import { foldText, searchWords } from '../../lib/directory/search-text.js'
-import { boundedEditDistance, deletionVariants, TypoIndex } from '../../lib/directory/typo-index.js'
+import { boundedEditDistance, deletionHashes, textHash, TypoIndex } from '../../lib/directory/typo-index.js'
 
 const practice = (id: string, name: string): Practice => ({
   id, name, fhirBase: `https://fhir4.healow.com/fhir/r4/${id}`, authorizeUrl: 'https://a.example', tokenUrl: 'https://t.example'
 })
 
-const index = new PracticeSearchIndex([
+const index = PracticeSearchIndex.of([
   practice('CARD01', 'Advanced Cardiology Associates'),
   practice('CARD02', 'Cardiology'),
   practice('CARD03', 'Cardiac Care Clinic, P.C.'),
@@ -41,8 +44,10 @@ t.test('edit distance counts a swap of neighbours as one and stops past the limi
   t.equal(boundedEditDistance('kardilogy', 'cardiology', 2), 2)
   t.equal(boundedEditDistance('xyzdiology', 'cardiology', 2), 3, 'over the limit: limit + 1')
   t.equal(boundedEditDistance('a', 'abcd', 2), 3)
-  t.same([...deletionVariants('abc', 1)].sort(), ['ab', 'abc', 'ac', 'bc'])
-  const typos = new TypoIndex(['cardiology', 'care', 'card'])
+  t.same(deletionHashes('abc', 1).sort(), ['abc', 'bc', 'ac', 'ab'].map(textHash).sort())
+  t.same(deletionHashes('abcd', 2).length, 1 + 4 + 6, 'the word, 4 single and 6 double deletions')
+  t.ok(deletionHashes('abcd', 2).includes(textHash('ad')))
+  const typos = TypoIndex.of(['cardiology', 'care', 'card'])
   t.same([...typos.near('cardilogy')], [[0, 1]])
   t.same([...typos.near('car')], [], 'no typo allowed in a three-letter word')
 })
@@ -106,4 +111,19 @@ t.test('the smallest keys come out in order whatever the page size', async (t) =
   const keys = Float64Array.from([5, 3, 9, 1, 7, 2, 8])
   t.same([...smallestKeys(keys, 7, 3)], [1, 2, 3])
   t.same([...smallestKeys(keys, 5, 10)], [1, 3, 5, 7, 9])
+})
+
+t.test('the index built in slices is the one built at once; order keys find their place again', async (t) => {
+  const { practices } = parseDirectoryBundle(healowSizedBundle(3000, 4), { authorizeUrl: 'https://a.example', tokenUrl: 'https://t.example' })
+  const atOnce = PracticeSearchIndex.of(practices)
+  const inSlices = await runSlicesAsync(PracticeSearchIndex.build(practices))
+  t.same(inSlices.practices, atOnce.practices)
+  for (const query of ['cardiology', 'cardilogy', 'c', 'pain management', practices[17].id.toLowerCase()]) {
+    t.same(inSlices.search(query, 20), atOnce.search(query, 20), query)
+  }
+  for (const ordinal of [0, 1, 1499, 2999]) {
+    t.equal(atOnce.ordinalAfter(atOnce.orderKeyOf(ordinal)), ordinal + 1, `after practice ${ordinal}`)
+  }
+  t.equal(atOnce.ordinalAfter(`${atOnce.orderKeyOf(10)}\u0000`), 11, 'a key between two practices')
+  t.equal(atOnce.get(practices[5].id.toLowerCase()), practices[5])
 })
