@@ -136,7 +136,7 @@ async function openSockets (url: string, count: number): Promise<Socket[]> {
 }
 
 async function main (): Promise<void> {
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', process.stderr, 'inherit'] })
+  if (!process.env.NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', process.stderr, 'inherit'] })
   const up = fork(SELF, ['upstream'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const stand = await new Promise<{ url: string, alias: string, bytes: number }>((resolve) => up.once('message', (m) => resolve(m as never)))
   const marks = [5, 15, 30, IDLE_S].filter((s, i, all) => s <= IDLE_S && all.indexOf(s) === i)
