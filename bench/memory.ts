@@ -10,7 +10,7 @@
 // RSS is read from /proc (VmRSS, and VmHWM reset before the load for its peak), so nothing is loaded
 // into the server to measure it. Linux only.
 // Run: npx tsx bench/memory.ts   (prints a Markdown section for BENCHMARKS.md)
-// Shorter, for trying a change: IDLE_S=20 LOAD_S=20 npx tsx bench/memory.ts
+// Shorter, for trying a change: IDLE_S=20 LOAD_S=20 AFTER_S=20 npx tsx bench/memory.ts (NO_BUILD=1: dist/ as it is)
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect, type Socket } from 'node:net'
@@ -36,7 +36,7 @@ const ENTRIES = 50
 const IDLE_S = Number(process.env.IDLE_S ?? 60)
 const LOAD_S = Number(process.env.LOAD_S ?? 60)
 const AFTER_S = Number(process.env.AFTER_S ?? 60)
-const OPEN_SOCKETS = 500
+const OPEN_SOCKETS = 1000
 const IN_FLIGHT = 200
 /** How long the upstream holds a "slow" answer: the requests in flight are counted meanwhile. */
 const HOLD_MS = 4000
@@ -165,23 +165,15 @@ async function main (): Promise<void> {
     const target = real ?? await started(syntheticFile)
     const pid = target.child.pid!
     const realIdle = real ? await idleTimeline(pid, marks) : undefined
-    const idleBefore = residentKib(pid)
 
     const bundleUrl = `${target.url}/fhir/${target.connectionId}/Observation?patient=p1`
     const headers = { authorization: `Bearer ${target.key}` }
     const check = await request(bundleUrl, { headers })
     const checked = await check.body.text()
     if (check.statusCode !== 200 || !checked.includes(`/fhir/${target.connectionId}?_getpages=`)) throw new Error(`the gateway answered ${check.statusCode}: ${checked.slice(0, 200)}`)
-    let result: { requests: { total: number, average: number }, non2xx: number, errors: number } | undefined
-    const peak = await peakDuring(pid, (async () => {
-      result = await autocannon({ url: bundleUrl, headers, connections: CONNECTIONS, duration: LOAD_S })
-    })())
-    if (result!.non2xx > 0 || result!.errors > 0) throw new Error(`load: ${result!.non2xx} non-2xx, ${result!.errors} errors`)
-    const afterMarks = [10, 30, AFTER_S].filter((s, i, all) => s <= AFTER_S && all.indexOf(s) === i)
-    const afterTimeline = await idleTimeline(pid, afterMarks)
-    const after = afterTimeline[afterTimeline.length - 1][1]
-
+    const idleBefore = residentKib(pid)
     // What one idle keep-alive connection and one request in flight hold.
+    // Measured idle, before the load, when nothing else moves the heap (V8 may still shrink it meanwhile).
     const beforeSockets = residentKib(pid)
     const sockets = await openSockets(target.url, OPEN_SOCKETS)
     await sleep(1000)
@@ -193,6 +185,15 @@ async function main (): Promise<void> {
     await sleep(HOLD_MS / 2)
     const perInFlight = (residentKib(pid) - beforeInFlight) / IN_FLIGHT
     await Promise.all(slow)
+
+    let result: { requests: { total: number, average: number }, non2xx: number, errors: number } | undefined
+    const peak = await peakDuring(pid, (async () => {
+      result = await autocannon({ url: bundleUrl, headers, connections: CONNECTIONS, duration: LOAD_S })
+    })())
+    if (result!.non2xx > 0 || result!.errors > 0) throw new Error(`load: ${result!.non2xx} non-2xx, ${result!.errors} errors`)
+    const afterMarks = [10, 30, AFTER_S].filter((s, i, all) => s <= AFTER_S && all.indexOf(s) === i)
+    const afterTimeline = await idleTimeline(pid, afterMarks)
+    const after = afterTimeline[afterTimeline.length - 1][1]
 
     await stop(target.child)
     lines.unshift(
