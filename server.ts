@@ -1,3 +1,5 @@
+// First: it sets V8 flags that must be in place before the modules below load.
+import './lib/process-settings.js'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { existsSync, realpathSync } from 'node:fs'

@@ -9,22 +9,20 @@
 // Run: npx tsx bench/fhir-proxy.ts   (prints a Markdown section for BENCHMARKS.md)
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon'
 import { Pool, request } from 'undici'
 import { largeBinaryBody } from '../simulator/large-binary.js'
+import { ACCESS_TOKEN, PRACTICE, startDeployedGateway } from './deployed-gateway.js'
 import { median, percentile } from './stats.js'
 
 const SELF = fileURLToPath(import.meta.url)
-const DIST_SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 const MEMORY_PROBE = new URL('./memory-probe.mjs', import.meta.url).href
 const BARE_PROXY = fileURLToPath(new URL('./bare-proxy.mjs', import.meta.url))
-const ACCESS_TOKEN = 'bench-access-token'
-const PRACTICE = 'BENCH'
 const BINARY_BYTES = 100 * 1024 * 1024
 const DURATION_S = 10
 /**
@@ -95,58 +93,15 @@ function start (module: string, args: string[], execArgv: string[]): Promise<Sta
   })
 }
 
-/**
- * The gateway as deployed: `node dist/server.js` (compiled by `npm run build`, which main runs),
- * configured by its environment, with one connection whose practice base is the stand-in. The
- * connection is made through the source into the SQLite vault that the server then opens.
- */
 async function startGateway (upstreamUrl: string, alias: string): Promise<Started> {
-  const { buildApp } = await import('../app.js')
-  const { loadConfig } = await import('../lib/config.js')
-  const { freePort } = await import('../test/helpers/app.js')
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'healow-sync-bench-'))
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const env = {
-    HEALOW_CLIENT_ID: 'bench',
-    HEALOW_CLIENT_SECRET: 'bench-secret',
-    PUBLIC_URL: url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    HEALOW_DIRECTORY_URL: path.join(dataDir, 'none.json'),
-    HEALOW_TOKEN_URL: `${upstreamUrl}/token`,
-    FHIR_ALIAS_HOSTS: alias,
-    HEALOW_RATE_LIMIT_PER_MINUTE: '1000000000',
+  const gateway = await startDeployedGateway({
+    upstreamUrl,
+    alias,
     // METRICS_PORT=<port> npx tsx bench/fhir-proxy.ts measures the gateway with its metrics on.
-    ...(process.env.METRICS_PORT ? { METRICS_PORT: process.env.METRICS_PORT } : {})
-  }
-  const app = await buildApp(loadConfig(env), { logStream: process.stderr })
-  const connectionId = await app.vault.create({
-    practiceId: PRACTICE,
-    fhirBase: `${upstreamUrl}/fhir/r4/${PRACTICE}`,
-    patientId: 'p1',
-    scope: 'patient/*.read',
-    tokens: { accessToken: ACCESS_TOKEN, refreshToken: 'bench-refresh' },
-    accessExpiresAt: Date.now() + 24 * 3600_000
+    env: process.env.METRICS_PORT ? { METRICS_PORT: process.env.METRICS_PORT } : {},
+    execArgv: ['--expose-gc', '--import', MEMORY_PROBE]
   })
-  const claimed = await app.connections.claim(await app.connections.createHandoff(connectionId))
-  await app.close()
-
-  // cwd: the data directory, so that no .env of the checkout's is read.
-  // Its log lines go to stderr: stdout is this benchmark's Markdown.
-  const child = fork(DIST_SERVER, [], { cwd: dataDir, env: { PATH: process.env.PATH, ...env }, execArgv: ['--expose-gc', '--import', MEMORY_PROBE], stdio: ['ignore', process.stderr, 'inherit', 'ipc'] })
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}`)
-    if (await request(`${url}/health`).then((res) => res.body.text().then(() => res.statusCode === 200), () => false)) {
-      return { child, ready: { url, connectionId, key: claimed!.key } }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  child.kill()
-  throw new Error('the gateway did not start in 10 s')
+  return { child: gateway.child, ready: { url: gateway.url, connectionId: gateway.connectionId, key: gateway.key } }
 }
 
 /** Pins a process (all its threads) to some CPUs; false where taskset is missing or refuses. */

@@ -1,7 +1,7 @@
 // What the metrics add to one proxied read, measured alone (the proxy benchmark's noise on a shared
 // VM is larger than this): the request counter, the upstream histogram and the budget counter, as
 // plugins/metrics.ts, the FHIR proxy and the request budget record them. `npx tsx bench/metrics.ts`
-import { GatewayMetrics } from '../lib/metrics.js'
+import { GatewayMetrics } from '../lib/gateway-metrics.js'
 
 const metrics = new GatewayMetrics(async () => ({ active: 1, reauth_required: 0 }))
 const practices = Array.from({ length: 50 }, (_, i) => `PRAC${String(i).padStart(2, '0')}`)

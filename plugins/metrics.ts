@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
-import { GatewayMetrics, NO_METRICS, type MetricsRecorder } from '../lib/metrics.js'
+import { NO_METRICS, type MetricsRecorder } from '../lib/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance { metrics: MetricsRecorder }
@@ -18,6 +18,7 @@ export default fp(async (app) => {
     app.decorate('metrics', NO_METRICS)
     return
   }
+  const { GatewayMetrics } = await import('../lib/gateway-metrics.js')
   const metrics = new GatewayMetrics(async () => await app.store.connections.countByStatus())
   app.decorate('metrics', metrics)
   // The route pattern (e.g. /fhir/:connectionId/*), never the URL: that would carry ids.

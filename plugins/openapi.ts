@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
+import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { loadAssets } from '../lib/pages/assets.js'
 import { OPENAPI_INFO } from '../schemas/openapi-info.js'
 
@@ -74,7 +75,7 @@ export default fp(async (app) => {
     }
   })
   const icon = loadAssets().get('favicon.svg')!.body
-  await app.register(swaggerUi, {
+  lazySwaggerUi(app, {
     routePrefix: '/docs',
     // Swagger UI's bundle inserts one <style> element (React, while rendering): allowed by its
     // hash, so the page needs no 'unsafe-inline'. A new Swagger UI whose style differs shows up as
@@ -99,3 +100,36 @@ export default fp(async (app) => {
     uiConfig: { urls: [{ url: `${app.config.PUBLIC_URL}/openapi.json`, name: 'healow-sync' }] }
   })
 }, { name: 'openapi', dependencies: ['config'] })
+
+// Set by the server that answers, not by what it relays.
+const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date'])
+
+/**
+ * Swagger UI under /docs, loaded on the first request for it: the plugin, @fastify/static and the
+ * routes they make cost about 3 MB of resident memory in every gateway, and most never show /docs.
+ * It then runs in a Fastify instance of its own, which /docs and /docs/* relay to in-process.
+ */
+function lazySwaggerUi (app: FastifyInstance, options: FastifySwaggerUiOptions): void {
+  let docs: Promise<FastifyInstance> | undefined
+  const load = async (): Promise<FastifyInstance> => {
+    const [{ default: Fastify }, { default: swaggerUi }] = await Promise.all([import('fastify'), import('@fastify/swagger-ui')])
+    const instance = Fastify({ logger: false })
+    // What Swagger UI needs of @fastify/swagger: this gateway's document, for its /docs/json and /docs/yaml.
+    await instance.register(fp(async (docs) => { docs.decorate('swagger', app.swagger) }, { name: '@fastify/swagger' }))
+    await instance.register(swaggerUi, options)
+    await instance.ready()
+    return instance
+  }
+  const relay = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    docs ??= load().catch((err: unknown) => {
+      docs = undefined
+      throw err
+    })
+    const answer = await (await docs).inject({ method: request.method as 'GET' | 'HEAD', url: request.url, headers: request.headers })
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value !== undefined && !NOT_RELAYED.has(name)) reply.header(name, value)
+    }
+    return await reply.code(answer.statusCode).send(answer.rawPayload)
+  }
+  for (const url of ['/docs', '/docs/*']) app.route({ method: ['GET', 'HEAD'], url, schema: { hide: true }, handler: relay })
+}

@@ -36,7 +36,8 @@ const isPage = (url: string) => PAGE_URLS.has(url) || (url.startsWith('/admin') 
  */
 function isInfrastructure ({ method, url }: ServedRoute): boolean {
   return method === 'HEAD' || isPage(url) ||
-    url === '/docs' || url.startsWith('/docs/') ||
+    // printRoutes writes the wildcard /docs/* (Swagger UI, loaded on demand) as /docs*.
+    url === '/docs' || url.startsWith('/docs/') || url === '/docs*' ||
     (method === 'OPTIONS' && url === '*') ||
     url === '/fhir' || url === '/fhir/' ||
     (url === '/fhir/*' && ['PUT', 'DELETE', 'PATCH'].includes(method))
