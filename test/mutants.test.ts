@@ -20,9 +20,9 @@ const MUTANTS: Mutant[] = [
   },
   {
     name: "Mere relay: the Origin is compared with PUBLIC_URL's by prefix",
-    file: 'plugins/mere-proxy.ts',
-    original: 'if (seen !== expected) throw',
-    replacement: 'if (!seen?.startsWith(expected)) throw',
+    file: 'lib/mere/relay-checks.ts',
+    original: 'return seen === expected ? undefined :',
+    replacement: 'return seen?.startsWith(expected) === true ? undefined :',
     test: 'test/routes/mere-proxy.test.ts',
     grep: 'near-miss origins'
   },
