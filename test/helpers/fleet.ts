@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js'
+import { RECORD_REUSE_MS } from '../../lib/tokens/vault.js'
 import { freePort } from './app.js'
 import { bearer, connectPatient, simulatorSettings, type Connected, type Stack } from './connect.js'
 import { startGatewayProcess, type GatewayProcess } from './gateway-process.js'
@@ -66,9 +67,14 @@ export async function startFleet (
   }
 }
 
-/** Makes every connection's access token due for refresh, as an hour of idling would. */
+/**
+ * Makes every connection's access token due for refresh, as an hour of idling would. The write goes
+ * behind the instances' backs, so it waits until no instance still reuses a record it read before
+ * (the connect flow reads each one): a reused record would still call the old token fresh.
+ */
 export async function expireAllAccessTokens (fleet: Fleet): Promise<void> {
   await fleet.db.query('UPDATE connections SET access_expires_at = $1', [Date.now()])
+  await sleep(RECORD_REUSE_MS + 100)
 }
 
 export async function readPatient (
