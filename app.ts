@@ -13,6 +13,7 @@ import pages from './plugins/pages.js'
 import { PAGE_CSP_DIRECTIVES } from './lib/security-headers.js'
 import openapi from './plugins/openapi.js'
 import readiness from './plugins/readiness.js'
+import idleCollection from './plugins/idle-collection.js'
 import events from './plugins/events.js'
 import store from './plugins/store.js'
 import webhooks, { type WebhooksPluginOptions } from './plugins/webhooks.js'
@@ -91,6 +92,7 @@ export async function buildApp (
   await app.register(events)
   await app.register(store)
   await app.register(metrics)
+  await app.register(idleCollection)
   await app.register(webhooks, webhookOptions)
   await app.register(vault)
   await app.register(connections)

@@ -10,7 +10,8 @@
 // RSS is read from /proc (VmRSS, and VmHWM reset before the load for its peak), so nothing is loaded
 // into the server to measure it. Linux only.
 // Run: npx tsx bench/memory.ts   (prints a Markdown section for BENCHMARKS.md)
-// Shorter, for trying a change: IDLE_S=20 LOAD_S=20 AFTER_S=20 npx tsx bench/memory.ts (NO_BUILD=1: dist/ as it is)
+// Shorter, for trying a change: IDLE_S=20 LOAD_S=20 AFTER_S=20 npx tsx bench/memory.ts (NO_BUILD=1: dist/ as it is);
+// with Node options for the gateway: GATEWAY_NODE_ARGS='--max-semi-space-size=1' npx tsx bench/memory.ts
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect, type Socket } from 'node:net'
@@ -24,7 +25,7 @@ import { request } from 'undici'
 import { PatientRecords } from '../simulator/patient-records.js'
 import { buildPractices, DEFAULT_PRACTICES } from '../simulator/practices.js'
 import { searchBundle } from '../simulator/search-bundle.js'
-import { syntheticBundle } from '../test/helpers/synthetic-bundle.js'
+import { healowSizedBundle } from '../test/helpers/synthetic-bundle.js'
 import { ACCESS_TOKEN, PRACTICE, startDeployedGateway, type DeployedGateway } from './deployed-gateway.js'
 
 const SELF = fileURLToPath(import.meta.url)
@@ -35,6 +36,8 @@ const ENTRIES = 50
 /** Seconds from "directory loaded" (/ready answers 200) to the idle figure. */
 const IDLE_S = Number(process.env.IDLE_S ?? 60)
 const LOAD_S = Number(process.env.LOAD_S ?? 60)
+/** Node options for the gateway process (GATEWAY_NODE_ARGS), to measure a setting; none by default. */
+const NODE_ARGS = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const AFTER_S = Number(process.env.AFTER_S ?? 60)
 const OPEN_SOCKETS = 1000
 const IN_FLIGHT = 200
@@ -143,7 +146,7 @@ async function main (): Promise<void> {
   const lines: string[] = []
   const load = `${loadavg().map((n) => n.toFixed(2)).join(', ')}`
   const started = async (directory: string): Promise<DeployedGateway> => await startDeployedGateway({
-    upstreamUrl: stand.url, alias: stand.alias, env: { HEALOW_DIRECTORY_URL: directory }, readyPath: '/ready', readyTimeoutMs: 60_000
+    upstreamUrl: stand.url, alias: stand.alias, env: { HEALOW_DIRECTORY_URL: directory }, readyPath: '/ready', readyTimeoutMs: 60_000, execArgv: NODE_ARGS
   })
   const timelineText = (timeline: Array<[number, number]>) => timeline.map(([s, kib]) => `${s} s: ${mib(kib)}`).join(', ')
 
@@ -151,7 +154,7 @@ async function main (): Promise<void> {
     // The synthetic directory first: its gateway is only measured idle.
     const scratch = mkdtempSync(path.join(tmpdir(), 'healow-sync-bench-memory-'))
     const syntheticFile = path.join(scratch, 'synthetic-directory.json')
-    writeFileSync(syntheticFile, JSON.stringify(syntheticBundle(SYNTHETIC_PRACTICES)))
+    writeFileSync(syntheticFile, JSON.stringify(healowSizedBundle(SYNTHETIC_PRACTICES)))
     const synthetic = await started(syntheticFile)
     const syntheticIdle = await idleTimeline(synthetic.child.pid!, marks)
     await stop(synthetic.child)
@@ -197,7 +200,7 @@ async function main (): Promise<void> {
 
     await stop(target.child)
     lines.unshift(
-      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, load average ${load} at the start; the gateway as \`node dist/server.js\` (no Node options), SQLite vault, LOG_LEVEL=warn, in its own process; RSS from /proc/{pid}/status.`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, load average ${load} at the start; the gateway as \`node ${NODE_ARGS.length > 0 ? `${NODE_ARGS.join(' ')} ` : ''}dist/server.js\`${NODE_ARGS.length > 0 ? '' : ' (no Node options)'}, SQLite vault, LOG_LEVEL=warn, in its own process; RSS from /proc/{pid}/status.`,
       ''
     )
     const row = (what: string, value: string) => `| ${what} | ${value} |`
