@@ -38,7 +38,7 @@ export class PracticeLinks {
       if (/[\x00-\x20\x7f\\]/.test(link) || DOT_SEGMENT.test(pathOf(link))) return undefined
       rest = this.belowBaseByUrlParser(link)
       if (rest === undefined) return undefined
-      // Stryker disable next-line ConditionalExpression,BlockStatement: defence in depth; the grammar refuses them
+      // Defence in depth below: the grammar refuses dot segments as well.
     } else if (DOT_SEGMENT.test(pathOf(rest))) {
       // The prefix is one of our normalised bases, so only what follows it can hold a dot segment.
       return undefined

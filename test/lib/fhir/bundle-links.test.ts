@@ -55,6 +55,7 @@ t.test('links the URL parser reads as the practice\'s are taken through the gate
     ['https://fhir4.healow.com:443/fhir/r4/JAFJCD/Patient/1', `${GATEWAY}/Patient/1`],
     ['http://fhir4.healow.com/fhir/r4/JAFJCD/Patient/1', `${GATEWAY}/Patient/1`],
     [`${BASE}/#`, GATEWAY],
+    [`${BASE}/Patient/1?#`, `${GATEWAY}/Patient/1`], // an empty query and an empty fragment
     [`${BASE}/Patient/1#x`, `${GATEWAY}/Patient/1`],
     [`${BASE}/Patient/1#/../x`, `${GATEWAY}/Patient/1`], // dots in the fragment alone: no part of the path
     [`${BASE}/Observation?code=a%20b#x?y`, `${GATEWAY}/Observation?code=a%20b`],
