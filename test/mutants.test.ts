@@ -6,7 +6,7 @@ import { copyOfTree, plant, runTestFile, type Mutant } from './helpers/mutant.js
  * fail, so the mutation score (npm run mutation, too slow for CI) cannot quietly fall where it
  * counts. Every killing test also runs once unmutated and must pass, so a failure is the mutant's.
  */
-// Each killing test runs in a child process: about 40 s on an idle machine, minutes on a busy one.
+// Each killing test runs in a child process: 20–40 s in all on an idle machine, minutes on a busy one.
 t.setTimeout(600_000)
 
 const MUTANTS: Mutant[] = [

@@ -35,6 +35,11 @@ t.test('the near misses of a practice link are dropped, on the fast way and on t
     'https://fhir4.healow.com/fhir/r4/JAFJCD/NotAType',
     '/fhir/r4/BHDGCD/Patient/1',
     '../BHDGCD/Patient/1',
+    // Dot segments at the start of a relative link: the parser would resolve them (here back into
+    // the base), and following them would be guessing.
+    './Patient/1',
+    '../JAFJCD/Patient/1',
+    '%2e%2e/JAFJCD/Patient/1',
     '//evil.example/fhir/r4/JAFJCD/Patient/1',
     'http://['
   ]) t.equal(links.rewrite(link), undefined, JSON.stringify(link))
@@ -49,7 +54,10 @@ t.test('links the URL parser reads as the practice\'s are taken through the gate
     ['HTTPS://FHIR4.HEALOW.COM/fhir/r4/JAFJCD/Patient/1', `${GATEWAY}/Patient/1`],
     ['https://fhir4.healow.com:443/fhir/r4/JAFJCD/Patient/1', `${GATEWAY}/Patient/1`],
     ['http://fhir4.healow.com/fhir/r4/JAFJCD/Patient/1', `${GATEWAY}/Patient/1`],
+    [`${BASE}/#`, GATEWAY],
+    [`${BASE}/Patient/1?#`, `${GATEWAY}/Patient/1`], // an empty query and an empty fragment
     [`${BASE}/Patient/1#x`, `${GATEWAY}/Patient/1`],
+    [`${BASE}/Patient/1#/../x`, `${GATEWAY}/Patient/1`], // dots in the fragment alone: no part of the path
     [`${BASE}/Observation?code=a%20b#x?y`, `${GATEWAY}/Observation?code=a%20b`],
     [`${BASE}/Patient/1/%24everything`, `${GATEWAY}/Patient/1/$everything`],
     [`${BASE}/Observation?code=%C3%A9`, `${GATEWAY}/Observation?code=%C3%A9`],
