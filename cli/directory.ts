@@ -1,6 +1,7 @@
 import { STORE_SETTINGS, databaseUrlOf, loadSettings } from '../lib/config.js'
 import { openStore } from '../lib/store/open.js'
-import { importDirectory, storedPractices } from '../lib/directory/directory.js'
+import { importDirectory, storedPracticesJson } from '../lib/directory/directory.js'
+import { runSlices } from '../lib/directory/slices.js'
 import type { Practice } from '../lib/directory/practice.js'
 import { PracticeSearchIndex } from '../lib/directory/search-index.js'
 import { UsageError, type Command } from './command.js'
@@ -36,7 +37,8 @@ export const directoryImport: Command = {
       })
       progress.step(`${downloaded > 0 ? `downloaded ${formatBytes(downloaded)}; ` : ''}saving ${result.practices.length} practices`)
       const fetchedAt = new Date().toISOString()
-      await store.directory.saveSnapshot({ fetchedAt, source, practices: storedPractices(result.practices) })
+      const practicesJson = runSlices(storedPracticesJson(result.practices))
+      await store.directory.saveSnapshot({ fetchedAt, source, practicesJson })
       progress.done('saved')
 
       const skipped = Object.entries(result.skipped)

@@ -76,8 +76,18 @@ export async function importDirectory (
 export type StoredPractice = Pick<Practice, 'id' | 'name' | 'fhirBase'>
 
 /** The records of a snapshot: a third smaller without the OAuth URLs every practice shares. */
-export function storedPractices (practices: readonly Practice[]): StoredPractice[] {
-  return practices.map(({ id, name, fhirBase }) => ({ id, name, fhirBase }))
+// Practices per slice of the stored copy's JSON: 17,291 at once held requests for ~20 ms.
+const STORED_PER_SLICE = 500
+
+/** The stored copy of the practices as JSON text: id, name and FHIR base each, written in slices. */
+export function * storedPracticesJson (practices: readonly Practice[]): Generator<void, string> {
+  const parts: string[] = []
+  for (let from = 0; from < practices.length; from += STORED_PER_SLICE) {
+    const slice = practices.slice(from, from + STORED_PER_SLICE)
+    parts.push(slice.map(({ id, name, fhirBase }) => JSON.stringify({ id, name, fhirBase })).join(','))
+    yield
+  }
+  return `[${parts.join(',')}]`
 }
 
 function isStoredPractice (value: unknown): value is StoredPractice {
@@ -232,7 +242,8 @@ export class TenantDirectory {
       const fetchedAt = new Date().toISOString()
       await this.install(result.practices, fetchedAt, source)
       this.lastError = null
-      await this.options.store.saveSnapshot({ fetchedAt, source, practices: storedPractices(result.practices) })
+      const practicesJson = await runSlicesAsync(storedPracticesJson(result.practices))
+      await this.options.store.saveSnapshot({ fetchedAt, source, practicesJson })
       const { added, changed, removed, skipped } = result
       this.options.log.info({ practices: result.practices.length, added, changed, removed, skipped }, 'practice directory refreshed')
       return result

@@ -225,7 +225,7 @@ export async function openPostgresStore (url: string): Promise<Store> {
       saveSnapshot: async (s) => {
         await pool.query(`INSERT INTO directory_snapshot (id, fetched_at, source, practices) VALUES (1, $1, $2, $3)
           ON CONFLICT (id) DO UPDATE SET fetched_at = excluded.fetched_at, source = excluded.source, practices = excluded.practices`,
-        [s.fetchedAt, s.source, JSON.stringify(s.practices)])
+        [s.fetchedAt, s.source, s.practicesJson])
       }
     },
     webhooks: postgresWebhookOutbox(pool),

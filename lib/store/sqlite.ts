@@ -274,7 +274,7 @@ export function openSqliteStore (file: string, setting = 'DATABASE_URL'): Store 
         const r = q.loadSnapshot.get() as { fetched_at: string, source: string, practices: string } | undefined
         return r ? { fetchedAt: r.fetched_at, source: r.source, practices: JSON.parse(r.practices) as unknown[] } : null
       },
-      saveSnapshot: async (s) => { q.saveSnapshot.run(s.fetchedAt, s.source, JSON.stringify(s.practices)) }
+      saveSnapshot: async (s) => { q.saveSnapshot.run(s.fetchedAt, s.source, s.practicesJson) }
     },
     webhooks: sqliteWebhookOutbox(db),
     sync: openSqliteSyncStore(db),

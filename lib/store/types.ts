@@ -64,6 +64,13 @@ export interface DirectorySnapshot {
   practices: unknown[]
 }
 
+/** A snapshot to store: its practices already as JSON text, which for a large list is written in slices. */
+export interface DirectorySnapshotText {
+  fetchedAt: string
+  source: string
+  practicesJson: string
+}
+
 export interface ConnectionStore {
   insert (row: NewConnection): Promise<void>
   get (id: string): Promise<ConnectionRow | null>
@@ -111,7 +118,7 @@ export interface RefreshLeaseStore {
 
 export interface DirectoryStore {
   loadSnapshot (): Promise<DirectorySnapshot | null>
-  saveSnapshot (snapshot: DirectorySnapshot): Promise<void>
+  saveSnapshot (snapshot: DirectorySnapshotText): Promise<void>
 }
 
 export type WebhookStatus = 'pending' | 'delivered' | 'failed'

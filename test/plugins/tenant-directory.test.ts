@@ -87,7 +87,7 @@ t.test('with Healow unreachable, start-up serves the stored copy', async (t) => 
   await store.directory.saveSnapshot({
     fetchedAt: '2026-01-02T03:04:05.000Z',
     source: 'https://healow.example/directory',
-    practices: [{ id: 'AAAAAA', name: 'Ocean Allergy', fhirBase: 'https://fhir4.healow.com/fhir/r4/AAAAAA', authorizeUrl: 'https://old', tokenUrl: 'https://old' }]
+    practicesJson: JSON.stringify([{ id: 'AAAAAA', name: 'Ocean Allergy', fhirBase: 'https://fhir4.healow.com/fhir/r4/AAAAAA', authorizeUrl: 'https://old', tokenUrl: 'https://old' }])
   })
   await store.close()
   const closedPort = await freePort()

@@ -100,4 +100,10 @@ t.test('a refresh of 17,291 practices in the background keeps /health answering'
   // refresh, so that a busy machine, which slows both, does not decide the outcome.
   t.ok(gaps.length >= 20, `${gaps.length} answers during the refresh`)
   t.ok(longest < duration / 3, `the longest wait for /health was ${longest.toFixed(0)} ms of a ${duration.toFixed(0)} ms refresh`)
+  // The stored copy is written in slices too: every practice, each with only what a restart needs.
+  const stored = await gateway.app.store.directory.loadSnapshot()
+  const practices = stored?.practices as Array<Record<string, string>>
+  t.equal(practices.length, HEALOW_2026_PRACTICES, 'the stored copy holds every practice')
+  t.same(practices.map((p) => p.id), result.practices.map((p) => p.id), 'in order')
+  t.same(Object.keys(practices[HEALOW_2026_PRACTICES - 1]).sort(), ['fhirBase', 'id', 'name'])
 })
