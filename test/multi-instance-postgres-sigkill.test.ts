@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { LEASE_HOLDER_LOCK_NAMESPACE } from '../lib/store/postgres.js'
-import { connectionStates, expireAllAccessTokens, readPatient, startFleet, stormOrder, until } from './helpers/fleet.js'
+import { connectionStates, expireAllAccessTokens, readPatient, startFleet, stormOrder, until, untilAsync } from './helpers/fleet.js'
 
 // A killed instance's refresh leases end with it (its session's advisory lock is gone), not after
 // REFRESH_LEASE_SECONDS (the default 45 here): the survivor takes its connections over at once.
@@ -20,8 +20,13 @@ t.test('SIGKILL of one instance in a refresh storm: the other finishes the work 
   // connection whatever the design: Healow's refresh tokens are single use.)
   fleet.sim.setFaults({ tokenDown: true })
   const storm = stormOrder(300, connections.length, 2)
-  const answers = storm.map(async ({ connection, instance }) =>
-    await readPatient(fleet.instances[instance], connections[connection]).catch(() => 'dropped' as const))
+  const read = async ({ connection, instance }: { connection: number, instance: number }) =>
+    await readPatient(fleet.instances[instance], connections[connection]).catch(() => 'dropped' as const)
+  // The first round alone, each connection asked for on one instance, until every refresh is under
+  // its lease: then each instance leads the refreshes of its half, whichever one the machine favours.
+  const answers = storm.slice(0, connections.length).map(read)
+  await untilAsync(async () => Number((await fleet.db.query<{ n: string }>('SELECT count(*) AS n FROM refresh_leases')).rows[0].n) === connections.length)
+  answers.push(...storm.slice(connections.length).map(read))
   await until(() => (fleet.sim.counters().token['refresh_token:token_down'] ?? 0) >= connections.length)
   const leases = (await fleet.db.query<{ connection_id: string, owner: string, expires_at: string, holder_lock: number | null }>('SELECT connection_id, owner, expires_at, holder_lock FROM refresh_leases')).rows
   await victim.stop('SIGKILL')

@@ -108,7 +108,12 @@ export async function connectionStates (fleet: Fleet): Promise<Array<{ status: s
 
 /** Waits until `condition` holds, checking every 20 ms, for at most `ms`. */
 export async function until (condition: () => boolean, ms = 10_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !condition(); await sleep(20)) {
+  await untilAsync(async () => condition(), ms)
+}
+
+/** `until` for a condition that must ask something first (the database). */
+export async function untilAsync (condition: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !await condition(); await sleep(20)) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
   }
 }
