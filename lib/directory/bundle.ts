@@ -1,5 +1,5 @@
 import { runSlices } from './slices.js'
-import { sortInSlices } from './sorted.js'
+import { compareStrings, sortInSlices } from './sorted.js'
 import { isSecureEnough, type AddressPolicy, type OAuthEndpoints, type Practice } from './practice.js'
 
 export const SKIP_REASONS = [
@@ -75,10 +75,6 @@ function cleanName (name: unknown): string {
 
 function isObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function compareStrings (a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Practice } from './practice.js'
 import { foldText, searchWords } from './search-text.js'
 import { runSlices } from './slices.js'
-import { partitionPoint, sortInSlices } from './sorted.js'
+import { compareStrings, partitionPoint, sortInSlices } from './sorted.js'
 import { TypoIndex } from './typo-index.js'
 import { MAX_QUERY_LENGTH } from '../../schemas/tenants.js'
 
@@ -74,10 +74,6 @@ const PRACTICES_PER_SLICE = 2000
 /** The ordering key of a practice in name order: folded name, then name, then id. */
 function orderKey (practice: Practice): string {
   return `${foldText(practice.name)}\u0000${practice.name}\u0000${practice.id}`
-}
-
-function compareStrings (a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /** What an index is made of; built by PracticeSearchIndex.build. */

@@ -1,5 +1,10 @@
 // Binary search over anything sorted that can be read by position (arrays, typed arrays, a derived key).
 
+/** Code-unit order, the order of `<` (localeCompare would depend on the machine's locale). */
+export function compareStrings (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
 /** The first index in [0, count) at which `isBefore` turns false; `isBefore` must be true, then false. */
 export function partitionPoint (count: number, isBefore: (index: number) => boolean): number {
   let low = 0
