@@ -43,15 +43,26 @@ export async function readDirectoryEntries (
   splitter.end()
 }
 
-async function * readLocalFile (location: string, options: ReadSourceOptions): AsyncGenerator<Uint8Array> {
-  const path = location.startsWith('file:') ? fileURLToPath(location) : location
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
+/** The chunks as they come, until there are more than `maxBytes` of them: then an error naming `what`. */
+async function * upTo (
+  chunks: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  what: string,
+  onProgress?: (received: number) => void
+): AsyncGenerator<Uint8Array> {
   let received = 0
-  for await (const chunk of createReadStream(path, { signal: options.signal }) as AsyncIterable<Buffer>) {
+  for await (const chunk of chunks) {
     received += chunk.byteLength
-    if (received > maxBytes) throw new Error(`the directory file ${path} is more than the ${maxBytes} bytes accepted`)
+    if (received > maxBytes) throw new Error(`${what} is more than the ${maxBytes} bytes accepted`)
+    onProgress?.(received)
     yield chunk
   }
+}
+
+function readLocalFile (location: string, options: ReadSourceOptions): AsyncGenerator<Uint8Array> {
+  const path = location.startsWith('file:') ? fileURLToPath(location) : location
+  const file = createReadStream(path, { signal: options.signal }) as AsyncIterable<Buffer>
+  return upTo(file, options.maxBytes ?? DEFAULT_MAX_BYTES, `the directory file ${path}`)
 }
 
 async function * download (url: string, options: ReadSourceOptions): AsyncGenerator<Uint8Array> {
@@ -72,11 +83,5 @@ async function * download (url: string, options: ReadSourceOptions): AsyncGenera
     await response.body.cancel()
     throw new Error(`the directory at ${url} is ${announced} bytes, more than the ${maxBytes} accepted`)
   }
-  let received = 0
-  for await (const chunk of response.body) {
-    received += chunk.byteLength
-    if (received > maxBytes) throw new Error(`the directory at ${url} is more than the ${maxBytes} bytes accepted`)
-    options.onProgress?.(received, announced)
-    yield chunk
-  }
+  yield * upTo(response.body, maxBytes, `the directory at ${url}`, (received) => options.onProgress?.(received, announced))
 }
