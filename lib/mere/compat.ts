@@ -31,6 +31,13 @@ export interface MereCompatDeps {
   requestBudget: Pick<RequestBudget, 'take'>
 }
 
+/** Just the parts MereCompat works with, taken from what holds them all (the app). */
+export function mereCompatDeps (
+  { config, tenantDirectory, vault, connections, tokens, healowTokenClient, requestBudget }: MereCompatDeps
+): MereCompatDeps {
+  return { config, tenantDirectory, vault, connections, tokens, healowTokenClient, requestBudget }
+}
+
 const mereError = (error: string, description: string, status = 400): MereAnswer =>
   ({ status, body: { error, error_description: description } })
 

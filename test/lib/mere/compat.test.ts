@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SlidingWindowBudget } from '../../../lib/budget/sliding-window.js'
-import { MereCompat, type MereCompatDeps } from '../../../lib/mere/compat.js'
+import { MereCompat, mereCompatDeps, type MereCompatDeps } from '../../../lib/mere/compat.js'
 import { startStack } from '../../helpers/connect.js'
 import { MereWeb } from '../../helpers/mere-web.js'
 import { shiftDate } from '../../helpers/shifted-date.js'
@@ -11,15 +11,7 @@ t.test("Mere web's token endpoints, called as the gateway's own plugin calls the
   const { app } = stack.gw
   const mere = new MereWeb(stack)
   const practice = stack.sim.practices[0]
-  const deps: MereCompatDeps = {
-    config: app.config,
-    tenantDirectory: app.tenantDirectory,
-    vault: app.vault,
-    connections: app.connections,
-    tokens: app.tokens,
-    healowTokenClient: app.healowTokenClient,
-    requestBudget: app.requestBudget
-  }
+  const deps = mereCompatDeps(app)
   const compat = (config: Partial<MereCompatDeps['config']> = {}, more: Partial<MereCompatDeps> = {}) =>
     new MereCompat({ ...deps, ...more, config: { ...app.config, ...config } })
   const plain = compat()
