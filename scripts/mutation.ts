@@ -82,14 +82,14 @@ export const GROUPS: readonly MutationGroup[] = [
   },
   {
     name: 'sync-checkpoint',
-    // Only the checkpointing of the engine: whether a run reads its references back (97), each step's
-    // resume, paging and refusal (144-234), the page commit with its sealed checkpoint (243-273), the
-    // references a resumed run reads back (282-299); and the checkpoint's seal, bound to run and step.
+    // Only the checkpointing of the engine: whether a run reads its references back (99), each step's
+    // resume, paging and refusal (146-241), the page commit with its sealed checkpoint (250-301), the
+    // references a resumed run reads back (310-327); and the checkpoint's seal, bound to run and step.
     mutate: [
-      'lib/sync/engine.ts:97-97',
-      'lib/sync/engine.ts:144-234',
-      'lib/sync/engine.ts:243-273',
-      'lib/sync/engine.ts:282-299',
+      'lib/sync/engine.ts:99-99',
+      'lib/sync/engine.ts:146-241',
+      'lib/sync/engine.ts:250-301',
+      'lib/sync/engine.ts:310-327',
       'lib/sync/sealing.ts:49-55',
       'lib/sync/progress.ts'
     ],

@@ -80,6 +80,8 @@ export class SyncRun {
   readonly #references = { wanted: new Set<string>(), seen: new Set<string>(), complete: false }
   /** A Binary's text as Healow sent it: sealed as it is rather than printed again (megabytes each). */
   readonly #rawText = new WeakMap<FhirResource, string>()
+  // The commit under way; the next one waits for it (see commit).
+  #committing: Promise<void> = Promise.resolve()
 
   constructor (
     private readonly deps: SyncEngineDeps,
@@ -208,20 +210,19 @@ export class SyncRun {
         return false
       }
       const resources = entriesOf(bundle).filter((resource) => this.#granted.has(resource.resourceType))
-      for (const r of resources) this.countResource(r.resourceType)
       const next = nextLink(bundle)
       const vetted = next === undefined ? null : this.#links.rewrite(next) ?? null
       state = { next: vetted, done: vetted === null, pages: state.pages + 1 }
       if (next !== undefined && vetted === null) {
         if (type === undefined) {
           // $everything cut short cannot say which records are gone: the run searches type by type instead.
-          await this.commit(resources, { step, state: { ...state, done: false } })
+          await this.commit(resources, { step, state: { ...state, done: false } }, { count: true })
           return false
         }
         this.progress.types[type] = { ...this.progress.types[type], status: 'failed', error: 'a paging link led outside the practice; not followed' }
       }
       if (state.pages >= (this.deps.maxPagesPerStep ?? MAX_PAGES_PER_STEP)) state = { ...state, next: null, done: true }
-      await this.commit(resources, { step, state })
+      await this.commit(resources, { step, state }, { count: true })
     }
     return true
   }
@@ -239,8 +240,35 @@ export class SyncRun {
     p.resources++
   }
 
-  /** Seals what changed, re-confirms the rest, and commits it with the progress and the step's checkpoint if any. */
-  private async commit (resources: FhirResource[], checkpoint?: { step: string, state: StepState }): Promise<void> {
+  /**
+   * Seals what changed, re-confirms the rest, and commits it with the progress and the step's checkpoint if any
+   * (`count`: the resources are counted in the progress as they are committed). One commit at a time, each
+   * counting its own page just before it is written: with two searches at once, the progress written with
+   * one page would otherwise count the other's page too, and after a crash before that one was written, the
+   * resumed run, which fetches it again, counts it twice.
+   */
+  private async commit (
+    resources: FhirResource[],
+    checkpoint?: { step: string, state: StepState },
+    { count = false }: { count?: boolean } = {}
+  ): Promise<void> {
+    const previous = this.#committing
+    let done = (): void => {}
+    this.#committing = new Promise((resolve) => { done = resolve })
+    await previous
+    try {
+      await this.writeCommit(resources, checkpoint, count)
+    } finally {
+      done()
+    }
+  }
+
+  private async writeCommit (
+    resources: FhirResource[],
+    checkpoint: { step: string, state: StepState } | undefined,
+    count: boolean
+  ): Promise<void> {
+    if (count) for (const r of resources) this.countResource(r.resourceType)
     const { sealer, store } = this.deps
     const id = this.connection.id
     const unique = new Map(resources.map((r) => [sealer.digest(id, r.resourceType, r.id), r]))
