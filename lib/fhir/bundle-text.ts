@@ -41,6 +41,9 @@ const ZERO = 0x30
 const NINE = 0x39
 const DOT = 0x2e
 
+/** What JSON.stringify would escape in a string: quote, backslash, control characters, surrogates (lone ones). */
+const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/
+
 /** fullUrls that name an entry inside the Bundle rather than a location: left as they are, by both ways. */
 export const URN_FULL_URL = /^urn:(uuid|oid):/i
 
@@ -65,7 +68,7 @@ function isHexDigit (c: number): boolean {
   return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 }
 
-/** One pass over the text; `edits` collects [start, end, replacement] in text order. */
+/** One pass over the text; `edits` collects [start, end, replacement] in text order, inside string tokens' quotes. */
 class BundleScanner {
   pos = 0
   readonly edits: Array<[number, number, string]> = []
@@ -292,7 +295,9 @@ class BundleScanner {
     if (fullUrl && URN_FULL_URL.test(url)) return
     const rewritten = this.rewrite(url)
     if (rewritten === undefined) throw NOT_PLAIN
-    this.edits.push([start, this.pos, JSON.stringify(rewritten)])
+    // What goes between the token's quotes, which stay: the URL itself unless JSON needs escapes in it.
+    const content = NEEDS_ESCAPE.test(rewritten) ? JSON.stringify(rewritten).slice(1, -1) : rewritten
+    this.edits.push([start + 1, this.pos - 1, content])
   }
 }
 

@@ -133,3 +133,14 @@ t.test('a text without links to rewrite comes back as it is', async (t) => {
   t.equal(rewriteBundleText(text, rewrite), text)
   t.equal(rewriteBundleText(text, () => { throw new Error('not asked') }), text, 'a urn fullUrl is not even looked at')
 })
+
+t.test('a new link is written as JSON writes it: escaped where it must be, as it is otherwise', async (t) => {
+  const link = (url: string) => `{"resourceType":"Bundle","link":[{"url":"${url}"}]}`
+  for (const escaped of ['\\"', '\\\\', '\\n', '\\u0000', '\\u001f']) {
+    t.equal(rewriteBundleText(link(`${BASE}/Patient/a${escaped}b`), rewrite), link(`${GATEWAY}/Patient/a${escaped}b`), escaped)
+  }
+  t.equal(rewriteBundleText(link(`${BASE}/Patient/\\ud800`), rewrite), link(`${GATEWAY}/Patient/\\ud800`), 'a lone surrogate')
+  t.equal(rewriteBundleText(link(`${BASE}/Patient/é😀`), rewrite), link(`${GATEWAY}/Patient/é😀`), 'other characters are written as they are')
+  const text = link(`${BASE}/Patient/a\\"b`)
+  t.same(JSON.parse(rewriteBundleText(text, rewrite)!), { resourceType: 'Bundle', link: [{ url: `${GATEWAY}/Patient/a"b` }] }, 'and reads back as the new link')
+})
