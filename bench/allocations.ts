@@ -5,11 +5,12 @@
 // collections and what they promote, so it is what the peak under load and the CPU per read
 // follow. Prints the total per read and the functions that allocate the most themselves.
 // Run: npx tsx bench/allocations.ts
-import { execFileSync, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon'
+import { buildDist, startChild } from './children.js'
 import { startDeployedGateway } from './deployed-gateway.js'
+import type { StandIn } from './memory.js'
 
 const PROBE = new URL('./allocation-probe.mjs', import.meta.url).href
 const MEMORY_BENCH = fileURLToPath(new URL('./memory.ts', import.meta.url))
@@ -34,12 +35,9 @@ function selfSizes (node: ProfileNode, sizes = new Map<string, number>()): Map<s
 }
 
 async function main (): Promise<void> {
-  if (!process.env.NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', process.stderr, 'inherit'] })
+  buildDist()
   // The stand-in for Healow of bench/memory.ts: the same Bundle, its links on the alias host.
-  const up = fork(MEMORY_BENCH, ['upstream'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const stand = await new Promise<{ url: string, alias: string, bytes: number }>((resolve) => {
-    up.once('message', (m) => resolve(m as never))
-  })
+  const { child: up, ready: stand } = await startChild<StandIn>(MEMORY_BENCH, ['upstream'], ['--import', 'tsx'])
   const gateway = await startDeployedGateway({ upstreamUrl: stand.url, alias: stand.alias, execArgv: ['--import', PROBE] })
   type Answer = { started?: boolean, profile?: { head: ProfileNode }, error?: string }
   const ask = (message: string) => new Promise<Answer>((resolve) => {

@@ -7,16 +7,16 @@
 // Where taskset exists, the proxy under test gets a core of its own and everything else shares
 // the rest, so that a proxy's throughput is its own cost, not its share of a contended core.
 // Run: npx tsx bench/fhir-proxy.ts   (prints a Markdown section for BENCHMARKS.md)
-import { execFileSync, fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon'
 import { Pool, request } from 'undici'
 import { largeBinaryBody } from '../simulator/large-binary.js'
+import { buildDist, startChild } from './children.js'
 import { ACCESS_TOKEN, PRACTICE, startDeployedGateway } from './deployed-gateway.js'
 import { median, percentile } from './stats.js'
 
@@ -83,15 +83,6 @@ async function upstream (): Promise<Ready> {
 type Started = { child: ChildProcess, ready: Ready }
 /** Bytes, as bench/memory-probe.mjs samples them. */
 type Memory = { rss: number, v8: number }
-
-/** A child process that reports its address over IPC once it listens. */
-function start (module: string, args: string[], execArgv: string[]): Promise<Started> {
-  const child = fork(module, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  return new Promise((resolve, reject) => {
-    child.once('message', (ready) => resolve({ child, ready: ready as Ready }))
-    child.once('exit', (code) => reject(new Error(`${path.basename(module)} ${args.join(' ')} exited with ${code}`)))
-  })
-}
 
 async function startGateway (upstreamUrl: string, alias: string): Promise<Started> {
   const gateway = await startDeployedGateway({
@@ -201,9 +192,9 @@ async function download (url: string, headers: Record<string, string>): Promise<
 
 async function main (): Promise<void> {
   // The gateway runs compiled, as `npm start` runs it: under tsx the same code costs ~6% more CPU per read.
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', process.stderr, 'inherit'] })
-  const up = await start(SELF, ['upstream'], ['--import', 'tsx'])
-  const bare = await start(BARE_PROXY, [up.ready.url], [])
+  buildDist()
+  const up = await startChild<Ready>(SELF, ['upstream'], ['--import', 'tsx'])
+  const bare = await startChild<Ready>(BARE_PROXY, [up.ready.url], [])
   const gw = await startGateway(up.ready.url, up.ready.alias!)
   const children = [up.child, bare.child, gw.child]
   const cores = cpus().length

@@ -12,7 +12,7 @@
 // Run: npx tsx bench/memory.ts   (prints a Markdown section for BENCHMARKS.md)
 // Shorter, for trying a change: IDLE_S=20 LOAD_S=20 AFTER_S=20 npx tsx bench/memory.ts (NO_BUILD=1: dist/ as it is);
 // with Node options for the gateway: GATEWAY_NODE_ARGS='--max-semi-space-size=1' npx tsx bench/memory.ts
-import { execFileSync, fork, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -26,6 +26,7 @@ import { PatientRecords } from '../simulator/patient-records.js'
 import { buildPractices, DEFAULT_PRACTICES } from '../simulator/practices.js'
 import { searchBundle } from '../simulator/search-bundle.js'
 import { healowSizedBundle } from '../test/helpers/synthetic-bundle.js'
+import { buildDist, startChild } from './children.js'
 import { ACCESS_TOKEN, PRACTICE, startDeployedGateway, type DeployedGateway } from './deployed-gateway.js'
 
 const SELF = fileURLToPath(import.meta.url)
@@ -62,7 +63,10 @@ async function listen (handler: (req: IncomingMessage, res: ServerResponse) => v
 }
 
 /** The stand-in for Healow, in its own process: the Bundle at once, or after HOLD_MS on `slow=1`. */
-async function upstream (): Promise<{ url: string, alias: string, bytes: number }> {
+/** Where the stand-in listens, and the size of the Bundle it answers. */
+export type StandIn = { url: string, alias: string, bytes: number }
+
+async function upstream (): Promise<StandIn> {
   let body = ''
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.headers.authorization !== `Bearer ${ACCESS_TOKEN}`) { res.writeHead(401).end(); return }
@@ -139,9 +143,8 @@ async function openSockets (url: string, count: number): Promise<Socket[]> {
 }
 
 async function main (): Promise<void> {
-  if (!process.env.NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', process.stderr, 'inherit'] })
-  const up = fork(SELF, ['upstream'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const stand = await new Promise<{ url: string, alias: string, bytes: number }>((resolve) => up.once('message', (m) => resolve(m as never)))
+  buildDist()
+  const { child: up, ready: stand } = await startChild<StandIn>(SELF, ['upstream'], ['--import', 'tsx'])
   const marks = [5, 15, 30, IDLE_S].filter((s, i, all) => s <= IDLE_S && all.indexOf(s) === i)
   const lines: string[] = []
   const load = `${loadavg().map((n) => n.toFixed(2)).join(', ')}`
