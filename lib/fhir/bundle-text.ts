@@ -41,7 +41,7 @@ const ZERO = 0x30
 const NINE = 0x39
 const DOT = 0x2e
 
-/** What JSON.stringify would escape in a string: quote, backslash, control characters, surrogates (lone ones). */
+/** What JSON.stringify may escape: quote, backslash, control characters, lone surrogates (a pair just goes its way). */
 const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/
 
 /** fullUrls that name an entry inside the Bundle rather than a location: left as they are, by both ways. */
