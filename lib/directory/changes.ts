@@ -6,16 +6,30 @@ export interface DirectoryChanges {
   removed: number
 }
 
-/** What an import changes, practice by practice (same id, different name or FHIR base = changed). */
-export function compareDirectories (before: readonly Practice[], after: readonly Practice[]): DirectoryChanges {
-  const previous = new Map(before.map((practice) => [practice.id, practice]))
+const PRACTICES_PER_SLICE = 2000
+
+/**
+ * What an import changes, practice by practice (same id, different name or FHIR base = changed); yields every
+ * PRACTICES_PER_SLICE practices (see runSlicesAsync).
+ */
+export function * compareDirectories (
+  before: readonly Practice[],
+  after: readonly Practice[]
+): Generator<void, DirectoryChanges> {
+  const previous = new Map<string, Practice>()
+  for (const practice of before) {
+    previous.set(practice.id, practice)
+    if (previous.size % PRACTICES_PER_SLICE === 0) yield
+  }
   let added = 0
   let changed = 0
+  let seen = 0
   for (const practice of after) {
     const old = previous.get(practice.id)
     if (old === undefined) added++
     else if (old.name !== practice.name || old.fhirBase !== practice.fhirBase) changed++
     previous.delete(practice.id)
+    if (++seen % PRACTICES_PER_SLICE === 0) yield
   }
   return { added, changed, removed: previous.size }
 }

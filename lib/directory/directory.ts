@@ -69,7 +69,7 @@ export async function importDirectory (
   const parsed = await runSlicesAsync(collector.finishInSlices())
   // An empty directory is far likelier a broken download than Healow dropping every practice.
   if (parsed.practices.length === 0) throw new Error('the directory has no usable practice')
-  return { ...parsed, ...compareDirectories(previous, parsed.practices) }
+  return { ...parsed, ...await runSlicesAsync(compareDirectories(previous, parsed.practices)) }
 }
 
 /** What the store keeps of a practice: its OAuth URLs come from the configuration when the copy is loaded. */
