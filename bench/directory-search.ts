@@ -33,6 +33,7 @@ const REAL_DIRECTORY = process.argv[2] === undefined || process.argv[2] === 'imp
   ? path.resolve(REPO_ROOT, '../shared/fixtures/healow-endpoints-bundle.json')
   : path.resolve(process.argv[2])
 const LIMIT = 50
+const HEALTH_ROUNDS = 3
 const OAUTH = {
   authorizeUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/authorize',
   tokenUrl: 'https://oauthserver.eclinicalworks.com/oauth/oauth2/token'
@@ -352,12 +353,15 @@ async function main (): Promise<void> {
   console.log('\nGET /health of a gateway process (`node dist/server.js`, SQLite, logging each request at info), autocannon with 10 connections ' +
     'paced at the rate shown, 5 s without a refresh, then during the refresh import of the generated directory ' +
     '(download from loopback, import, index, stored copy saved):\n')
-  console.log('| rate | p50 / p99 without (ms) | p50 / p99 during the refresh (ms) | **p99 ratio** | refresh took | requests during it |')
-  console.log('|---:|---:|---:|---:|---:|---:|')
+  console.log('| rate | round | p50 / p99 without (ms) | p50 / p99 during the refresh (ms) | **p99 ratio** | refresh took | requests during it |')
+  console.log('|---:|---:|---:|---:|---:|---:|---:|')
+  // A p99 over a refresh of under a second is a handful of requests: one round says little, so each rate gets several.
   for (const rate of [200, 1000]) {
-    const h = await healthDuringRefresh(syntheticFile, rate)
-    console.log(`| ${rate}/s | ${h.idleP50} / ${h.idleP99} | ${h.refreshP50} / ${h.refreshP99} | **${(h.refreshP99 / h.idleP99).toFixed(1)}×** | ` +
-      `${Math.round(h.refreshMs)} ms | ${h.requests} |`)
+    for (let round = 1; round <= HEALTH_ROUNDS; round++) {
+      const h = await healthDuringRefresh(syntheticFile, rate)
+      console.log(`| ${rate}/s | ${round} | ${h.idleP50} / ${h.idleP99} | ${h.refreshP50} / ${h.refreshP99} | ` +
+        `**${(h.refreshP99 / h.idleP99).toFixed(1)}×** | ${Math.round(h.refreshMs)} ms | ${h.requests} |`)
+    }
   }
   rmSync(scratch, { recursive: true, force: true })
   if (disagreements > 0) process.exitCode = 1
