@@ -17,13 +17,14 @@ export function * compareDirectories (
   after: readonly Practice[]
 ): Generator<void, DirectoryChanges> {
   const previous = new Map<string, Practice>()
+  let seen = 0
   for (const practice of before) {
     previous.set(practice.id, practice)
-    if (previous.size % PRACTICES_PER_SLICE === 0) yield
+    if (++seen % PRACTICES_PER_SLICE === 0) yield
   }
   let added = 0
   let changed = 0
-  let seen = 0
+  seen = 0
   for (const practice of after) {
     const old = previous.get(practice.id)
     if (old === undefined) added++
