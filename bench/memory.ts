@@ -62,10 +62,10 @@ async function listen (handler: (req: IncomingMessage, res: ServerResponse) => v
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`
 }
 
-/** The stand-in for Healow, in its own process: the Bundle at once, or after HOLD_MS on `slow=1`. */
 /** Where the stand-in listens, and the size of the Bundle it answers. */
 export type StandIn = { url: string, alias: string, bytes: number }
 
+/** The stand-in for Healow, in its own process: the Bundle at once, or after HOLD_MS on `slow=1`. */
 async function upstream (): Promise<StandIn> {
   let body = ''
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
