@@ -56,7 +56,8 @@ export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): Fh
   return { fhirBase: fhirBase === trimmed ? trimmed : fhirBase }
 }
 
-const IDS_PER_SLICE = 2000
+// Practices between two chances to pause (see runSlicesAsync): a step well under a millisecond.
+const IDS_PER_STEP = 500
 
 /** The first of an id's Endpoints by content (FHIR base, then name), and how many there were. */
 interface EndpointChoice { fhirBase: string, name: string, count: number }
@@ -135,7 +136,7 @@ export class DirectoryCollector {
     const { endpoints, organizationNames, oauth } = this
     const practices: Practice[] = []
     for (const [id, endpoint] of endpoints) {
-      if (practices.length % IDS_PER_SLICE === IDS_PER_SLICE - 1) yield
+      if (practices.length % IDS_PER_STEP === IDS_PER_STEP - 1) yield
       for (let extra = 1; extra < endpoint.count; extra++) this.skip('duplicate id')
       practices.push({
         id,

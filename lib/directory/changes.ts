@@ -6,11 +6,12 @@ export interface DirectoryChanges {
   removed: number
 }
 
-const PRACTICES_PER_SLICE = 2000
+// Practices between two chances to pause (see runSlicesAsync): a step well under a millisecond.
+export const PRACTICES_PER_STEP = 500
 
 /**
  * What an import changes, practice by practice (same id, different name or FHIR base = changed); yields every
- * PRACTICES_PER_SLICE practices (see runSlicesAsync).
+ * PRACTICES_PER_STEP practices (see runSlicesAsync).
  */
 export function * compareDirectories (
   before: readonly Practice[],
@@ -20,7 +21,7 @@ export function * compareDirectories (
   let seen = 0
   for (const practice of before) {
     previous.set(practice.id, practice)
-    if (++seen % PRACTICES_PER_SLICE === 0) yield
+    if (++seen % PRACTICES_PER_STEP === 0) yield
   }
   let added = 0
   let changed = 0
@@ -30,7 +31,7 @@ export function * compareDirectories (
     if (old === undefined) added++
     else if (old.name !== practice.name || old.fhirBase !== practice.fhirBase) changed++
     previous.delete(practice.id)
-    if (++seen % PRACTICES_PER_SLICE === 0) yield
+    if (++seen % PRACTICES_PER_STEP === 0) yield
   }
   return { added, changed, removed: previous.size }
 }
