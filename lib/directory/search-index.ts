@@ -113,6 +113,8 @@ export class PracticeSearchIndex {
   private stamp = 0
   // Ranking keys of the current query's matches (one per practice at most).
   private readonly keyBuffer: Float64Array
+  // Each name's length as the ranking counts it, read for every candidate without visiting its record.
+  private readonly rankedNameLength: Uint16Array
 
   private constructor (parts: IndexParts) {
     this.practices = parts.practices
@@ -125,6 +127,7 @@ export class PracticeSearchIndex {
     this.nameWords = parts.nameWords
     this.candidateStamp = new Int32Array(this.practices.length)
     this.keyBuffer = new Float64Array(this.practices.length)
+    this.rankedNameLength = Uint16Array.from(this.practices, ({ name }) => Math.min(name.length, NAME_LENGTH_SLOTS - 1))
   }
 
   /** The index, built at once (for a command line or a test). */
@@ -307,7 +310,7 @@ export class PracticeSearchIndex {
       positions += bestPosition
     }
     const weakness = EXACT * matchers.length - strength
-    const nameLength = Math.min(this.practices[ordinal].name.length, NAME_LENGTH_SLOTS - 1)
+    const nameLength = this.rankedNameLength[ordinal]
     return ((weakness * POSITION_SLOTS + Math.min(positions, POSITION_SLOTS - 1)) * NAME_LENGTH_SLOTS + nameLength) *
       this.practices.length + ordinal
   }
