@@ -56,7 +56,7 @@ export function parseFhirBase (address: unknown, policy: AddressPolicy = {}): Fh
   return { fhirBase: fhirBase === trimmed ? trimmed : fhirBase }
 }
 
-// Practices between two chances to pause (see runSlicesAsync): a step well under a millisecond.
+// Practices between two chances to pause (see runSlicesAsync): 2,000 took 3.5-6 ms here, 500 about 1 ms.
 const IDS_PER_STEP = 500
 
 /** The first of an id's Endpoints by content (FHIR base, then name), and how many there were. */
