@@ -6,8 +6,6 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -214,14 +212,6 @@ interface Gateway {
   longestLoopDelayMs (): Promise<number>
 }
 
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  return port
-}
-
 let nextPort = 0
 let nextMetricsPort = 0
 async function startGateway (env: Record<string, string>): Promise<Gateway> {
@@ -357,6 +347,8 @@ async function main (): Promise<void> {
   const syntheticFile = path.join(scratch, 'synthetic.json')
   writeFileSync(syntheticFile, JSON.stringify(healowSizedBundle()))
   directories.push({ label: `generated, ${HEALOW_2026_PRACTICES.toLocaleString('en')} practices`, file: syntheticFile })
+  // Imported here, not at the top: the helpers module loads the whole app, which an import child must not.
+  const { freePort } = await import('../test/helpers/app.js')
   nextPort = await freePort()
   nextMetricsPort = await freePort()
 
