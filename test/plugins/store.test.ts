@@ -139,6 +139,25 @@ t.test('sqlite: the native driver loads on this Node and the store file stays in
   t.match(db.prepare('SELECT count(*) AS n FROM connections').get(), { n: 1 })
 })
 
+t.test('sqlite: the directory\'s stored copy is written compressed, and a copy written as text before still loads', async (t) => {
+  const file = path.join(tempDir(t), 'snapshot.db')
+  const store = await openStore(`sqlite:${file}`)
+  t.teardown(() => store.close())
+  const practices = Array.from({ length: 2000 }, (_, n) => ({ id: `P${n}`, name: `Practice ${n}`, fhirBase: `https://fhir4.healow.com/fhir/r4/P${n}` }))
+  const practicesJson = JSON.stringify(practices)
+  await store.directory.saveSnapshot({ fetchedAt: '2026-12-01T00:00:00.000Z', source: 'compressed', practicesJson })
+  const db = new Database(file)
+  t.teardown(() => db.close())
+  const stored = db.prepare('SELECT practices FROM directory_snapshot').get() as { practices: unknown }
+  t.ok(stored.practices instanceof Uint8Array, 'stored as bytes')
+  const size = (stored.practices as Uint8Array).byteLength
+  t.ok(size < practicesJson.length / 4, `${size} bytes for ${practicesJson.length} of JSON`)
+  t.same(await store.directory.loadSnapshot(), { fetchedAt: '2026-12-01T00:00:00.000Z', source: 'compressed', practices })
+
+  db.prepare('UPDATE directory_snapshot SET practices = ?, source = ?').run(practicesJson, 'text')
+  t.same(await store.directory.loadSnapshot(), { fetchedAt: '2026-12-01T00:00:00.000Z', source: 'text', practices })
+})
+
 t.test('sqlite: the database, its WAL and shared-memory files are 0600 in a 0700 directory', async (t) => {
   const previous = process.umask(0o022)
   t.teardown(() => { process.umask(previous) })
