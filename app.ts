@@ -28,7 +28,7 @@ import fhirMetadata from './plugins/fhir-metadata.js'
 import oauth from './plugins/oauth.js'
 import mereCompat from './plugins/mere-compat.js'
 import mereProxy from './plugins/mere-proxy.js'
-import tenantDirectory from './plugins/tenant-directory.js'
+import tenantDirectory, { type TenantDirectoryPluginOptions } from './plugins/tenant-directory.js'
 import sync, { type SyncPluginOptions } from './plugins/sync.js'
 import { sharedSchemas } from './schemas/index.js'
 import healthRoutes from './routes/health.js'
@@ -57,6 +57,8 @@ export interface BuildOptions {
   webhooks?: WebhooksPluginOptions
   /** The sync's clock and upstream retry waits (tests of schedules and outages). */
   sync?: SyncPluginOptions
+  /** How the directory is read (tests of other parts read it in their own process). */
+  directory?: TenantDirectoryPluginOptions
 }
 
 function trustNearestHops (hops: number): (address: string, hop: number) => boolean {
@@ -69,6 +71,7 @@ export async function buildApp (
     logStream,
     refreshRetryDelaysMs,
     webhooks: webhookOptions = {},
+    directory: directoryOptions = {},
     sync: syncOptions = {}
   }: BuildOptions = {}
 ): Promise<FastifyInstance> {
@@ -101,7 +104,7 @@ export async function buildApp (
   await app.register(tokens, { retryDelaysMs: refreshRetryDelaysMs })
   await app.register(fhirProxy)
   await app.register(fhirMetadata)
-  await app.register(tenantDirectory)
+  await app.register(tenantDirectory, directoryOptions)
   await app.register(mereCompat)
   await app.register(mereProxy)
   await app.register(sync, syncOptions)

@@ -309,3 +309,14 @@ export function processEnvironment (): NodeJS.ProcessEnv {
   if (existsSync('.env')) process.loadEnvFile('.env')
   return process.env
 }
+
+// What a helper process inherits: how Node reaches the network (certificate authorities, proxies),
+// but none of the gateway's settings, so no secret crosses over, and not NODE_OPTIONS, whose
+// preloads would run there without the settings they read.
+const HELPER_PROCESS_VARIABLE = /^(NODE_[A-Z_]+|SSL_CERT_(FILE|DIR)|(HTTPS?|NO)_PROXY|PATH|TZ)$/i
+
+/** The environment for a helper process of the gateway: process.env without the gateway's settings. */
+export function helperProcessEnvironment (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env)
+    .filter(([name]) => HELPER_PROCESS_VARIABLE.test(name) && name.toUpperCase() !== 'NODE_OPTIONS'))
+}

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { TenantDirectory } from '../lib/directory/directory.js'
+import { TenantDirectory, type TenantDirectoryOptions } from '../lib/directory/directory.js'
 
 declare module 'fastify' {
   interface FastifyInstance { tenantDirectory: TenantDirectory }
@@ -7,7 +7,10 @@ declare module 'fastify' {
 
 const HOUR_MS = 60 * 60 * 1000
 
-export default fp(async (app) => {
+/** By default a refresh reads the directory in a process of its own (TenantDirectoryOptions.collect). */
+export type TenantDirectoryPluginOptions = Pick<TenantDirectoryOptions, 'collect'>
+
+export default fp<TenantDirectoryPluginOptions>(async (app, { collect }) => {
   const { config } = app
   const directory = new TenantDirectory({
     source: config.HEALOW_DIRECTORY_URL,
@@ -15,7 +18,8 @@ export default fp(async (app) => {
     store: app.store.directory,
     log: app.log.child({ part: 'tenant-directory' }),
     refreshIntervalMs: config.DIRECTORY_REFRESH_HOURS * HOUR_MS,
-    addressPolicy: { allowLoopbackHttp: config.ALLOW_LOOPBACK_HTTP }
+    addressPolicy: { allowLoopbackHttp: config.ALLOW_LOOPBACK_HTTP },
+    collect
   })
   app.decorate('tenantDirectory', directory)
   app.readiness.register('directory', () => {

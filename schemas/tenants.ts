@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import { EXAMPLE, EXAMPLE_TENANT } from './examples.js'
+import { MAX_QUERY_LENGTH } from './limits.js'
 
-/** The longest search text the directory takes (longer ones are refused, never cut). */
-export const MAX_QUERY_LENGTH = 256
+export { MAX_QUERY_LENGTH }
 
 export const DEFAULT_PAGE_SIZE = 20
 

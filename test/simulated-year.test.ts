@@ -1,7 +1,7 @@
 import t from 'tap'
 import { seededRandom, pick } from '../simulator/prng.js'
 import { startSimulator, type Faults, type Quirks } from '../simulator/index.js'
-import { startGateway, tempDir, type TestGateway } from './helpers/app.js'
+import { startGateway, tempDir, untilDirectoryReady, type TestGateway } from './helpers/app.js'
 import { bearer, handoffFor, simulatorSettings } from './helpers/connect.js'
 import { shiftDate } from './helpers/shifted-date.js'
 
@@ -62,9 +62,7 @@ t.test(`a simulated year on SQLite: ${CONNECTIONS} connections, daily faults at 
   }
   const start = async () => await startGateway(t, env, { refreshRetryDelaysMs: [5, 10] })
   let gw: TestGateway = await start()
-  for (let i = 0; i < 100 && !gw.app.tenantDirectory.status().ready; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  await untilDirectoryReady(gw)
 
   // Logins through the simulator, ten a (simulated) minute: the login routes' rate limit.
   const connections: Array<{ id: string, key: string, patientId: string }> = []

@@ -1,11 +1,11 @@
 import type { DirectoryStore } from '../store/types.js'
-import { DirectoryCollector, type SkipCounts } from './bundle.js'
 import { compareDirectories, type DirectoryChanges } from './changes.js'
+import { collectDirectory, type CollectDirectory, type CollectedDirectory, type CollectOptions } from './collect.js'
+import { collectInChildProcess } from './import-process.js'
 import type { AddressPolicy, OAuthEndpoints, Practice } from './practice.js'
 import { PracticeSearchIndex } from './search-index.js'
 import { runSlicesAsync } from './slices.js'
 import { SmartDiscovery } from './smart-discovery.js'
-import { readDirectoryEntries, type ReadSourceOptions } from './source.js'
 import { GatewayError } from '../errors.js'
 import type { PartLog } from '../log.js'
 
@@ -23,13 +23,11 @@ export interface TenantDirectoryOptions {
   fetchTimeoutMs?: number
   /** Refuses a larger document (readDirectoryEntries' default when absent). */
   maxBytes?: number
+  /** How a refresh reads and parses the document: in a process of its own unless another way is given. */
+  collect?: CollectDirectory
 }
 
-export interface ImportResult extends DirectoryChanges {
-  practices: Practice[]
-  skipped: SkipCounts
-  entryCount: number
-}
+export interface ImportResult extends DirectoryChanges, CollectedDirectory {}
 
 export interface DirectoryPage {
   practices: Practice[]
@@ -62,11 +60,10 @@ export class DirectoryRequestError extends GatewayError {
 export async function importDirectory (
   source: string,
   previous: readonly Practice[],
-  options: { oauth: OAuthEndpoints, addressPolicy?: AddressPolicy } & ReadSourceOptions
+  options: CollectOptions & { collect?: CollectDirectory }
 ): Promise<ImportResult> {
-  const collector = new DirectoryCollector(options.oauth, options.addressPolicy)
-  await readDirectoryEntries(source, (entry) => collector.add(entry), options)
-  const parsed = await runSlicesAsync(collector.finishInSlices())
+  const { collect = collectDirectory, ...collectOptions } = options
+  const parsed = await collect(source, collectOptions)
   // An empty directory is far likelier a broken download than Healow dropping every practice.
   if (parsed.practices.length === 0) throw new Error('the directory has no usable practice')
   return { ...parsed, ...await runSlicesAsync(compareDirectories(previous, parsed.practices)) }
@@ -95,6 +92,11 @@ export function * storedPracticesJson (practices: readonly Practice[]): Generato
 function isStoredPractice (value: unknown): value is StoredPractice {
   const record = value as Record<string, unknown> | null
   return typeof record?.id === 'string' && typeof record.name === 'string' && typeof record.fhirBase === 'string'
+}
+
+/** The search index, built in slices: the requests that come meanwhile are answered from the copy in use. */
+function indexInSlices (practices: readonly Practice[]): Promise<PracticeSearchIndex> {
+  return runSlicesAsync(PracticeSearchIndex.build(practices))
 }
 
 interface Cursor { after?: string, offset?: number }
@@ -137,7 +139,7 @@ export class TenantDirectory {
         // The OAuth URLs are not taken from the snapshot: the configuration may have changed since.
         const practices = snapshot.practices.filter(isStoredPractice)
           .map(({ id, name, fhirBase }) => ({ id, name, fhirBase, ...this.options.oauth }))
-        await this.install(practices, snapshot.fetchedAt, snapshot.source)
+        this.install(await indexInSlices(practices), snapshot.fetchedAt, snapshot.source)
         this.options.log.info({ practices: practices.length, fetchedAt: snapshot.fetchedAt }, 'practice directory loaded from the store')
       }
     } catch (err) {
@@ -224,9 +226,8 @@ export class TenantDirectory {
     return this.index
   }
 
-  private async install (practices: Practice[], fetchedAt: string, source: string): Promise<void> {
-    // Built in slices: the requests that come meanwhile are answered from the copy in use.
-    this.index = await runSlicesAsync(PracticeSearchIndex.build(practices))
+  private install (index: PracticeSearchIndex, fetchedAt: string, source: string): void {
+    this.index = index
     this.fetchedAt = fetchedAt
     this.loadedFrom = source
   }
@@ -237,12 +238,15 @@ export class TenantDirectory {
 
   private async fetchAndInstall (): Promise<ImportResult> {
     const { source, oauth, addressPolicy, fetchTimeoutMs, maxBytes } = this.options
+    const lowPriority = this.index !== null
+    const collect = this.options.collect ??
+      ((source, options) => collectInChildProcess(source, { ...options, lowPriority }))
     try {
       const result = await importDirectory(source, this.index?.practices ?? [], {
-        oauth, addressPolicy, timeoutMs: fetchTimeoutMs, maxBytes, signal: this.closing.signal
+        oauth, addressPolicy, timeoutMs: fetchTimeoutMs, maxBytes, signal: this.closing.signal, collect
       })
       const fetchedAt = new Date().toISOString()
-      await this.install(result.practices, fetchedAt, source)
+      this.install(result.index ?? await indexInSlices(result.practices), fetchedAt, source)
       this.lastError = null
       const practicesJson = await runSlicesAsync(storedPracticesJson(result.practices))
       await this.options.store.saveSnapshot({ fetchedAt, source, practicesJson })

@@ -59,8 +59,13 @@ async function * upTo (
   }
 }
 
+/** The file a directory location that is not fetched over HTTP names (a path or a file: URL). */
+export function localFilePath (location: string): string {
+  return location.startsWith('file:') ? fileURLToPath(location) : location
+}
+
 function readLocalFile (location: string, options: ReadSourceOptions): AsyncGenerator<Uint8Array> {
-  const path = location.startsWith('file:') ? fileURLToPath(location) : location
+  const path = localFilePath(location)
   const file = createReadStream(path, { signal: options.signal }) as AsyncIterable<Buffer>
   return upTo(file, options.maxBytes ?? DEFAULT_MAX_BYTES, `the directory file ${path}`)
 }

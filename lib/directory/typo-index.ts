@@ -88,6 +88,16 @@ export class TypoIndex {
     return runSlices(TypoIndex.build(vocabulary))
   }
 
+  /** The index of `vocabulary` from the `sortedKeys` of one built over it (in another process). */
+  static fromKeys (vocabulary: readonly string[], sortedKeys: Float64Array): TypoIndex {
+    return new TypoIndex(vocabulary, sortedKeys)
+  }
+
+  /** What the index is, besides its vocabulary: one sorted number per deletion variant. */
+  get sortedKeys (): Float64Array {
+    return this.keys
+  }
+
   /** Builds the index, yielding every WORDS_PER_STEP words. */
   static * build (vocabulary: readonly string[]): Generator<void, TypoIndex> {
     if (vocabulary.length >= WORD_SLOTS) throw new Error(`more than ${WORD_SLOTS - 1} distinct words`)

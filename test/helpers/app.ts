@@ -90,3 +90,15 @@ export async function startGateway (t: Test, env: Record<string, string | undefi
   await app.listen({ port, host: '127.0.0.1' })
   return { app, url: `http://127.0.0.1:${port}`, config, logs, dataDir }
 }
+
+/**
+ * Waits until the gateway's directory is loaded: its first download runs in an import process, which
+ * under the test runner starts with TypeScript compiled on the fly and competes with other test files.
+ */
+export async function untilDirectoryReady (gateway: TestGateway, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!gateway.app.tenantDirectory.status().ready) {
+    if (Date.now() > deadline) throw new Error(`directory not ready: ${gateway.app.tenantDirectory.status().detail}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { PatientBrowser, isHealowCallback } from '../../simulator/browser.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js'
 import { gatewaySettings } from '../../simulator/cli-options.js'
 import type { BuildOptions } from '../../app.js'
-import { startGateway, type TestGateway } from './app.js'
+import { collectDirectory } from '../../lib/directory/collect.js'
+import { startGateway, untilDirectoryReady, type TestGateway } from './app.js'
 import type { StoreUnderTest } from './stores.js'
 import { handoffFromPage } from '../../lib/pages/connect-result.js'
 
@@ -32,7 +32,10 @@ export function simulatorSettings (sim: Simulator, mode: Mode = 'confidential'):
 
 /**
  * The gateway wired to a fresh simulator, exactly as an operator would with three URLs.
- * `env` may depend on the simulator (e.g. FHIR_ALIAS_HOSTS = its alias origin).
+ * `env` may depend on the simulator (e.g. FHIR_ALIAS_HOSTS = its alias origin). The directory is
+ * read in the test's own process: a process of its own, started with TypeScript compiled on the fly,
+ * took ~0.4 s per stack, and these tests are about what comes after it (the import process has tests
+ * of its own, and every test of `node dist/server.js` uses it).
  */
 export async function startStack (t: Test, { mode = 'confidential', simulator = {}, store, env = {}, build = {} }: StackOptions = {}): Promise<Stack> {
   const sim = await startSimulator({ autoLogin: true, ...simulator })
@@ -41,9 +44,8 @@ export async function startStack (t: Test, { mode = 'confidential', simulator = 
     ...(store ? { DATABASE_URL: await store.databaseUrl(t) } : {}),
     ...simulatorSettings(sim, mode),
     ...(typeof env === 'function' ? env(sim) : env)
-  }, build)
-  for (let i = 0; i < 200 && !gw.app.tenantDirectory.status().ready; i++) await sleep(25)
-  if (!gw.app.tenantDirectory.status().ready) throw new Error(`directory not ready: ${gw.app.tenantDirectory.status().detail}`)
+  }, { directory: { collect: collectDirectory }, ...build })
+  await untilDirectoryReady(gw)
   return { sim, gw, mode }
 }
 
