@@ -20,6 +20,7 @@ import { foldText, searchWords } from '../lib/directory/search-text.js'
 import { runSlicesAsync } from '../lib/directory/slices.js'
 import { boundedEditDistance, typoBudget } from '../lib/directory/typo-index.js'
 import { applyLeanHeapSettings } from '../lib/heap-settings.js'
+import { childProcessesOf } from '../test/helpers/processes.js'
 import { HEALOW_2026_PRACTICES, healowSizedBundle } from '../test/helpers/synthetic-bundle.js'
 import { buildDist, startChild } from './children.js'
 import { percentile } from './stats.js'
@@ -273,6 +274,30 @@ async function stopGateway (gateway: Gateway): Promise<void> {
   await once(gateway.child, 'exit')
 }
 
+/** A `/proc/{pid}/status` field in MiB (0 once the process is gone). */
+function statusMiB (pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const kib = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return kib === null ? 0 : Number(kib[1]) / 1024
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Samples the gateway's RSS and the peak RSS of the processes it starts every 20 ms until stopped. A process
+ * reports its own peak (VmHWM), so the import process's figure misses at most its last 20 ms.
+ */
+function sampleMemory (pid: number): { stop: () => { gatewayPeakMiB: number, importPeakMiB: number } } {
+  let gatewayPeakMiB = 0
+  let importPeakMiB = 0
+  const timer = setInterval(() => {
+    gatewayPeakMiB = Math.max(gatewayPeakMiB, statusMiB(pid, 'VmRSS'))
+    for (const child of childProcessesOf(pid)) importPeakMiB = Math.max(importPeakMiB, statusMiB(child.pid, 'VmHWM'))
+  }, 20)
+  return { stop: () => { clearInterval(timer); return { gatewayPeakMiB, importPeakMiB } } }
+}
+
 interface HealthFigures {
   idleP50: number
   idleP99: number
@@ -282,6 +307,9 @@ interface HealthFigures {
   requests: number
   idleLoopDelayMs: number
   refreshLoopDelayMs: number
+  gatewayIdleMiB: number
+  gatewayPeakMiB: number
+  importPeakMiB: number
 }
 
 /**
@@ -315,10 +343,13 @@ async function healthDuringRefresh (file: string, rate: number): Promise<HealthF
     const refreshed = gateway.untilLogged('practice directory refreshed')
     const during = await pacedRequests(healthUrl, rate)
     await gateway.longestLoopDelayMs()
+    const gatewayIdleMiB = statusMiB(gateway.child.pid!, 'VmRSS')
+    const memory = sampleMemory(gateway.child.pid!)
     const started = performance.now()
     source.release()
     await refreshed
     const refreshMs = performance.now() - started
+    const { gatewayPeakMiB, importPeakMiB } = memory.stop()
     const refreshLoopDelayMs = await gateway.longestLoopDelayMs()
     const busy = await during.stop()
     return {
@@ -329,7 +360,10 @@ async function healthDuringRefresh (file: string, rate: number): Promise<HealthF
       refreshMs,
       requests: busy.length,
       idleLoopDelayMs,
-      refreshLoopDelayMs
+      refreshLoopDelayMs,
+      gatewayIdleMiB,
+      gatewayPeakMiB,
+      importPeakMiB
     }
   } finally {
     for (const gateway of gateways) {
@@ -397,11 +431,12 @@ async function main (): Promise<void> {
     `shown over ${PACED_CONNECTIONS} connections opened beforehand by a process of its own, each timed from when ` +
     'it was due (bench/paced-client.mjs), 5 s ' +
     'without a refresh, then during the refresh import of the generated directory (download from loopback, served by ' +
-    "another process; import, index, stored copy saved), and the gateway's longest event-loop delay in each phase " +
-    '(its metrics listener on):\n')
+    "another process; import, index, stored copy saved), the gateway's longest event-loop delay in each phase " +
+    '(its metrics listener on), and memory: the gateway\'s RSS before the refresh and at its peak during it, and the ' +
+    'peak RSS of the process it imports the directory in (sampled every 20 ms from /proc):\n')
   console.log('| rate | round | p50 / p99 without (ms) | p50 / p99 during the refresh (ms) | **p99 ratio** | refresh took | requests during it | ' +
-    "the gateway's longest event-loop delay without / during (ms) |")
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|')
+    "the gateway's longest event-loop delay without / during (ms) | gateway RSS before / peak (MiB) | import process peak RSS (MiB) |")
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   // A p99 over a refresh of under a second is a handful of requests: one round says little, so each rate gets several.
   for (const rate of [200, 1000]) {
     for (let round = 1; round <= HEALTH_ROUNDS; round++) {
@@ -409,7 +444,8 @@ async function main (): Promise<void> {
       console.log(`| ${rate}/s | ${round} | ${milliseconds(h.idleP50)} / ${milliseconds(h.idleP99)} | ` +
         `${milliseconds(h.refreshP50)} / ${milliseconds(h.refreshP99)} | ` +
         `**${(h.refreshP99 / h.idleP99).toFixed(1)}×** | ${Math.round(h.refreshMs)} ms | ${h.requests} | ` +
-        `${milliseconds(h.idleLoopDelayMs)} / ${milliseconds(h.refreshLoopDelayMs)} |`)
+        `${milliseconds(h.idleLoopDelayMs)} / ${milliseconds(h.refreshLoopDelayMs)} | ` +
+        `${h.gatewayIdleMiB.toFixed(1)} / ${h.gatewayPeakMiB.toFixed(1)} | ${h.importPeakMiB.toFixed(1)} |`)
     }
   }
   rmSync(scratch, { recursive: true, force: true })
