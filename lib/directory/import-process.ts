@@ -23,13 +23,14 @@ const CHILD_MODULE = fileURLToPath(new URL(`./import-process-child${OWN_EXTENSIO
 // The line of a dying process's output that says why: an uncaught error or V8's fatal one (out of memory).
 const ERROR_LINE = /^(?:[\w.]*Error\b|FATAL ERROR)[^:]*: /
 
+// The tsx package or one of its entry points (tsx/esm…).
+const TSX = /^tsx(\/[\w./-]+)?$/
+
 /**
  * The Node options of the import process: none of this process's, so that an operator's preload (an
  * APM agent, say, which would run without its settings there) or debugger port stays the gateway's;
  * run from source, only the TypeScript loader this process was started with.
  */
-// The tsx package or one of its entry points (tsx/esm…).
-const TSX = /^tsx(\/[\w./-]+)?$/
 
 export function importProcessOptions (ownOptions: readonly string[], extension = OWN_EXTENSION): string[] {
   if (extension !== '.ts') return []
