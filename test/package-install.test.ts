@@ -55,7 +55,14 @@ t.test('the packed package, installed with production dependencies only, runs ev
     DATA_DIR: dataDir
   }
   const startCommand = { command: { file: bin, args: ['start'], cwd: install } }
-  const gateway = await startGatewayProcess(t, gatewayEnv, startCommand)
+  const gateway = await startGatewayProcess(t, { ...gatewayEnv, LOG_LEVEL: 'info' }, startCommand)
+  // The installed gateway refreshes the directory in its import process (dist/lib/directory/…): one that
+  // failed would only be logged, while the copy the command above stored kept serving.
+  const directoryRefreshed = /"added":0,"changed":0,"removed":0,[^\n]*"msg":"practice directory refreshed"/
+  for (let waited = 0; waited < 30_000 && !directoryRefreshed.test(gateway.output.join('')); waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.match(gateway.output.join(''), directoryRefreshed, 'the installed gateway refreshes the directory in its import process')
   const { connectionId, key, claim } = await connectPatient({ sim, gw: gateway })
   const { patientId } = claim.connection as { patientId: string }
   const search = await fetch(`${gateway.url}/fhir/${connectionId}/Observation?patient=${patientId}`, { headers: bearer(key) })
