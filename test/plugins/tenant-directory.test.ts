@@ -126,6 +126,9 @@ t.test('a document that is not a directory is refused and the copy in use kept',
   const healow = await serve(t, () => ({ body }))
   const gateway = await startGateway(t, { HEALOW_DIRECTORY_URL: `${healow.url}/directory.json` })
   await untilReady(gateway)
+  // Ready once the index is in; the first refresh goes on to save its copy, and a refresh asked for
+  // meanwhile joins it (and its good document) instead of fetching the broken one.
+  await gateway.app.tenantDirectory.refresh()
   for (const broken of [{ resourceType: 'OperationOutcome' }, bundleOf([{ id: 'X', name: 'X' }])]) {
     body = broken
     await t.rejects(gateway.app.tenantDirectory.refresh())
