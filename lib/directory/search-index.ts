@@ -119,11 +119,15 @@ export class PracticeSearchIndex {
   private readonly keyBuffer: Float64Array
   private readonly rankedNameLength: Uint16Array
 
-  private constructor (practices: readonly Practice[], arrays: SearchIndexArrays) {
+  private constructor (
+    practices: readonly Practice[],
+    arrays: SearchIndexArrays,
+    typoIndex = TypoIndex.fromKeys(arrays.vocabulary, arrays.typoKeys)
+  ) {
     this.practices = practices
     this.byId = arrays.byId
     this.vocabulary = arrays.vocabulary
-    this.typoIndex = TypoIndex.fromKeys(arrays.vocabulary, arrays.typoKeys)
+    this.typoIndex = typoIndex
     this.postingStart = arrays.postingStart
     this.postingOrdinals = arrays.postingOrdinals
     this.nameWordStart = arrays.nameWordStart
@@ -220,7 +224,7 @@ export class PracticeSearchIndex {
     const typoKeys = typoIndex.sortedKeys
     return new PracticeSearchIndex(inOrder, {
       byId, vocabulary, typoKeys, postingStart, postingOrdinals, nameWordStart, nameWords, rankedNameLength
-    })
+    }, typoIndex)
   }
 
   get size (): number {
