@@ -1,6 +1,7 @@
 import { STORE_SETTINGS, databaseUrlOf, loadSettings } from '../lib/config.js'
 import { openStore } from '../lib/store/open.js'
-import { importDirectory, storedPracticesJson } from '../lib/directory/directory.js'
+import { importDirectory } from '../lib/directory/directory.js'
+import { storedPracticesJson } from '../lib/directory/stored-copy.js'
 import { runSlices } from '../lib/directory/slices.js'
 import type { Practice } from '../lib/directory/practice.js'
 import { PracticeSearchIndex } from '../lib/directory/search-index.js'

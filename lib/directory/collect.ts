@@ -16,9 +16,13 @@ export async function collectDirectory (source: string, options: CollectOptions)
   return await runSlicesAsync(collector.finishInSlices())
 }
 
-/** The practices of a directory, and their search index when whoever collected them built it too. */
+/**
+ * The practices of a directory, and their search index and stored copy (storedPracticesJson) when whoever
+ * collected them made those too.
+ */
 export interface CollectedDirectory extends ParsedDirectory {
   index?: PracticeSearchIndex
+  storedCopyJson?: string
 }
 
 /** A way to read and parse the directory: in this process, or in one of its own (import-process.ts). */

@@ -6,6 +6,7 @@ import type { AddressPolicy, OAuthEndpoints, Practice } from './practice.js'
 import { PracticeSearchIndex } from './search-index.js'
 import { runSlicesAsync } from './slices.js'
 import { SmartDiscovery } from './smart-discovery.js'
+import { isStoredPractice, storedPracticesJson } from './stored-copy.js'
 import { GatewayError } from '../errors.js'
 import type { PartLog } from '../log.js'
 
@@ -67,31 +68,6 @@ export async function importDirectory (
   // An empty directory is far likelier a broken download than Healow dropping every practice.
   if (parsed.practices.length === 0) throw new Error('the directory has no usable practice')
   return { ...parsed, ...await runSlicesAsync(compareDirectories(previous, parsed.practices)) }
-}
-
-/** What the store keeps of a practice: its OAuth URLs come from the configuration when the copy is loaded. */
-export type StoredPractice = Pick<Practice, 'id' | 'name' | 'fhirBase'>
-
-// Practices per slice of the stored copy's JSON: 17,291 at once held requests for ~20 ms.
-const STORED_PER_SLICE = 500
-
-/**
- * The stored copy of the practices as JSON text, written in slices: id, name and FHIR base each, a third
- * smaller without the OAuth URLs every practice shares.
- */
-export function * storedPracticesJson (practices: readonly Practice[]): Generator<void, string> {
-  const parts: string[] = []
-  for (let from = 0; from < practices.length; from += STORED_PER_SLICE) {
-    const slice = practices.slice(from, from + STORED_PER_SLICE)
-    parts.push(slice.map(({ id, name, fhirBase }) => JSON.stringify({ id, name, fhirBase })).join(','))
-    yield
-  }
-  return `[${parts.join(',')}]`
-}
-
-function isStoredPractice (value: unknown): value is StoredPractice {
-  const record = value as Record<string, unknown> | null
-  return typeof record?.id === 'string' && typeof record.name === 'string' && typeof record.fhirBase === 'string'
 }
 
 /** The search index, built in slices: the requests that come meanwhile are answered from the copy in use. */
@@ -248,7 +224,7 @@ export class TenantDirectory {
       const fetchedAt = new Date().toISOString()
       this.install(result.index ?? await indexInSlices(result.practices), fetchedAt, source)
       this.lastError = null
-      const practicesJson = await runSlicesAsync(storedPracticesJson(result.practices))
+      const practicesJson = result.storedCopyJson ?? await runSlicesAsync(storedPracticesJson(result.practices))
       await this.options.store.saveSnapshot({ fetchedAt, source, practicesJson })
       const { added, changed, removed, skipped } = result
       this.options.log.info({ practices: result.practices.length, added, changed, removed, skipped }, 'practice directory refreshed')

@@ -5,6 +5,8 @@ import '../process-settings.js'
 import { NEXT_MESSAGE, type ImportMessage, type ImportRequest, type IndexArrays } from './import-protocol.js'
 import { collectDirectory } from './collect.js'
 import { PracticeSearchIndex } from './search-index.js'
+import { runSlices } from './slices.js'
+import { storedPracticesJson } from './stored-copy.js'
 
 // Practices per message: each message is read on the gateway's thread in one go (500: 40 KB, 0.1-0.2 ms).
 const PRACTICES_PER_MESSAGE = 500
@@ -32,12 +34,16 @@ async function answer (request: ImportRequest): Promise<void> {
       const batch = practices.slice(from, from + PRACTICES_PER_MESSAGE)
       await sendInTurn({ practices: batch.map(({ id, name, fhirBase }) => [id, name, fhirBase]) })
     }
+    // Written here, so that the gateway only hands the text to its store.
+    await sendInTurn({ storedCopy: runSlices(storedPracticesJson(practices)) })
     const index = PracticeSearchIndex.of(practices)
     const position = new Map(practices.map((practice, at) => [practice, at]))
-    const arrays: IndexArrays = {
-      ...index.arrays(),
-      nameOrder: Int32Array.from(index.practices, (practice) => position.get(practice)!)
+    // A loop: Int32Array.from with a mapping function is slow (see rankedNameLength in search-index.ts).
+    const nameOrder = new Int32Array(practices.length)
+    for (let ordinal = 0; ordinal < nameOrder.length; ordinal++) {
+      nameOrder[ordinal] = position.get(index.practices[ordinal])!
     }
+    const arrays: IndexArrays = { ...index.arrays(), nameOrder }
     // A copy: the keys are a view on a larger buffer, all of which would be sent.
     arrays.typoKeys = arrays.typoKeys.slice()
     for (const [name, array] of Object.entries(arrays)) {

@@ -70,6 +70,7 @@ export async function collectInChildProcess (
     if (lowPriority) lowerPriority(child.pid)
     const practices: Practice[] = []
     const arrays: Partial<IndexArrays> = {}
+    let storedCopyJson: string | undefined
     let stderr = ''
     let settled = false
     const settle = (error: Error | null, result?: CollectedDirectory): void => {
@@ -97,13 +98,16 @@ export async function collectInChildProcess (
           practices.push({ id, name, fhirBase, authorizeUrl: oauth.authorizeUrl, tokenUrl: oauth.tokenUrl })
         }
         askForNext()
+      } else if ('storedCopy' in message) {
+        storedCopyJson = message.storedCopy
+        askForNext()
       } else if ('indexArray' in message) {
         const [name, array] = message.indexArray
         if (INDEX_ARRAYS.includes(name)) Object.assign(arrays, { [name]: array })
         askForNext()
       } else if ('done' in message) {
         try {
-          settle(null, { practices, ...message.done, index: indexOf(practices, arrays) })
+          settle(null, { practices, ...message.done, index: indexOf(practices, arrays), storedCopyJson })
         } catch (err) {
           settle(err as Error)
         }

@@ -23,13 +23,15 @@ export type IndexArrays = SearchIndexArrays & { nameOrder: Int32Array }
 
 /**
  * What the import process sends: that it listens (a request sent before would be lost while its modules
- * load); then the practices a batch at a time, the index an array at a time, and what was skipped; or why
- * it failed. Each message waits for NEXT_MESSAGE: messages that pile up in the pipe are all read in one turn
- * of the gateway's event loop, and one message of them all (3.5 MB for 17,291 practices) held it for 50 ms.
+ * load); then the practices a batch at a time, their stored copy (storedPracticesJson), the index an array
+ * at a time, and what was skipped; or why it failed. Each message waits for NEXT_MESSAGE: messages that pile
+ * up in the pipe are all read in one turn of the gateway's event loop, and one message of them all (3.5 MB for
+ * 17,291 practices) held it for 50 ms.
  */
 export type ImportMessage =
   | { ready: true }
   | { practices: PracticeTuple[] }
+  | { storedCopy: string }
   | { indexArray: { [Name in keyof IndexArrays]: [Name, IndexArrays[Name]] }[keyof IndexArrays] }
   | { done: { skipped: SkipCounts, entryCount: number } }
   | { error: string }

@@ -8,6 +8,8 @@ import { collectDirectory } from '../../../lib/directory/collect.js'
 import { TenantDirectory } from '../../../lib/directory/directory.js'
 import { collectInChildProcess, importProcessOptions } from '../../../lib/directory/import-process.js'
 import { PracticeSearchIndex } from '../../../lib/directory/search-index.js'
+import { runSlices } from '../../../lib/directory/slices.js'
+import { storedPracticesJson } from '../../../lib/directory/stored-copy.js'
 import { openStore } from '../../../lib/store/open.js'
 import { helperProcessEnvironment } from '../../../lib/config.js'
 import { bundleOf, healowSizedBundle } from '../../helpers/synthetic-bundle.js'
@@ -58,8 +60,9 @@ t.test('the import process gives what an import in this process gives, with the 
   const file = path.join(tempDir(t), 'directory.json')
   writeFileSync(file, JSON.stringify(healowSizedBundle()))
   const here = await collectDirectory(file, { oauth: OAUTH })
-  const { index, ...there } = await collectInChildProcess(file, { oauth: OAUTH })
+  const { index, storedCopyJson, ...there } = await collectInChildProcess(file, { oauth: OAUTH })
   t.same(there, here, 'the same practices, in the same order, with the same OAuth URLs, skips and entry count')
+  t.equal(storedCopyJson, runSlices(storedPracticesJson(here.practices)), 'the same copy for the store, written there')
   if (index === undefined) throw new Error('no index came back')
   const built = PracticeSearchIndex.of(here.practices)
   t.equal(index.size, built.size)
@@ -183,6 +186,9 @@ t.test('a directory\'s first download runs at the gateway\'s priority, a refresh
   await second.start()
   await second.refresh()
   t.equal(second.get('AAAAAA')?.name, 'Ocean Allergy')
+  t.same((await store.directory.loadSnapshot())?.practices,
+    [{ id: 'AAAAAA', name: 'Ocean Allergy', fhirBase: 'https://fhir4.healow.com/fhir/r4/AAAAAA' }],
+    'the copy the import process wrote is the one stored')
   await untilNoImportProcess()
   hold = true
   const refreshing = second.refresh()
