@@ -210,7 +210,8 @@ interface Gateway {
   child: ChildProcess
   /** Resolves once the process has written `text`: since the call, or since its start with `sinceStart`. */
   untilLogged (text: string, sinceStart?: boolean): Promise<void>
-  longestLoopDelayMs (): Promise<number>
+  /** From the gateway's metrics: its longest event-loop delay since the last call, and the CPU time it has used. */
+  readMetrics (): Promise<{ longestLoopDelayMs: number, cpuMs: number }>
 }
 
 let nextPort = 0
@@ -258,15 +259,17 @@ async function startGateway (env: Record<string, string>): Promise<Gateway> {
     if (ok) break
     await sleep(100)
   }
-  /** The longest the event loop was held since the last call, as the gateway's own metrics saw it (prom-client's
-   * event-loop delay, sampled every 10 ms and reset at each scrape). */
-  const longestLoopDelayMs = async (): Promise<number> => {
+  // prom-client's event-loop delay is sampled every 10 ms and reset at each scrape; its CPU time is process.cpuUsage().
+  const readMetrics = async (): Promise<{ longestLoopDelayMs: number, cpuMs: number }> => {
     const metrics = await (await fetch(metricsUrl)).text()
-    const max = /^healow_sync_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(metrics)
-    if (max === null) throw new Error(`no event-loop delay in ${metricsUrl}`)
-    return Number(max[1]) * 1000
+    const metricMs = (name: string): number => {
+      const value = new RegExp(`^healow_sync_${name} (\\S+)$`, 'm').exec(metrics)
+      if (value === null) throw new Error(`no ${name} in ${metricsUrl}`)
+      return Number(value[1]) * 1000
+    }
+    return { longestLoopDelayMs: metricMs('nodejs_eventloop_lag_max_seconds'), cpuMs: metricMs('process_cpu_seconds_total') }
   }
-  return { url, child, untilLogged, longestLoopDelayMs }
+  return { url, child, untilLogged, readMetrics }
 }
 
 async function stopGateway (gateway: Gateway): Promise<void> {
@@ -307,6 +310,8 @@ interface HealthFigures {
   requests: number
   idleLoopDelayMs: number
   refreshLoopDelayMs: number
+  /** The gateway's CPU time during the refresh, less what the same time without one used. */
+  refreshCpuMs: number
   gatewayIdleMiB: number
   gatewayPeakMiB: number
   importPeakMiB: number
@@ -336,13 +341,15 @@ async function healthDuringRefresh (file: string, rate: number): Promise<HealthF
     await sleep(2000)
     await warmUp.stop()
     const quiet = await pacedRequests(healthUrl, rate)
-    await gateway.longestLoopDelayMs()
+    const quietFrom = await gateway.readMetrics()
+    const quietStarted = performance.now()
     await sleep(5000)
-    const idleLoopDelayMs = await gateway.longestLoopDelayMs()
+    const quietTo = await gateway.readMetrics()
+    const quietCpuPerMs = (quietTo.cpuMs - quietFrom.cpuMs) / (performance.now() - quietStarted)
     const idle = await quiet.stop()
     const refreshed = gateway.untilLogged('practice directory refreshed')
     const during = await pacedRequests(healthUrl, rate)
-    await gateway.longestLoopDelayMs()
+    const refreshFrom = await gateway.readMetrics()
     const gatewayIdleMiB = statusMiB(gateway.child.pid!, 'VmRSS')
     const memory = sampleMemory(gateway.child.pid!)
     const started = performance.now()
@@ -350,7 +357,7 @@ async function healthDuringRefresh (file: string, rate: number): Promise<HealthF
     await refreshed
     const refreshMs = performance.now() - started
     const { gatewayPeakMiB, importPeakMiB } = memory.stop()
-    const refreshLoopDelayMs = await gateway.longestLoopDelayMs()
+    const refreshTo = await gateway.readMetrics()
     const busy = await during.stop()
     return {
       idleP50: percentile(idle, 0.5),
@@ -359,8 +366,9 @@ async function healthDuringRefresh (file: string, rate: number): Promise<HealthF
       refreshP99: percentile(busy, 0.99),
       refreshMs,
       requests: busy.length,
-      idleLoopDelayMs,
-      refreshLoopDelayMs,
+      idleLoopDelayMs: quietTo.longestLoopDelayMs,
+      refreshLoopDelayMs: refreshTo.longestLoopDelayMs,
+      refreshCpuMs: refreshTo.cpuMs - refreshFrom.cpuMs - quietCpuPerMs * refreshMs,
       gatewayIdleMiB,
       gatewayPeakMiB,
       importPeakMiB
@@ -432,11 +440,12 @@ async function main (): Promise<void> {
     'it was due (bench/paced-client.mjs), 5 s ' +
     'without a refresh, then during the refresh import of the generated directory (download from loopback, served by ' +
     "another process; import, index, stored copy saved), the gateway's longest event-loop delay in each phase " +
-    '(its metrics listener on), and memory: the gateway\'s RSS before the refresh and at its peak during it, and the ' +
+    '(its metrics listener on), its CPU time during the refresh less what the same time without one used, and memory: the gateway\'s RSS before the refresh and at its peak during it, and the ' +
     'peak RSS of the process it imports the directory in (sampled every 20 ms from /proc):\n')
   console.log('| rate | round | p50 / p99 without (ms) | p50 / p99 during the refresh (ms) | **p99 ratio** | refresh took | requests during it | ' +
-    "the gateway's longest event-loop delay without / during (ms) | gateway RSS before / peak (MiB) | import process peak RSS (MiB) |")
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    "the gateway's longest event-loop delay without / during (ms) | the gateway's CPU for the refresh (ms) | " +
+    'gateway RSS before / peak (MiB) | import process peak RSS (MiB) |')
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   // A p99 over a refresh of under a second is a handful of requests: one round says little, so each rate gets several.
   for (const rate of [200, 1000]) {
     for (let round = 1; round <= HEALTH_ROUNDS; round++) {
@@ -444,7 +453,7 @@ async function main (): Promise<void> {
       console.log(`| ${rate}/s | ${round} | ${milliseconds(h.idleP50)} / ${milliseconds(h.idleP99)} | ` +
         `${milliseconds(h.refreshP50)} / ${milliseconds(h.refreshP99)} | ` +
         `**${(h.refreshP99 / h.idleP99).toFixed(1)}×** | ${Math.round(h.refreshMs)} ms | ${h.requests} | ` +
-        `${milliseconds(h.idleLoopDelayMs)} / ${milliseconds(h.refreshLoopDelayMs)} | ` +
+        `${milliseconds(h.idleLoopDelayMs)} / ${milliseconds(h.refreshLoopDelayMs)} | ${Math.round(h.refreshCpuMs)} | ` +
         `${h.gatewayIdleMiB.toFixed(1)} / ${h.gatewayPeakMiB.toFixed(1)} | ${h.importPeakMiB.toFixed(1)} |`)
     }
   }
