@@ -11,5 +11,17 @@ export default [
       // Refusing control characters in URLs, ids and JSON is a security check, written as a regex on purpose.
       'no-control-regex': 'off'
     }
+  },
+  {
+    // The gateway's requests go through lib/http-client.ts, which keeps Node's own copy of undici unloaded: read
+    // before it has run, these globals would load that copy.
+    files: ['app.ts', 'server.ts', 'logging.ts', 'lib/**/*.ts', 'plugins/**/*.ts', 'routes/**/*.ts', 'schemas/**/*.ts', 'cli/**/*.ts'],
+    ignores: ['lib/http-client.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...['fetch', 'Headers', 'Request', 'Response', 'FormData', 'WebSocket', 'EventSource'].map((name) => ({
+        name,
+        message: 'use lib/http-client.ts (and undici\'s own classes), which keep Node\'s copy of undici unloaded'
+      }))]
+    }
   }
 ]

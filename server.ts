@@ -1,5 +1,7 @@
 // First: it sets V8 flags that must be in place before the modules below load.
 import './lib/process-settings.js'
+// Second: it loads undici before anything else can, so that Node's own copy is not loaded beside it.
+import './lib/http-client.js'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { existsSync, realpathSync } from 'node:fs'

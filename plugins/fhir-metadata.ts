@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { CapabilityCache, gatewayCapabilityStatement } from '../lib/fhir/capability-statement.js'
 import { holdOffAfterUpstream429, takeBudgetOrRefuse, upstreamFailure } from '../lib/fhir/upstream.js'
 import { GatewayError } from '../lib/errors.js'
+import { fetch } from '../lib/http-client.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,4 +1,5 @@
 import { isSecureEnough, type AddressPolicy, type OAuthEndpoints } from './practice.js'
+import { fetch } from '../http-client.js'
 
 export interface SmartDiscoveryOptions extends AddressPolicy {
   timeoutMs?: number

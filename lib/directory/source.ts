@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BundleEntrySplitter } from './bundle-stream.js'
 import { TimeSlices } from './slices.js'
+import { fetch } from '../http-client.js'
 
 export interface ReadSourceOptions {
   /** Gives up on a download that takes longer (the published directory is about 15 MB). */

@@ -1,6 +1,7 @@
 import type { RequestBudget } from '../budget/sliding-window.js'
 import { upstreamRetryAfterMs } from '../fhir/headers.js'
 import type { Clock } from './clock.js'
+import { fetch, type Response } from '../http-client.js'
 
 /** A Healow answer the sync reads: status and the body text (never more than the cap). */
 export interface UpstreamAnswer { status: number, text: string }

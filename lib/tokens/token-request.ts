@@ -15,6 +15,8 @@
  *   own idle limits end it, and its outcome is what the caller commits.
  */
 
+import { fetch, type Response } from '../http-client.js'
+
 export interface TokenEndpointAnswer {
   status: number
   /** Healow's JSON body as is (Mere compatibility passes it back unchanged). */
