@@ -21,7 +21,15 @@ export default [
       'no-restricted-globals': ['error', ...['fetch', 'Headers', 'Request', 'Response', 'FormData', 'WebSocket', 'EventSource'].map((name) => ({
         name,
         message: 'use lib/http-client.ts (and undici\'s own classes), which keep Node\'s copy of undici unloaded'
-      }))]
+      }))],
+      // On Node 24 an ES import of node:http reads every export, WebSocket among them, and that loads the copy.
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: ['node:http', 'http'].map((name) => ({
+          name,
+          allowTypeImports: true,
+          message: 'use process.getBuiltinModule(\'node:http\'): on Node 24 an import loads Node\'s own copy of undici'
+        }))
+      }]
     }
   }
 ]

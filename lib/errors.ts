@@ -1,5 +1,8 @@
-import { STATUS_CODES } from 'node:http'
 import { ERROR_CODES, GATEWAY_ERROR_SYSTEM, type ErrorCode } from '../schemas/errors.js'
+
+// Not imported: on Node 24 an ES import of node:http reads all its exports, WebSocket among them, which
+// loads Node's own copy of undici (see lib/http-client.ts).
+const { STATUS_CODES } = process.getBuiltinModule('node:http')
 
 export type { ErrorCode } from '../schemas/errors.js'
 

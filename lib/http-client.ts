@@ -6,8 +6,8 @@
 // two HTTP clients in memory. So `Headers` is deleted first (on Node 24, reading or redefining it loads Node's
 // copy; deleting does not), and then the npm copy's fetch API is installed as the globals, so that nothing
 // that reads them later loads Node's copy either. server.ts imports this module before anything else that
-// loads undici. Measured on Node 20: idle RSS 4-5 MiB lower. On Node 24 something else among the gateway's
-// modules still loads Node's copy (not found yet), and the idle RSS is the same either way.
+// loads undici. On Node 24 an ES import of node:http loads Node's copy too (it reads http.WebSocket): the
+// gateway's modules take it from process.getBuiltinModule (lint keeps it so).
 import { createRequire } from 'node:module'
 import type * as Undici from 'undici'
 

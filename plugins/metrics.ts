@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin'
-import { createServer } from 'node:http'
 import { once } from 'node:events'
 import { NO_METRICS, type MetricsRecorder } from '../lib/metrics.js'
+
+// Not imported: on Node 24 an ES import of node:http loads Node's own copy of undici (see lib/http-client.ts).
+const { createServer } = process.getBuiltinModule('node:http')
 
 declare module 'fastify' {
   interface FastifyInstance { metrics: MetricsRecorder }

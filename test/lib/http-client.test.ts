@@ -9,18 +9,19 @@ import { startGatewayProcess } from '../helpers/gateway-process.js'
 const PROBE = 'test/helpers/report-node-undici.ts'
 const reported = (output: string): string | undefined => /node-undici-loaded: (\w+)/.exec(output)?.[1]
 
-t.test('the npm undici alone loads Node\'s own copy too: what the gateway avoids', async (t) => {
-  const { stderr } = await promisify(execFile)(process.execPath,
-    ['--import=tsx', `--import=./${PROBE}`, '--input-type=module', '-e', 'await import("undici")'])
-  t.equal(reported(stderr), 'true', 'the probe sees Node\'s copy loaded')
+t.test('what loads Node\'s own copy, and what the gateway avoids', async (t) => {
+  const run = async (script: string): Promise<string | undefined> => {
+    const node = ['--import=tsx', `--import=./${PROBE}`, '--input-type=module', '-e', script]
+    return reported((await promisify(execFile)(process.execPath, node)).stderr)
+  }
+  t.equal(await run('await import("undici")'), 'true', 'the npm undici as it loads: the probe sees Node\'s copy loaded')
+  t.equal(await run('await import("./lib/http-client.ts"); await import("undici")'), 'false', 'not after lib/http-client.ts')
+  // On Node 20 an import of node:http loads nothing more; on Node 24 it reads http.WebSocket, which loads the copy.
+  const viaHttp = await run('await import("./lib/http-client.ts"); await import("node:http")')
+  t.equal(viaHttp, String(Number(process.versions.node.split('.')[0]) >= 24), 'an ES import of node:http (hence the lint rule)')
 })
 
-// On Node 24 something else in the gateway's modules still loads Node's copy while they load (not found yet;
-// the gateway's idle RSS there is the same either way): the promise is kept on Node 20 and 22 only.
-const NODE_MAJOR = Number(process.versions.node.split('.')[0])
-const skip = NODE_MAJOR >= 24 ? 'Node 24 loads its own copy for another reason' : false
-
-t.test('a gateway that connects a patient, reads through the proxy and refreshes tokens never loads Node\'s undici', { skip }, async (t) => {
+t.test('a gateway that connects a patient, reads through the proxy and refreshes tokens never loads Node\'s undici', async (t) => {
   const sim = await startSimulator({ autoLogin: true })
   t.teardown(() => sim.close())
   const gateway = await startGatewayProcess(t, gatewaySettings(sim, 'confidential'), { preload: PROBE })
