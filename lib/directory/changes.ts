@@ -14,7 +14,8 @@ export const PRACTICES_PER_STEP = 500
  * What an import changes, practice by practice (same id, different name or FHIR base = changed); yields every
  * PRACTICES_PER_STEP practices of `before` (see runSlicesAsync). `after` must be sorted by id in code-unit order,
  * as a DirectoryCollector gives it: each earlier practice is looked up there by binary search, where a map of
- * 17,291 ids built on the gateway's thread at every refresh took 10-20 ms and left its table as garbage.
+ * 17,291 ids built on the gateway's thread at every refresh took 20-30 ms on a busy machine and left its table
+ * as garbage.
  */
 export function * compareDirectories (
   before: readonly Practice[],
