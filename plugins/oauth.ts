@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import oauth2, { type OAuth2Namespace } from '@fastify/oauth2'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyOAuth2Options, OAuth2Namespace } from '@fastify/oauth2'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { OAuthStates, isAllowedReturnTo as returnToAllowed } from '../lib/tokens/oauth-state.js'
 import { withPersonMessage } from '../lib/errors.js'
 import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
@@ -20,9 +20,31 @@ export type ConnectOutcome =
 
 declare module 'fastify' {
   interface FastifyInstance {
-    healowOAuth2: OAuth2Namespace
     healowConnect: HealowConnect
   }
+}
+
+const OAUTH2_NAME = 'healowOAuth2'
+
+/**
+ * @fastify/oauth2, registered on a Fastify instance of its own the first time a patient signs in.
+ * It brings simple-oauth2 and joi (1.7 MB of heap, 3.8 MiB resident imported alone), which a
+ * gateway that nobody is connecting through would otherwise hold all day. Its methods only use the request and reply they are given
+ * (and the cookie decorators, which this app registers), so the instance is never listened on.
+ */
+function onFirstSignIn (options: FastifyOAuth2Options): () => Promise<OAuth2Namespace> {
+  let loading: Promise<OAuth2Namespace> | undefined
+  const load = async (): Promise<OAuth2Namespace> => {
+    const { default: oauth2 } = await import('@fastify/oauth2')
+    const holder = Fastify()
+    await holder.register(oauth2, options)
+    await holder.ready()
+    return (holder as unknown as Record<string, OAuth2Namespace>)[OAUTH2_NAME]
+  }
+  return async () => await (loading ??= load().catch((err: unknown) => {
+    loading = undefined
+    throw err
+  }))
 }
 
 export interface HealowConnect {
@@ -49,8 +71,8 @@ export default fp(async (app) => {
   const secureCookies = config.PUBLIC_URL.startsWith('https:')
   const states = new OAuthStates(app.store.pendingAuthorizations)
 
-  await app.register(oauth2, {
-    name: 'healowOAuth2',
+  const healowOAuth2 = onFirstSignIn({
+    name: OAUTH2_NAME,
     scope: scopesFor(config.mode),
     credentials: {
       client: { id: config.HEALOW_CLIENT_ID, secret: config.HEALOW_CLIENT_SECRET ?? '' },
@@ -98,7 +120,7 @@ export default fp(async (app) => {
         request,
         { practiceId: practice.id, returnTo: returnTo ?? null, expiresAt: Date.now() + PENDING_TTL_MS }
       )
-      const url = new URL(await app.healowOAuth2.generateAuthorizationUri(request, reply))
+      const url = new URL(await (await healowOAuth2()).generateAuthorizationUri(request, reply))
       // Healow needs the practice's FHIR base as the audience of the token.
       url.searchParams.set('aud', practice.fhirBase)
       return url.toString()
@@ -116,7 +138,7 @@ export default fp(async (app) => {
 
       let response: Record<string, unknown>
       try {
-        response = (await app.healowOAuth2.getAccessTokenFromAuthorizationCodeFlow(
+        response = (await (await healowOAuth2()).getAccessTokenFromAuthorizationCodeFlow(
           request,
           reply
         )).token as unknown as Record<string, unknown>
