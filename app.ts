@@ -1,6 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import sensible from '@fastify/sensible'
 import helmet from '@fastify/helmet'
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
@@ -84,7 +83,6 @@ export async function buildApp (
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(configPlugin, { config })
-  await app.register(sensible)
   await app.register(cors, { origin: config.allowedOrigins, credentials: false, maxAge: 600 })
   await app.register(rateLimit, { global: false })
   for (const schema of sharedSchemas) app.addSchema(schema)

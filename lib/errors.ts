@@ -65,7 +65,7 @@ export class ConnectionNotFoundError extends GatewayError {
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES)
 
-/** What a thrown value looks like from outside: Fastify's own errors, @fastify/sensible's, undici's. */
+/** What a thrown value looks like from outside: Fastify's own errors, its plugins', undici's. */
 interface ErrorLike {
   statusCode?: unknown
   status?: unknown
@@ -101,6 +101,11 @@ export function toGatewayError (thrown: unknown): GatewayError {
   if (status >= 500) return new GatewayError(500, 'internal_error', INTERNAL_ERROR_MESSAGE)
   const text = error.validation ? `Invalid request: ${message}` : message
   return new GatewayError(status, codeForStatus(status), text, extra)
+}
+
+/** A refusal of the caller's request, with the code its status stands for. */
+export function requestError (status: 400 | 401 | 403 | 404 | 409, message: string): GatewayError {
+  return new GatewayError(status, codeForStatus(status), message)
 }
 
 function codeForStatus (status: number): ErrorCode {

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { AdminSessions, sameSecret } from '../lib/admin/session.js'
 import { CursorError, describeForOperator, listForOperator, type OperatorConnection, type OperatorConnectionPage } from '../lib/admin/connections.js'
-import { ReauthRequiredError } from '../lib/errors.js'
+import { ReauthRequiredError, requestError } from '../lib/errors.js'
 import type { ConnectionRow } from '../lib/store/types.js'
 
 export interface Admin {
@@ -45,7 +45,7 @@ export default fp(async (app) => {
       try {
         return await listForOperator(app.store.connections, cursor, limit, describe)
       } catch (err) {
-        if (err instanceof CursorError) throw app.httpErrors.badRequest(err.message)
+        if (err instanceof CursorError) throw requestError(400, err.message)
         throw err
       }
     },
@@ -61,11 +61,11 @@ export default fp(async (app) => {
       } catch (err) {
         // A public client's token ran out, or the connection turned reauth_required since the page was drawn.
         if (err instanceof ReauthRequiredError) {
-          throw app.httpErrors.conflict('The patient must log in at Healow again before this connection can sync: send them a reconnect link')
+          throw requestError(409, 'The patient must log in at Healow again before this connection can sync: send them a reconnect link')
         }
         throw err
       }
       return true
     }
   } satisfies Admin)
-}, { name: 'admin', dependencies: ['config', 'store', 'vault', 'tenant-directory', 'sync', '@fastify/sensible'] })
+}, { name: 'admin', dependencies: ['config', 'store', 'vault', 'tenant-directory', 'sync'] })

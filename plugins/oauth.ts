@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyOAuth2Options, OAuth2Namespace } from '@fastify/oauth2'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { OAuthStates, isAllowedReturnTo as returnToAllowed } from '../lib/tokens/oauth-state.js'
-import { withPersonMessage } from '../lib/errors.js'
+import { GatewayError, requestError, withPersonMessage } from '../lib/errors.js'
 import { connectionFromTokenResponse } from '../lib/tokens/token-response.js'
 import { scopesFor } from '../lib/tokens/scopes.js'
 import type { PendingAuthorization } from '../lib/store/types.js'
@@ -109,11 +109,11 @@ export default fp(async (app) => {
     async start (request, reply, tenant, returnTo) {
       const practice = app.tenantDirectory.get(tenant)
       if (!practice) {
-        throw withPersonMessage(app.httpErrors.notFound(`Unknown practice "${tenant.slice(0, 64)}": look it up with GET /tenants?q=…`),
+        throw withPersonMessage(requestError(404, `Unknown practice "${tenant.slice(0, 64)}": look it up with GET /tenants?q=…`),
           'We could not find this practice in the list of practices that use Healow. Search for it again on the start page.')
       }
       if (returnTo !== undefined && !isAllowedReturnTo(returnTo)) {
-        throw withPersonMessage(app.httpErrors.badRequest('return_to must be an absolute URL on PUBLIC_URL or one of ALLOWED_ORIGINS'),
+        throw withPersonMessage(requestError(400, 'return_to must be an absolute URL on PUBLIC_URL or one of ALLOWED_ORIGINS'),
           'The app that sent you here asked to send you back to an address this service does not trust, so nothing was started. Start again from your app, or use the start page.')
       }
       pendingConnect.set(
@@ -130,11 +130,11 @@ export default fp(async (app) => {
       const query = request.query as Record<string, string | undefined>
       if (query.error !== undefined) {
         const pending = await states.consume(query.state, request.cookies[STATE_COOKIE], Date.now())
-        if (!pending) throw withPersonMessage(app.httpErrors.badRequest('Healow returned an error for an authorization this browser did not start (unknown, expired or reused state)'), STALE_SIGN_IN)
+        if (!pending) throw withPersonMessage(requestError(400, 'Healow returned an error for an authorization this browser did not start (unknown, expired or reused state)'), STALE_SIGN_IN)
         reply.clearCookie(STATE_COOKIE, { path: '/healow' }).clearCookie(VERIFIER_COOKIE, { path: '/healow' })
         return { kind: 'declined', practiceId: pending.practiceId, error: query.error.slice(0, 64), description: (query.error_description ?? '').slice(0, 300), returnTo: pending.returnTo }
       }
-      if (typeof query.code !== 'string' || query.code.length === 0) throw withPersonMessage(app.httpErrors.badRequest('The callback needs either code and state, or error'), STALE_SIGN_IN)
+      if (typeof query.code !== 'string' || query.code.length === 0) throw withPersonMessage(requestError(400, 'The callback needs either code and state, or error'), STALE_SIGN_IN)
 
       let response: Record<string, unknown>
       try {
@@ -143,18 +143,18 @@ export default fp(async (app) => {
           reply
         )).token as unknown as Record<string, unknown>
       } catch (err) {
-        if ((err as Error).message === 'Invalid state') throw withPersonMessage(app.httpErrors.badRequest('Invalid OAuth state: this browser did not start the authorization, or it was already used or expired; start again at /healow/connect'), STALE_SIGN_IN)
+        if ((err as Error).message === 'Invalid state') throw withPersonMessage(requestError(400, 'Invalid OAuth state: this browser did not start the authorization, or it was already used or expired; start again at /healow/connect'), STALE_SIGN_IN)
         const payload = (err as { data?: { payload?: { error?: string } } }).data?.payload
-        if (payload?.error) throw withPersonMessage(app.httpErrors.badRequest(`Healow refused the authorization code (${payload.error}); start again at /healow/connect`), STALE_SIGN_IN)
+        if (payload?.error) throw withPersonMessage(requestError(400, `Healow refused the authorization code (${payload.error}); start again at /healow/connect`), STALE_SIGN_IN)
         request.log.warn({ err: (err as Error).message }, 'code exchange failed')
-        throw withPersonMessage(app.httpErrors.badGateway("Could not reach Healow's token endpoint to finish the connection; try again"),
+        throw withPersonMessage(new GatewayError(502, 'upstream_unavailable', "Could not reach Healow's token endpoint to finish the connection; try again"),
           'Healow did not answer while we finished connecting your records. Nothing was stored. Try connecting again in a few minutes.')
       }
       const pending = checkedPending.get(request)
       const practice = app.tenantDirectory.get(pending.practiceId)
-      if (!practice) throw app.httpErrors.notFound('The practice is no longer in the directory')
+      if (!practice) throw requestError(404, 'The practice is no longer in the directory')
       const made = connectionFromTokenResponse(response, practice, config.HEALOW_CLIENT_ID)
-      if (!made.ok) throw app.httpErrors.badGateway(made.message)
+      if (!made.ok) throw new GatewayError(502, 'upstream_unavailable', made.message)
       const connectionId = await app.vault.create(made.connection)
       const handoff = await app.connections.createHandoff(connectionId)
       request.log.info({ connectionId, practiceId: practice.id }, 'patient connected')
@@ -162,4 +162,4 @@ export default fp(async (app) => {
     }
   }
   app.decorate('healowConnect', service)
-}, { name: 'oauth', dependencies: ['config', 'store', 'vault', 'connections', 'tenant-directory', '@fastify/sensible'] })
+}, { name: 'oauth', dependencies: ['config', 'store', 'vault', 'connections', 'tenant-directory'] })

@@ -6,6 +6,7 @@ import { ADMIN_SESSION_COOKIE, ADMIN_SESSION_TTL_MS, type AdminSession } from '.
 import type { OperatorConnection } from '../lib/admin/connections.js'
 import { RequestState } from '../lib/request-state.js'
 import { adminConnectionsPage, adminDeletePage, adminLoginPage, adminReconnectPage } from '../lib/pages/admin.js'
+import { requestError } from '../lib/errors.js'
 
 const hide = { hide: true }
 const FORM_BODY_LIMIT = 4096
@@ -58,12 +59,12 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       sessions.get(request),
       (request.body as { csrf?: unknown } | undefined)?.csrf
     )) {
-      throw app.httpErrors.forbidden('The form is out of date or came from another site (CSRF check failed); reload the page and try again')
+      throw requestError(403, 'The form is out of date or came from another site (CSRF check failed); reload the page and try again')
     }
   }
   const connection = async (id: string): Promise<OperatorConnection> => {
     const found = await app.admin.get(id)
-    if (!found) throw app.httpErrors.notFound('No such connection: it may have been deleted already')
+    if (!found) throw requestError(404, 'No such connection: it may have been deleted already')
     return found
   }
 
@@ -79,7 +80,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(AdminConnectionPage) }
     }
   }, async (request) => {
-    if (!app.admin.hasBearerToken(request)) throw app.httpErrors.unauthorized('Send ADMIN_TOKEN as "Authorization: Bearer <token>"')
+    if (!app.admin.hasBearerToken(request)) throw requestError(401, 'Send ADMIN_TOKEN as "Authorization: Bearer <token>"')
     return await app.admin.list(request.query.cursor, request.query.limit ?? 50)
   })
 

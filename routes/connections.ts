@@ -5,6 +5,7 @@ import { ref } from '../schemas/common.js'
 import { ClaimRequest, ClaimResponse, ConnectionParams, ConnectionStatus } from '../schemas/connections.js'
 import type { ConnectionRow } from '../lib/store/types.js'
 import { isoTime } from '../lib/iso-time.js'
+import { requestError } from '../lib/errors.js'
 
 function describe (app: FastifyInstance, row: ConnectionRow): Static<typeof ConnectionStatus> {
   const { PUBLIC_URL } = app.config
@@ -45,9 +46,9 @@ const connections: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const claimed = await app.connections.claim(request.body.handoff)
-    if (!claimed) throw app.httpErrors.badRequest('This handoff code is unknown, already used, or expired (codes live 5 minutes); connect again')
+    if (!claimed) throw requestError(400, 'This handoff code is unknown, already used, or expired (codes live 5 minutes); connect again')
     const row = await app.vault.record(claimed.connectionId)
-    if (!row) throw app.httpErrors.notFound('The connection no longer exists')
+    if (!row) throw requestError(404, 'The connection no longer exists')
     return reply.code(201).send({ connection: describe(app, row), key: claimed.key })
   })
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, ref } from '../schemas/common.js'
 import { Tenant, TenantPage, TenantParams, TenantQuery, TenantSearchQuery, DEFAULT_PAGE_SIZE } from '../schemas/tenants.js'
+import { requestError } from '../lib/errors.js'
 
 const tenants: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/tenants', {
@@ -35,7 +36,7 @@ const tenants: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const practice = app.tenantDirectory.get(request.params.id)
     if (practice === undefined) {
-      return reply.notFound(`No practice with id "${request.params.id}" in the Healow directory; find ids with GET /tenants?q=`)
+      throw requestError(404, `No practice with id "${request.params.id}" in the Healow directory; find ids with GET /tenants?q=`)
     }
     if (!request.query.discover) return practice
     return { ...practice, ...await app.tenantDirectory.oauthEndpoints(practice, { discover: true }) }
