@@ -30,10 +30,11 @@ async function packagesLoaded (t: Test, env: Record<string, string>, urls: strin
 
 // What a self-hoster's gateway never needs in its default mode (SQLite, no metrics, JSON logs): the
 // PostgreSQL client, Prometheus, Swagger UI and its static file server until /docs is asked for, the
-// pretty printer, and the simulator (koa is oidc-provider's web framework).
-const NOT_IN_DEFAULT_MODE = ['pg', 'prom-client', '@fastify/swagger-ui', '@fastify/static', 'pino-pretty', 'koa', 'oidc-provider']
+// OAuth library until a patient signs in (test/plugins/oauth.test.ts), the pretty printer, and the
+// simulator (koa is oidc-provider's web framework).
+const NOT_IN_DEFAULT_MODE = ['pg', 'prom-client', '@fastify/swagger-ui', '@fastify/static', '@fastify/oauth2', 'simple-oauth2', 'joi', 'pino-pretty', 'koa', 'oidc-provider']
 
-t.test('on SQLite without METRICS_PORT, the gateway loads neither pg, prom-client, Swagger UI nor the simulator', async (t) => {
+t.test('on SQLite without METRICS_PORT, the gateway loads neither pg, prom-client, Swagger UI, the OAuth library nor the simulator', async (t) => {
   const [started, docs, asset] = await packagesLoaded(t, {}, ['/docs', '/docs/static/swagger-ui-bundle.js'])
   t.ok(started.packages.includes('fastify') && started.packages.includes('libsql'), 'the listing sees what is loaded (fastify, libsql)')
   t.same(NOT_IN_DEFAULT_MODE.filter((name) => started.packages.includes(name)), [], 'none of them after start-up')
