@@ -12,6 +12,20 @@ const DIST_SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 export const ACCESS_TOKEN = 'bench-access-token'
 export const PRACTICE = 'BENCH'
 
+/**
+ * Variables added to the server's environment from GATEWAY_ENV ('NAME=value NAME=value'), to measure an
+ * operator's setting: GATEWAY_ENV=MALLOC_TRIM_THRESHOLD_=131072 npx tsx bench/memory.ts
+ */
+function settingsToMeasure (): Record<string, string> {
+  const settings: Record<string, string> = {}
+  for (const pair of (process.env.GATEWAY_ENV ?? '').split(' ').filter(Boolean)) {
+    const at = pair.indexOf('=')
+    if (at <= 0) throw new Error(`GATEWAY_ENV takes NAME=value pairs, got "${pair}"`)
+    settings[pair.slice(0, at)] = pair.slice(at + 1)
+  }
+  return settings
+}
+
 export interface DeployedGateway {
   child: ChildProcess
   url: string
@@ -74,7 +88,7 @@ export async function startDeployedGateway ({
 
   // cwd: the data directory, so that no .env of the checkout's is read.
   // Its log lines go to stderr: stdout is the benchmark's Markdown.
-  const child = fork(DIST_SERVER, [], { cwd: dataDir, env: { PATH: process.env.PATH, ...env }, execArgv, stdio: ['ignore', process.stderr, 'inherit', 'ipc'] })
+  const child = fork(DIST_SERVER, [], { cwd: dataDir, env: { PATH: process.env.PATH, ...env, ...settingsToMeasure() }, execArgv, stdio: ['ignore', process.stderr, 'inherit', 'ipc'] })
   const deadline = Date.now() + readyTimeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}`)

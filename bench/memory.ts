@@ -11,7 +11,8 @@
 // into the server to measure it. Linux only.
 // Run: npx tsx bench/memory.ts   (prints a Markdown section for BENCHMARKS.md)
 // Shorter, for trying a change: IDLE_S=20 LOAD_S=20 AFTER_S=20 npx tsx bench/memory.ts (NO_BUILD=1: dist/ as it is);
-// with Node options for the gateway: GATEWAY_NODE_ARGS='--max-semi-space-size=1' npx tsx bench/memory.ts
+// with Node options for the gateway: GATEWAY_NODE_ARGS='--max-semi-space-size=1' npx tsx bench/memory.ts;
+// with variables in its environment: GATEWAY_ENV='MALLOC_TRIM_THRESHOLD_=131072' npx tsx bench/memory.ts
 import type { ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect, type Socket } from 'node:net'
@@ -203,7 +204,7 @@ async function main (): Promise<void> {
 
     await stop(target.child)
     lines.unshift(
-      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, load average ${load} at the start; the gateway as \`node ${NODE_ARGS.length > 0 ? `${NODE_ARGS.join(' ')} ` : ''}dist/server.js\`${NODE_ARGS.length > 0 ? '' : ' (no Node options)'}, SQLite vault, LOG_LEVEL=warn, in its own process; RSS from /proc/{pid}/status.`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, load average ${load} at the start; the gateway as \`${process.env.GATEWAY_ENV ? `${process.env.GATEWAY_ENV} ` : ''}node ${NODE_ARGS.length > 0 ? `${NODE_ARGS.join(' ')} ` : ''}dist/server.js\`${NODE_ARGS.length > 0 ? '' : ' (no Node options)'}, SQLite vault, LOG_LEVEL=warn, in its own process; RSS from /proc/{pid}/status.`,
       ''
     )
     const row = (what: string, value: string) => `| ${what} | ${value} |`
