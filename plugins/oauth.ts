@@ -29,8 +29,9 @@ const OAUTH2_NAME = 'healowOAuth2'
 /**
  * @fastify/oauth2, registered on a Fastify instance of its own the first time a patient signs in.
  * It brings simple-oauth2 and joi (1.7 MB of heap, 3.8 MiB resident imported alone), which a
- * gateway that nobody is connecting through would otherwise hold all day. Its methods only use the request and reply they are given
- * (and the cookie decorators, which this app registers), so the instance is never listened on.
+ * gateway that nobody is connecting through would otherwise hold all day. Its methods only use the
+ * request and reply they are given (and the cookie decorators, which this app registers), so the
+ * instance is never listened on.
  */
 function onFirstSignIn (options: FastifyOAuth2Options): () => Promise<OAuth2Namespace> {
   let loading: Promise<OAuth2Namespace> | undefined
