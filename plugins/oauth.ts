@@ -137,9 +137,11 @@ export default fp(async (app) => {
       }
       if (typeof query.code !== 'string' || query.code.length === 0) throw withPersonMessage(requestError(400, 'The callback needs either code and state, or error'), STALE_SIGN_IN)
 
+      // Loaded before the exchange, so that a failure to load is not reported as Healow's.
+      const oauth2 = await healowOAuth2()
       let response: Record<string, unknown>
       try {
-        response = (await (await healowOAuth2()).getAccessTokenFromAuthorizationCodeFlow(
+        response = (await oauth2.getAccessTokenFromAuthorizationCodeFlow(
           request,
           reply
         )).token as unknown as Record<string, unknown>
